@@ -1,0 +1,171 @@
+// Package eventstore defines the append-only event log Vitals is built on.
+//
+// # Model
+//
+// The log is a single, global, gap-free sequence of records. Each record has
+// a Position (1, 2, 3, … in commit order, never reused, never skipped) and
+// belongs to exactly one stream (for example "account-acme"), in which it has
+// a Version (0, 1, 2, …). Every record carries an idempotency Key; a key is
+// stored at most once, forever.
+//
+// # Adapters
+//
+// Adapters live in sub-packages (bolt, esdb). Every adapter must pass the
+// conformance suite in eventstoretest. Adapters translate their own errors
+// into the sentinel errors of this package, so callers test them with
+// errors.Is.
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+)
+
+// Position is a record's place in the global log. The first record has
+// position 1; 0 means "before the first record".
+type Position uint64
+
+// Version is a record's index inside its stream: the first record of a
+// stream has version 0.
+type Version int64
+
+// Expected versions with a special meaning for Append. Any other value v ≥ 0
+// means "the stream's last record has version v".
+const (
+	// AnyVersion skips the concurrency check.
+	AnyVersion Version = -1
+	// NoStream requires that the stream does not exist yet.
+	NoStream Version = -2
+	// StreamExists requires that the stream has at least one record.
+	StreamExists Version = -3
+)
+
+// Sentinel errors. Adapters wrap them (fmt.Errorf("…: %w", ErrX)) so callers
+// test with errors.Is.
+var (
+	// ErrWrongVersion: the stream's version did not match the expected one.
+	ErrWrongVersion = errors.New("eventstore: wrong expected version")
+	// ErrStreamNotFound: the stream has no records.
+	ErrStreamNotFound = errors.New("eventstore: stream not found")
+	// ErrPartialDuplicate: some but not all keys of one append were stored before.
+	ErrPartialDuplicate = errors.New("eventstore: some keys of the append are already stored")
+	// ErrInvalid: the request itself is malformed (empty stream, no events, empty key, …).
+	ErrInvalid = errors.New("eventstore: invalid request")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("eventstore: store closed")
+	// ErrUnavailable: the store cannot serve the request now (disk full, I/O
+	// error, server unreachable); the request may be retried later. Nothing
+	// of the failed request was written.
+	ErrUnavailable = errors.New("eventstore: unavailable")
+)
+
+// EventData is one event to append.
+type EventData struct {
+	// Key is the idempotency key (for CloudEvents: source and id). Required.
+	Key string
+	// Type is the event type, e.g. "nps.responded". Required.
+	Type string
+	// Data is the encoded event (Vitals stores the whole CloudEvent JSON).
+	Data []byte
+}
+
+// Record is a stored event.
+type Record struct {
+	Position   Position
+	Stream     string
+	Version    Version
+	Key        string
+	Type       string
+	Data       []byte
+	RecordedAt time.Time // when the store committed it (UTC)
+}
+
+// AppendResult tells where an append landed.
+type AppendResult struct {
+	// First and Last are the positions of the first and last event of the
+	// append. For a duplicate append they are the positions the events
+	// were originally stored at.
+	First, Last Position
+	// Version is the stream's version after the append (for a duplicate:
+	// the version of the original last event).
+	Version Version
+	// Duplicate is true when every key was stored before: nothing was
+	// written.
+	Duplicate bool
+}
+
+// AppendRequest is one independent append for Store.AppendMany.
+type AppendRequest struct {
+	Stream   string
+	Expected Version
+	Events   []EventData
+}
+
+// AppendOutcome is the result of one AppendRequest: Err is nil or one of the
+// per-request errors of Append (ErrWrongVersion, ErrPartialDuplicate,
+// ErrInvalid).
+type AppendOutcome struct {
+	Result AppendResult
+	Err    error
+}
+
+// Store is an append-only event log. Implementations are safe for concurrent
+// use.
+type Store interface {
+	// Append atomically appends events to stream: all of them or none. It
+	// returns only once the events are durable.
+	//
+	// Idempotency is checked before the expected version: if every event's
+	// key is already stored, nothing is written and the result has
+	// Duplicate set and the original positions. A key that appears twice
+	// in one append counts as stored by its first occurrence.
+	//
+	// Errors: ErrInvalid (empty stream or key, no events, Expected < -3),
+	// ErrWrongVersion, ErrPartialDuplicate, ErrUnavailable, ErrClosed, or
+	// the context's error (the append may still have been committed).
+	Append(ctx context.Context, stream string, expected Version, events ...EventData) (AppendResult, error)
+
+	// AppendMany applies requests in order, each atomically and
+	// independently of the others as if by Append, and makes them durable
+	// together. Per-request failures are reported in the outcomes; the
+	// returned error is for the whole call (ErrUnavailable, ErrClosed, the
+	// context's error) and then no outcome is valid.
+	AppendMany(ctx context.Context, reqs []AppendRequest) ([]AppendOutcome, error)
+
+	// ReadStream returns up to limit records of stream with version ≥ from,
+	// oldest first. Reading past the end returns no records and no error.
+	//
+	// Errors: ErrStreamNotFound, ErrInvalid (limit ≤ 0, from < 0),
+	// ErrUnavailable, ErrClosed.
+	ReadStream(ctx context.Context, stream string, from Version, limit int) ([]Record, error)
+
+	// StreamVersion returns the version of the stream's last record.
+	//
+	// Errors: ErrStreamNotFound, ErrUnavailable, ErrClosed.
+	StreamVersion(ctx context.Context, stream string) (Version, error)
+
+	// ReadAll returns up to limit records with position > after, in
+	// position order. Reading past the end returns no records and no error.
+	//
+	// Errors: ErrInvalid (limit ≤ 0), ErrUnavailable, ErrClosed.
+	ReadAll(ctx context.Context, after Position, limit int) ([]Record, error)
+
+	// Subscribe yields every record with position > after, in order and
+	// without gaps or repeats: first the stored ones (catch-up), then new
+	// ones as they commit (live). It ends when ctx is done (yielding
+	// ctx.Err()), when the consumer stops, or after yielding an error
+	// (ErrClosed, ErrUnavailable).
+	Subscribe(ctx context.Context, after Position) iter.Seq2[Record, error]
+
+	// Head returns the position of the last committed record (0 when the
+	// log is empty).
+	//
+	// Errors: ErrUnavailable, ErrClosed.
+	Head(ctx context.Context) (Position, error)
+
+	// Close releases the store. Appends in flight finish or fail with
+	// ErrClosed; subscriptions end with ErrClosed.
+	Close() error
+}
