@@ -2,11 +2,28 @@
 // typed payload per event type, and the validation rules of the product
 // contract (SPEC §1). It uses the standard library only and knows nothing of
 // HTTP, storage or metrics.
+//
+// # Parsing
+//
+// Parse (structured mode), Build (HTTP binary mode) and Decode (stored
+// events) return an Event whose Payload is one of the payload structs of
+// this package, chosen by the event's Type. Every rejection is a
+// *FieldError naming the offending field ("data.score", "subject", "time")
+// and saying what is allowed; a body that is not one JSON object has Field
+// "event". docs/events.md is the catalog for integrators and matches the
+// rules here.
+//
+// # Referential rules
+//
+// Whether an account or manager exists depends on the store, so the ingest
+// layer checks it with Stream, OpensStream and ManagerRefs.
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -16,15 +33,22 @@ const MaxFutureSkew = 5 * time.Minute
 
 // Event is a validated CloudEvent with its typed payload.
 type Event struct {
-	SpecVersion     string
-	ID              string
-	Source          string
-	Type            Type
-	Subject         string
-	Time            time.Time // UTC
-	DataContentType string    // "application/json" or ""
-	// Data is the data object exactly as received; unknown fields are kept
-	// here and ignored by Payload.
+	SpecVersion string
+	ID          string
+	Source      string
+	Type        Type
+	Subject     string
+	Time        time.Time // UTC
+	// DataContentType is "" or an application/json media type as received
+	// (parameters such as charset=utf-8 are kept).
+	DataContentType string
+	// Extensions are the CloudEvents extension attributes (names of 1–20
+	// characters a–z 0–9), each value the raw JSON string, number or
+	// boolean as received; nil when there are none. Vitals keeps and
+	// returns them but does not interpret them.
+	Extensions map[string]json.RawMessage
+	// Data is the data object as received, with insignificant whitespace
+	// removed; unknown fields are kept here and ignored by Payload.
 	Data json.RawMessage
 	// Payload is the typed, validated data: one of the payload structs of
 	// this package (AccountOpened, NPSResponded, …), chosen by Type.
@@ -32,7 +56,8 @@ type Event struct {
 }
 
 // FieldError is a validation failure of one field of an event. Field is a
-// dotted path such as "data.score", "subject" or "time".
+// dotted path such as "data.score", "subject" or "time"; "event" means the
+// event as a whole (not valid JSON, not an object).
 type FieldError struct {
 	Field   string
 	Message string
@@ -58,29 +83,61 @@ func EventKey(source, id string) string {
 // explanations.
 func (e Event) Ref() string { return e.Source + "/" + e.ID }
 
-// envelope is the structured-mode JSON form of an event.
-type envelope struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Subject         string          `json:"subject"`
-	Time            string          `json:"time"`
-	DataContentType string          `json:"datacontenttype,omitempty"`
-	Data            json.RawMessage `json:"data"`
+// Extension returns the value of extension attribute name as a string (a
+// JSON string unquoted, a number or boolean as written) and whether it is
+// present.
+func (e Event) Extension(name string) (string, bool) {
+	raw, ok := e.Extensions[name]
+	if !ok {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	return string(raw), true
 }
 
-// MarshalJSON encodes the event in CloudEvents structured JSON form, with
-// the data object as received.
+// MarshalJSON encodes the event in CloudEvents structured JSON form:
+// specversion, id, source, type, subject, time (RFC 3339, UTC),
+// datacontenttype (when set), the extension attributes sorted by name, and
+// the data object as received. Decode reads it back into an equal Event.
 func (e Event) MarshalJSON() ([]byte, error) {
-	return json.Marshal(envelope{
-		SpecVersion:     e.SpecVersion,
-		ID:              e.ID,
-		Source:          e.Source,
-		Type:            string(e.Type),
-		Subject:         e.Subject,
-		Time:            e.Time.UTC().Format(time.RFC3339Nano),
-		DataContentType: e.DataContentType,
-		Data:            e.Data,
-	})
+	var b bytes.Buffer
+	member := func(name string, value []byte) {
+		if b.Len() == 0 {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte(',')
+		}
+		b.Write(quote(name))
+		b.WriteByte(':')
+		b.Write(value)
+	}
+	member("specversion", quote(e.SpecVersion))
+	member("id", quote(e.ID))
+	member("source", quote(e.Source))
+	member("type", quote(string(e.Type)))
+	member("subject", quote(e.Subject))
+	member("time", quote(e.Time.UTC().Format(time.RFC3339Nano)))
+	if e.DataContentType != "" {
+		member("datacontenttype", quote(e.DataContentType))
+	}
+	names := make([]string, 0, len(e.Extensions))
+	for name := range e.Extensions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !json.Valid(e.Extensions[name]) {
+			return nil, fmt.Errorf("domain: extension %q is not valid JSON", name)
+		}
+		member(name, e.Extensions[name])
+	}
+	if !json.Valid(e.Data) {
+		return nil, fmt.Errorf("domain: event %s: data is not valid JSON", e.Ref())
+	}
+	member("data", e.Data)
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }

@@ -1,0 +1,329 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Messages shared by several fields.
+const (
+	msgRequired  = "required"
+	msgID        = "must be 1–100 characters of A–Z a–z 0–9 . _ : -"
+	msgString    = "must be a string"
+	msgText      = "must be a non-empty string"
+	msgBool      = "must be true or false"
+	msgDate      = "must be a date YYYY-MM-DD, e.g. 2026-03-31"
+	msgTimestamp = "must be RFC 3339, e.g. 2026-03-01T09:30:00Z"
+	msgNotNull   = "may not be null; leave the field out to keep the current value"
+	msgMoneyMax  = "is too large; the largest amount is 999999999999999.99"
+)
+
+// object is a JSON object whose members are kept as raw JSON text.
+type object struct {
+	prefix  string // prepended to member names in errors: "data." or ""
+	members map[string]json.RawMessage
+}
+
+// decodeObject reads raw as exactly one JSON object with unique member
+// names. field names the whole value in errors ("event", "data"); prefix is
+// prepended to member names.
+func decodeObject(raw []byte, field, prefix string) (object, *FieldError) {
+	o := object{prefix: prefix, members: map[string]json.RawMessage{}}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return o, syntaxErr(field, err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return o, fieldErr(field, "must be a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return o, syntaxErr(field, err)
+		}
+		name, _ := tok.(string) // inside an object the decoder only yields string keys
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return o, syntaxErr(field, err)
+		}
+		if _, dup := o.members[name]; dup {
+			return o, fieldErr(prefix+name, "appears more than once")
+		}
+		o.members[name] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return o, syntaxErr(field, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return o, fieldErr(field, "is not valid JSON: unexpected data after the object")
+	}
+	return o, nil
+}
+
+// syntaxErr describes a JSON decoding failure of field.
+func syntaxErr(field string, err error) *FieldError {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fieldErr(field, "is not valid JSON: unexpected end of input")
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fieldErr(field, "is not valid JSON: %s (at byte %d)", se.Error(), se.Offset)
+	}
+	return fieldErr(field, "is not valid JSON: %s", err.Error())
+}
+
+// presence is how a member appears in an object.
+type presence int
+
+const (
+	absent presence = iota
+	null
+	present
+)
+
+// get returns the member name and how it is present.
+func (o object) get(name string) (json.RawMessage, presence) {
+	v, ok := o.members[name]
+	switch {
+	case !ok:
+		return nil, absent
+	case string(v) == "null":
+		return v, null
+	}
+	return v, present
+}
+
+// reader reads typed fields from an object, keeping the first error.
+type reader struct {
+	obj object
+	err *FieldError
+}
+
+// fail records msg for field name unless an error is already recorded.
+func (r *reader) fail(name, msg string) {
+	if r.err == nil {
+		r.err = &FieldError{Field: r.obj.prefix + name, Message: msg}
+	}
+}
+
+// parser turns a non-null raw JSON value into a T, or returns a message
+// saying what the field must be.
+type parser[T any] func(raw json.RawMessage) (T, string)
+
+// required reads a field that must be present and not null.
+func required[T any](r *reader, name string, p parser[T]) T {
+	raw, pr := r.obj.get(name)
+	if pr != present {
+		r.fail(name, msgRequired)
+		var zero T
+		return zero
+	}
+	return apply(r, name, raw, p)
+}
+
+// optional reads a field that may be absent; null counts as absent.
+func optional[T any](r *reader, name string, p parser[T]) T {
+	raw, pr := r.obj.get(name)
+	if pr != present {
+		var zero T
+		return zero
+	}
+	return apply(r, name, raw, p)
+}
+
+// tri reads a tri-state field of an update event. A null is accepted only
+// when nullable.
+func tri[T any](r *reader, name string, nullable bool, p parser[T]) Opt[T] {
+	raw, pr := r.obj.get(name)
+	switch pr {
+	case absent:
+		return Opt[T]{}
+	case null:
+		if !nullable {
+			r.fail(name, msgNotNull)
+		}
+		return Opt[T]{Set: true, Null: true}
+	}
+	return Opt[T]{Set: true, Value: apply(r, name, raw, p)}
+}
+
+func apply[T any](r *reader, name string, raw json.RawMessage, p parser[T]) T {
+	v, msg := p(raw)
+	if msg != "" {
+		r.fail(name, msg)
+	}
+	return v
+}
+
+// pString accepts any JSON string.
+func pString(raw json.RawMessage) (string, string) {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", msgString
+	}
+	return s, ""
+}
+
+// pText accepts a string with at least one non-space character.
+func pText(raw json.RawMessage) (string, string) {
+	s, msg := pString(raw)
+	if msg != "" || strings.TrimSpace(s) == "" {
+		return "", msgText
+	}
+	return s, ""
+}
+
+// pID accepts an id: 1–100 characters of [A-Za-z0-9._:-].
+func pID(raw json.RawMessage) (string, string) {
+	s, msg := pString(raw)
+	if msg != "" || !ValidID(s) {
+		return "", msgID
+	}
+	return s, ""
+}
+
+// pEnum accepts the strings for which valid holds.
+func pEnum[T ~string](valid func(T) bool, msg string) parser[T] {
+	return func(raw json.RawMessage) (T, string) {
+		s, m := pString(raw)
+		if m != "" || !valid(T(s)) {
+			return "", msg
+		}
+		return T(s), ""
+	}
+}
+
+// pMoney accepts an exact amount > 0 (positive) or ≥ 0.
+func pMoney(positive bool) parser[Money] {
+	msg := "must be a number ≥ 0 with at most 2 decimals"
+	if positive {
+		msg = "must be a number > 0 with at most 2 decimals"
+	}
+	return func(raw json.RawMessage) (Money, string) {
+		m, err := ParseMoney(string(raw))
+		switch {
+		case errors.Is(err, errRange) && (len(raw) == 0 || raw[0] != '-'):
+			return 0, msgMoneyMax
+		case err != nil, m < 0, positive && m == 0:
+			return 0, msg
+		}
+		return m, ""
+	}
+}
+
+// pDate accepts "YYYY-MM-DD".
+func pDate(raw json.RawMessage) (Date, string) {
+	s, msg := pString(raw)
+	if msg != "" {
+		return Date{}, msgDate
+	}
+	d, err := ParseDate(s)
+	if err != nil {
+		return Date{}, msgDate
+	}
+	return d, ""
+}
+
+// pTimestamp accepts an RFC 3339 timestamp with a time zone, normalised to
+// UTC.
+func pTimestamp(raw json.RawMessage) (time.Time, string) {
+	s, msg := pString(raw)
+	if msg != "" {
+		return time.Time{}, msgTimestamp
+	}
+	t, ok := parseTimestamp(s)
+	if !ok {
+		return time.Time{}, msgTimestamp
+	}
+	return t, ""
+}
+
+// pNumber accepts a JSON number for which ok holds.
+func pNumber(ok func(float64) bool, msg string) parser[float64] {
+	return func(raw json.RawMessage) (float64, string) {
+		if len(raw) == 0 || (raw[0] != '-' && !isDigit(raw[0])) {
+			return 0, msg
+		}
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || !ok(f) {
+			return 0, msg
+		}
+		return f, ""
+	}
+}
+
+// pIntRange accepts a JSON number that is an integer in [lo, hi]; 7.0 and
+// 7e0 are integers, 7.5 and "7" are not.
+func pIntRange(lo, hi int64, msg string) parser[int] {
+	return func(raw json.RawMessage) (int, string) {
+		v, err := parseScaled(string(raw), 0, math.MaxInt64)
+		if err != nil || v < lo || v > hi {
+			return 0, msg
+		}
+		return int(v), ""
+	}
+}
+
+// pBool accepts true or false.
+func pBool(raw json.RawMessage) (bool, string) {
+	switch string(raw) {
+	case "true":
+		return true, ""
+	case "false":
+		return false, ""
+	}
+	return false, msgBool
+}
+
+// ValidID reports whether s follows the id rule of subjects and of the
+// *_id data fields: 1–100 characters of A–Z a–z 0–9 . _ : -.
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > 100 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validAttrText reports whether s is 1–max characters without control
+// characters (the rule for the id and source attributes).
+func validAttrText(s string, max int) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	n := 0
+	for _, c := range s {
+		if unicode.IsControl(c) {
+			return false
+		}
+		n++
+	}
+	return n >= 1 && n <= max
+}
+
+// parseTimestamp parses an RFC 3339 timestamp with a time zone and returns
+// it in UTC.
+func parseTimestamp(s string) (time.Time, bool) {
+	if strings.ContainsRune(s, ',') { // time.Parse accepts a decimal comma; RFC 3339 does not
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}

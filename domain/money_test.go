@@ -1,0 +1,118 @@
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestParseMoney(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Money
+		wantErr error
+	}{
+		{"0", 0, nil},
+		{"-0", 0, nil},
+		{"1", 100, nil},
+		{"0.1", 10, nil},
+		{"0.10", 10, nil},
+		{"0.01", 1, nil},
+		{"12500.5", 1250050, nil},
+		{"12500.50", 1250050, nil},
+		{"12500.500", 1250050, nil},
+		{"1e2", 10000, nil},
+		{"1E2", 10000, nil},
+		{"1e+2", 10000, nil},
+		{"1e-2", 1, nil},
+		{"1.5e-2", 0, errFraction},
+		{"1.25e4", 1250000, nil},
+		{"150e-2", 150, nil},
+		{"0e999999999999", 0, nil},
+		{"0.000e-999999999999", 0, nil},
+		{"-3.05", -305, nil},
+		{"999999999999999.99", MaxMoney, nil},
+		{"-999999999999999.99", -MaxMoney, nil},
+		{"0.105", 0, errFraction},
+		{"1.5e-3", 0, errFraction},
+		{"1e-999999999999", 0, errFraction},
+		{"1000000000000000", 0, errRange},
+		{"999999999999999.999", 0, errFraction},
+		{"92233720368547758.07", 0, errRange},
+		{"1e400", 0, errRange},
+		{"1e999999999999999999999", 0, errRange},
+		{"123456789012345678901234567890", 0, errRange},
+		{"", 0, errNotNumber},
+		{"-", 0, errNotNumber},
+		{"01", 0, errNotNumber},
+		{"1.", 0, errNotNumber},
+		{".5", 0, errNotNumber},
+		{"1e", 0, errNotNumber},
+		{"+1", 0, errNotNumber},
+		{`"12"`, 0, errNotNumber},
+		{"1 ", 0, errNotNumber},
+		{"null", 0, errNotNumber},
+		{"NaN", 0, errNotNumber},
+	}
+	for _, tt := range tests {
+		got, err := ParseMoney(tt.in)
+		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+			t.Errorf("ParseMoney(%q) error = %v, want %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("ParseMoney(%q) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMoneyString(t *testing.T) {
+	tests := []struct {
+		m    Money
+		want string
+	}{
+		{0, "0"},
+		{1, "0.01"},
+		{10, "0.10"},
+		{1250050, "12500.50"},
+		{1250000, "12500"},
+		{-305, "-3.05"},
+		{-300, "-3"},
+		{MaxMoney, "999999999999999.99"},
+		{-1 << 63, "-92233720368547758.08"},
+	}
+	for _, tt := range tests {
+		if got := tt.m.String(); got != tt.want {
+			t.Errorf("Money(%d).String() = %q, want %q", int64(tt.m), got, tt.want)
+		}
+		b, err := json.Marshal(tt.m)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("json.Marshal(Money(%d)) = %s, %v; want %s", int64(tt.m), b, err, tt.want)
+		}
+	}
+	if got := Money(1250050).Float64(); got != 12500.5 {
+		t.Errorf("Float64() = %v, want 12500.5", got)
+	}
+}
+
+func TestMoneyJSONRoundTrip(t *testing.T) {
+	var v struct{ A, B Money }
+	if err := json.Unmarshal([]byte(`{"A": 12500.5, "B": 1e-2}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.A != 1250050 || v.B != 1 {
+		t.Fatalf("got %+v", v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"A":12500.50,"B":0.01}` {
+		t.Fatalf("Marshal = %s", b)
+	}
+	for _, bad := range []string{`{"A": "12"}`, `{"A": 0.001}`, `{"A": true}`} {
+		if err := json.Unmarshal([]byte(bad), &v); err == nil {
+			t.Errorf("Unmarshal(%s) succeeded, want error", bad)
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Attributes are the CloudEvents context attributes of an event received in
+// HTTP binary mode: the API maps the ce-* headers (and Content-Type, as
+// DataContentType) into them. An empty string means the attribute is
+// absent.
+type Attributes struct {
+	SpecVersion     string
+	ID              string
+	Source          string
+	Type            string
+	Subject         string
+	Time            string
+	DataContentType string
+	// Extensions are the other attributes by lower-case name (ce-traceparent
+	// → "traceparent").
+	Extensions map[string]string
+}
+
+// Messages of the envelope rules.
+const (
+	msgSpecVersion = `must be "1.0"`
+	msgAttrID      = "must be 1–200 characters without control characters"
+	msgSource      = "must be 1–200 characters without control characters, e.g. hubspot"
+	msgTypeString  = "must be a string naming an event type; see docs/events.md"
+	msgContentType = "must be application/json or absent"
+	msgExtName     = "unknown attribute; extension attribute names must be 1–20 characters of a–z 0–9"
+	msgExtValue    = "must be a string, number or boolean"
+	msgDataBase64  = "binary data is not supported; send data as a JSON object"
+)
+
+// coreAttributes are the attributes Vitals interprets (plus data and
+// data_base64); every other top-level member is an extension attribute.
+func isCoreAttribute(name string) bool {
+	switch name {
+	case "specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data", "data_base64":
+		return true
+	}
+	return false
+}
+
+// Parse validates a CloudEvent in structured mode (one JSON object) received
+// at now, and returns it with its typed payload. Every error is a
+// *FieldError; a body that is not a JSON object at all has Field "event".
+func Parse(raw []byte, now time.Time) (Event, error) {
+	e, ferr := parseStructured(raw, now, true)
+	if ferr != nil {
+		return Event{}, ferr
+	}
+	return e, nil
+}
+
+// Decode decodes a stored event, the JSON written by Event.MarshalJSON. It
+// applies every rule of Parse except the limit on future times, which was
+// checked when the event was accepted.
+func Decode(raw []byte) (Event, error) {
+	e, ferr := parseStructured(raw, time.Time{}, false)
+	if ferr != nil {
+		return Event{}, ferr
+	}
+	return e, nil
+}
+
+// Build validates a CloudEvent received in HTTP binary mode at now: the
+// context attributes and the body, data, which must be a JSON object. Every
+// error is a *FieldError.
+func Build(a Attributes, data []byte, now time.Time) (Event, error) {
+	e, ferr := build(a, data, now)
+	if ferr != nil {
+		return Event{}, ferr
+	}
+	return e, nil
+}
+
+func build(a Attributes, data []byte, now time.Time) (Event, *FieldError) {
+	e, ferr := envelopeOf(a, now, true)
+	if ferr != nil {
+		return Event{}, ferr
+	}
+	names := make([]string, 0, len(a.Extensions))
+	for name := range a.Extensions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if isCoreAttribute(name) || !validExtName(name) {
+			return Event{}, extNameErr(name)
+		}
+		if !utf8.ValidString(a.Extensions[name]) {
+			return Event{}, fieldErr(name, "must be valid UTF-8")
+		}
+		if e.Extensions == nil {
+			e.Extensions = make(map[string]json.RawMessage, len(names))
+		}
+		e.Extensions[name] = quote(a.Extensions[name])
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Event{}, fieldErr("data", msgRequired)
+	}
+	if ferr := e.setData(data); ferr != nil {
+		return Event{}, ferr
+	}
+	return e, nil
+}
+
+func parseStructured(raw []byte, now time.Time, checkFuture bool) (Event, *FieldError) {
+	if !utf8.Valid(raw) {
+		return Event{}, fieldErr("event", "must be valid UTF-8")
+	}
+	obj, ferr := decodeObject(raw, "event", "")
+	if ferr != nil {
+		return Event{}, ferr
+	}
+	var a Attributes
+	for _, f := range []struct {
+		name, empty, wrong string
+		dst                *string
+	}{
+		{"specversion", msgSpecVersion, msgSpecVersion, &a.SpecVersion},
+		{"id", msgAttrID, msgAttrID, &a.ID},
+		{"source", msgSource, msgSource, &a.Source},
+		{"type", `unknown event type ""; see docs/events.md`, msgTypeString, &a.Type},
+		{"subject", msgID, msgID, &a.Subject},
+		{"time", msgTimestamp, msgTimestamp, &a.Time},
+		{"datacontenttype", msgContentType, msgContentType, &a.DataContentType},
+	} {
+		v, pr := obj.get(f.name)
+		if pr != present {
+			continue // absent; null counts as absent
+		}
+		s, msg := pString(v)
+		switch {
+		case msg != "":
+			return Event{}, fieldErr(f.name, "%s", f.wrong)
+		case s == "":
+			return Event{}, fieldErr(f.name, "%s", f.empty)
+		}
+		*f.dst = s
+	}
+	e, ferr := envelopeOf(a, now, checkFuture)
+	if ferr != nil {
+		return Event{}, ferr
+	}
+	names := make([]string, 0, len(obj.members))
+	for name := range obj.members {
+		if !isCoreAttribute(name) {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !validExtName(name) {
+			return Event{}, extNameErr(name)
+		}
+		v, pr := obj.get(name)
+		if pr == null {
+			continue // a null attribute is an absent one
+		}
+		if c := v[0]; c == '{' || c == '[' {
+			return Event{}, fieldErr(name, msgExtValue)
+		}
+		if e.Extensions == nil {
+			e.Extensions = map[string]json.RawMessage{}
+		}
+		e.Extensions[name] = v
+	}
+	if _, pr := obj.get("data_base64"); pr != absent {
+		return Event{}, fieldErr("data_base64", msgDataBase64)
+	}
+	data, pr := obj.get("data")
+	if pr != present {
+		return Event{}, fieldErr("data", msgRequired)
+	}
+	if ferr := e.setData(data); ferr != nil {
+		return Event{}, ferr
+	}
+	return e, nil
+}
+
+// envelopeOf validates the context attributes and returns an Event without
+// data. now is only used when checkFuture is set.
+func envelopeOf(a Attributes, now time.Time, checkFuture bool) (Event, *FieldError) {
+	switch {
+	case a.SpecVersion == "":
+		return Event{}, fieldErr("specversion", msgRequired)
+	case a.SpecVersion != "1.0":
+		return Event{}, fieldErr("specversion", msgSpecVersion)
+	case a.ID == "":
+		return Event{}, fieldErr("id", msgRequired)
+	case !validAttrText(a.ID, 200):
+		return Event{}, fieldErr("id", msgAttrID)
+	case a.Source == "":
+		return Event{}, fieldErr("source", msgRequired)
+	case !validAttrText(a.Source, 200):
+		return Event{}, fieldErr("source", msgSource)
+	case a.Type == "":
+		return Event{}, fieldErr("type", msgRequired)
+	case !Type(a.Type).Known():
+		return Event{}, fieldErr("type", "unknown event type %q; see docs/events.md", a.Type)
+	case a.Subject == "":
+		return Event{}, fieldErr("subject", msgRequired)
+	case !ValidID(a.Subject):
+		return Event{}, fieldErr("subject", msgID)
+	case a.Time == "":
+		return Event{}, fieldErr("time", msgRequired)
+	}
+	t, ok := parseTimestamp(a.Time)
+	if !ok {
+		return Event{}, fieldErr("time", msgTimestamp)
+	}
+	if checkFuture && t.After(now.Add(MaxFutureSkew)) {
+		return Event{}, fieldErr("time", "is more than %d minutes in the future", int(MaxFutureSkew/time.Minute))
+	}
+	if a.DataContentType != "" && !jsonContentType(a.DataContentType) {
+		return Event{}, fieldErr("datacontenttype", msgContentType)
+	}
+	return Event{
+		SpecVersion:     a.SpecVersion,
+		ID:              a.ID,
+		Source:          a.Source,
+		Type:            Type(a.Type),
+		Subject:         a.Subject,
+		Time:            t,
+		DataContentType: a.DataContentType,
+	}, nil
+}
+
+// setData validates raw as the data object of e's type and stores it
+// (compacted) with its payload.
+func (e *Event) setData(raw []byte) *FieldError {
+	if !utf8.Valid(raw) {
+		return fieldErr("data", "must be valid UTF-8")
+	}
+	obj, ferr := decodeObject(raw, "data", "data.")
+	if ferr != nil {
+		return ferr
+	}
+	p, ferr := decodePayload(e.Type, obj, e.Time)
+	if ferr != nil {
+		return ferr
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil { // cannot fail: raw was decoded above
+		return fieldErr("data", "is not valid JSON: %v", err)
+	}
+	e.Data = buf.Bytes()
+	e.Payload = p
+	return nil
+}
+
+// jsonContentType reports whether s is application/json, with any
+// parameters, and a UTF-8 charset if one is named.
+func jsonContentType(s string) bool {
+	mt, params, err := mime.ParseMediaType(s)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
+}
+
+// validExtName reports whether name is a valid CloudEvents extension
+// attribute name: 1–20 characters of a–z 0–9.
+func validExtName(name string) bool {
+	if len(name) == 0 || len(name) > 20 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || isDigit(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func extNameErr(name string) *FieldError {
+	if name == "" {
+		return fieldErr("event", "has an attribute with an empty name")
+	}
+	return fieldErr(name, msgExtName)
+}
+
+// quote encodes s as a JSON string without HTML escaping.
+func quote(s string) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // encoding a string into a bytes.Buffer cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}

@@ -1,0 +1,81 @@
+package domain
+
+// Type is a CloudEvents event type of the Vitals catalog (SPEC §1.3), such
+// as "nps.responded".
+type Type string
+
+// Account event types: their subject is an account id.
+const (
+	TypeAccountOpened          Type = "account.opened"
+	TypeAccountUpdated         Type = "account.updated"
+	TypeAccountStatusChanged   Type = "account.status_changed"
+	TypeAccountManagerAssigned Type = "account.manager_assigned"
+	TypeTouchpointRecorded     Type = "touchpoint.recorded"
+	TypeMessageReceived        Type = "message.received"
+	TypeMessageReplied         Type = "message.replied"
+	TypeMeetingHeld            Type = "meeting.held"
+	TypeMeetingMissed          Type = "meeting.missed"
+	TypeMeetingCanceled        Type = "meeting.canceled"
+	TypeInvoiceIssued          Type = "invoice.issued"
+	TypePaymentReceived        Type = "payment.received"
+	TypeInvoiceVoided          Type = "invoice.voided"
+	TypeNPSResponded           Type = "nps.responded"
+	TypeKPIReported            Type = "kpi.reported"
+	TypePortalLogin            Type = "portal.login"
+	TypeSignalRaised           Type = "signal.raised"
+	TypeSignalResolved         Type = "signal.resolved"
+	TypeReferralMade           Type = "referral.made"
+	TypeTimeLogged             Type = "time.logged"
+	TypeHealthOverridden       Type = "health.overridden"
+	TypeHealthOverrideCleared  Type = "health.override_cleared"
+)
+
+// Manager event types: their subject is a manager id.
+const (
+	TypeManagerJoined  Type = "manager.joined"
+	TypeManagerUpdated Type = "manager.updated"
+	TypeManagerLeft    Type = "manager.left"
+)
+
+// Types returns every known event type in catalog order (a new slice on
+// each call).
+func Types() []Type {
+	return []Type{
+		TypeAccountOpened, TypeAccountUpdated, TypeAccountStatusChanged,
+		TypeAccountManagerAssigned, TypeTouchpointRecorded,
+		TypeMessageReceived, TypeMessageReplied,
+		TypeMeetingHeld, TypeMeetingMissed, TypeMeetingCanceled,
+		TypeInvoiceIssued, TypePaymentReceived, TypeInvoiceVoided,
+		TypeNPSResponded, TypeKPIReported, TypePortalLogin,
+		TypeSignalRaised, TypeSignalResolved, TypeReferralMade,
+		TypeTimeLogged, TypeHealthOverridden, TypeHealthOverrideCleared,
+		TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft,
+	}
+}
+
+// Known reports whether t is a type of the catalog.
+func (t Type) Known() bool {
+	switch t {
+	case TypeAccountOpened, TypeAccountUpdated, TypeAccountStatusChanged,
+		TypeAccountManagerAssigned, TypeTouchpointRecorded,
+		TypeMessageReceived, TypeMessageReplied,
+		TypeMeetingHeld, TypeMeetingMissed, TypeMeetingCanceled,
+		TypeInvoiceIssued, TypePaymentReceived, TypeInvoiceVoided,
+		TypeNPSResponded, TypeKPIReported, TypePortalLogin,
+		TypeSignalRaised, TypeSignalResolved, TypeReferralMade,
+		TypeTimeLogged, TypeHealthOverridden, TypeHealthOverrideCleared,
+		TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft:
+		return true
+	}
+	return false
+}
+
+// IsManagerEvent reports whether t is a manager.* type, whose subject is a
+// manager id. Every other known type is an account event.
+func (t Type) IsManagerEvent() bool {
+	switch t {
+	case TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft:
+		return true
+	}
+	return false
+}
