@@ -1,0 +1,400 @@
+package scoring
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Account holds the facts that make up one account's health. Every fact
+// carries the time it happened and a Ref ("source/id" of the event that
+// reported it), which explanations cite as evidence.
+//
+// Use the Add… methods, which keep every list sorted and ignore a fact that
+// is already present (same key and Ref); the result of scoring then never
+// depends on the order in which facts were added. If you fill the exported
+// fields directly (for example when decoding a snapshot), call
+// [Account.Normalize] before scoring.
+//
+// The zero Account is an account with no facts. An Account is not safe for
+// concurrent mutation; concurrent scoring of an Account nobody mutates is
+// safe.
+type Account struct {
+	Attrs     []AttrChange     `json:"attrs,omitempty"`     // by (Time, Ref)
+	NPS       []NPSAnswer      `json:"nps,omitempty"`       // by (Time, Ref)
+	Meetings  []MeetingOutcome `json:"meetings,omitempty"`  // by (MeetingID, Time, Ref)
+	KPIs      []KPIReport      `json:"kpis,omitempty"`      // by (Name, Time, Ref)
+	Invoices  []Invoice        `json:"invoices,omitempty"`  // by ID, one entry per ID
+	Messages  []Message        `json:"messages,omitempty"`  // by ID, one entry per ID
+	Overrides []OverrideFact   `json:"overrides,omitempty"` // by (Time, Ref)
+}
+
+// AttrChange is the full set of scoring attributes in effect from Time on:
+// the attributes at T are those of the last change with Time ≤ T. Before the
+// first change an account has MRR 0, a derived tier and the tier's SLA.
+type AttrChange struct {
+	Ref      string    `json:"ref"`
+	Time     time.Time `json:"time"`
+	MRRCents int64     `json:"mrr_cents"`
+	// Tier is the explicit tier; empty means derive it from MRR.
+	Tier Tier `json:"tier,omitempty"`
+	// SLAHours is the account's response SLA; 0 means the tier's default.
+	SLAHours float64 `json:"sla_hours,omitempty"`
+}
+
+// NPSAnswer is one nps.responded answer (Score 0..10).
+type NPSAnswer struct {
+	Ref   string    `json:"ref"`
+	Time  time.Time `json:"time"`
+	Score int       `json:"score"`
+}
+
+// MeetingOutcome is one meeting.held, meeting.missed or meeting.canceled.
+type MeetingOutcome struct {
+	Ref       string      `json:"ref"`
+	MeetingID string      `json:"meeting_id"`
+	Time      time.Time   `json:"time"`
+	Kind      MeetingKind `json:"kind"`
+	// By is who missed the meeting (missed outcomes only); empty means client.
+	By Party `json:"by,omitempty"`
+}
+
+// KPIReport is one kpi.reported. Reports with a Target that is not > 0 or a
+// non-finite number are ignored by scoring.
+type KPIReport struct {
+	Ref            string    `json:"ref"`
+	Time           time.Time `json:"time"`
+	Name           string    `json:"name"`
+	Target         float64   `json:"target"`
+	Actual         float64   `json:"actual"`
+	HigherIsBetter bool      `json:"higher_is_better"`
+}
+
+// Invoice gathers one invoice's facts by invoice id. Payments and a void may
+// exist without the issue fact (they arrived first); such an invoice does not
+// score until it is issued.
+type Invoice struct {
+	ID          string    `json:"id"`
+	Issued      bool      `json:"issued"`
+	Ref         string    `json:"ref,omitempty"`
+	IssuedAt    time.Time `json:"issued_at"`
+	AmountCents int64     `json:"amount_cents"`
+	// Due is the due date, 00:00 UTC.
+	Due      time.Time  `json:"due"`
+	VoidedAt *time.Time `json:"voided_at,omitempty"`
+	VoidRef  string     `json:"void_ref,omitempty"`
+	Payments []Payment  `json:"payments,omitempty"` // by (Time, Ref)
+}
+
+// Payment is one payment.received for an invoice.
+type Payment struct {
+	Ref         string    `json:"ref"`
+	Time        time.Time `json:"time"`
+	AmountCents int64     `json:"amount_cents"`
+}
+
+// Message gathers one client message by message id: its message.received
+// (Received false until it arrives) and its message.replied facts.
+type Message struct {
+	ID         string    `json:"id"`
+	Received   bool      `json:"received"`
+	Ref        string    `json:"ref,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+	Replies    []Reply   `json:"replies,omitempty"` // by (Time, Ref)
+}
+
+// Reply is one message.replied.
+type Reply struct {
+	Ref  string    `json:"ref"`
+	Time time.Time `json:"time"`
+}
+
+// OverrideFact is one health.overridden (Kind set) or
+// health.override_cleared (Kind clear).
+type OverrideFact struct {
+	Ref    string       `json:"ref"`
+	Time   time.Time    `json:"time"`
+	Kind   OverrideKind `json:"kind"`
+	Band   Band         `json:"band,omitempty"`
+	Reason string       `json:"reason,omitempty"`
+	Author string       `json:"author,omitempty"`
+	// ExpiresAt is when a set override stops; nil means until cleared.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// The orderings of the fact lists. Each ends with Ref, so two facts compare
+// equal only when they are the same fact.
+func cmpAttr(a, b AttrChange) int {
+	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+func cmpNPS(a, b NPSAnswer) int {
+	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+func cmpMeeting(a, b MeetingOutcome) int {
+	return cmp.Or(strings.Compare(a.MeetingID, b.MeetingID), a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+func cmpKPI(a, b KPIReport) int {
+	return cmp.Or(strings.Compare(a.Name, b.Name), a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+func cmpPayment(a, b Payment) int {
+	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+func cmpReply(a, b Reply) int {
+	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+func cmpOverride(a, b OverrideFact) int {
+	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+}
+
+// insertSorted inserts v into the sorted s unless an equal element exists.
+func insertSorted[T any](s []T, v T, c func(a, b T) int) []T {
+	i, found := slices.BinarySearchFunc(s, v, c)
+	if found {
+		return s
+	}
+	return slices.Insert(s, i, v)
+}
+
+// sortCompact sorts s and drops elements equal to their predecessor.
+func sortCompact[T any](s []T, c func(a, b T) int) []T {
+	slices.SortFunc(s, c)
+	return slices.CompactFunc(s, func(a, b T) bool { return c(a, b) == 0 })
+}
+
+// utcPtr returns a copy of *p in UTC, or nil.
+func utcPtr(p *time.Time) *time.Time {
+	if p == nil {
+		return nil
+	}
+	u := p.UTC()
+	return &u
+}
+
+// AddAttrs records the attributes in effect from c.Time on.
+func (a *Account) AddAttrs(c AttrChange) {
+	c.Time = c.Time.UTC()
+	a.Attrs = insertSorted(a.Attrs, c, cmpAttr)
+}
+
+// AddNPS records an NPS answer.
+func (a *Account) AddNPS(n NPSAnswer) {
+	n.Time = n.Time.UTC()
+	a.NPS = insertSorted(a.NPS, n, cmpNPS)
+}
+
+// AddMeeting records a meeting outcome.
+func (a *Account) AddMeeting(m MeetingOutcome) {
+	m.Time = m.Time.UTC()
+	a.Meetings = insertSorted(a.Meetings, m, cmpMeeting)
+}
+
+// AddKPI records a KPI report.
+func (a *Account) AddKPI(k KPIReport) {
+	k.Time = k.Time.UTC()
+	a.KPIs = insertSorted(a.KPIs, k, cmpKPI)
+}
+
+// AddOverride records an override being set or cleared.
+func (a *Account) AddOverride(o OverrideFact) {
+	o.Time = o.Time.UTC()
+	o.ExpiresAt = utcPtr(o.ExpiresAt)
+	a.Overrides = insertSorted(a.Overrides, o, cmpOverride)
+}
+
+// invoice returns the entry for id, creating it in order if needed.
+func (a *Account) invoice(id string) *Invoice {
+	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return strings.Compare(x.ID, id) })
+	if !found {
+		a.Invoices = slices.Insert(a.Invoices, i, Invoice{ID: id})
+	}
+	return &a.Invoices[i]
+}
+
+// message returns the entry for id, creating it in order if needed.
+func (a *Account) message(id string) *Message {
+	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return strings.Compare(x.ID, id) })
+	if !found {
+		a.Messages = slices.Insert(a.Messages, i, Message{ID: id})
+	}
+	return &a.Messages[i]
+}
+
+// IssueInvoice records invoice id issued at the given time for amountCents,
+// due on the UTC day of due. If the invoice was issued more than once, the
+// earliest issue (by time, then ref) is the one in effect.
+func (a *Account) IssueInvoice(id, ref string, at time.Time, amountCents int64, due time.Time) {
+	inv := a.invoice(id)
+	mergeIssue(inv, Invoice{Issued: true, Ref: ref, IssuedAt: at.UTC(), AmountCents: amountCents, Due: midnight(due)})
+}
+
+// mergeIssue keeps the earliest issue of inv and src.
+func mergeIssue(inv *Invoice, src Invoice) {
+	if !src.Issued {
+		return
+	}
+	if inv.Issued && cmp.Or(inv.IssuedAt.Compare(src.IssuedAt), strings.Compare(inv.Ref, src.Ref)) <= 0 {
+		return
+	}
+	inv.Issued, inv.Ref, inv.IssuedAt, inv.AmountCents, inv.Due = true, src.Ref, src.IssuedAt, src.AmountCents, src.Due
+}
+
+// VoidInvoice records invoice id voided at the given time. The earliest void
+// is the one in effect.
+func (a *Account) VoidInvoice(id, ref string, at time.Time) {
+	at = at.UTC()
+	mergeVoid(a.invoice(id), &at, ref)
+}
+
+// mergeVoid keeps the earliest void of inv and (at, ref).
+func mergeVoid(inv *Invoice, at *time.Time, ref string) {
+	if at == nil {
+		return
+	}
+	if inv.VoidedAt != nil && cmp.Or(inv.VoidedAt.Compare(*at), strings.Compare(inv.VoidRef, ref)) <= 0 {
+		return
+	}
+	inv.VoidedAt, inv.VoidRef = utcPtr(at), ref
+}
+
+// AddPayment records a payment for invoice id (which may not be issued yet).
+func (a *Account) AddPayment(id string, p Payment) {
+	p.Time = p.Time.UTC()
+	inv := a.invoice(id)
+	inv.Payments = insertSorted(inv.Payments, p, cmpPayment)
+}
+
+// ReceiveMessage records message id received at the given time. If it was
+// received more than once, the earliest receipt is the one in effect.
+func (a *Account) ReceiveMessage(id, ref string, at time.Time) {
+	mergeReceive(a.message(id), Message{Received: true, Ref: ref, ReceivedAt: at.UTC()})
+}
+
+// mergeReceive keeps the earliest receipt of m and src.
+func mergeReceive(m *Message, src Message) {
+	if !src.Received {
+		return
+	}
+	if m.Received && cmp.Or(m.ReceivedAt.Compare(src.ReceivedAt), strings.Compare(m.Ref, src.Ref)) <= 0 {
+		return
+	}
+	m.Received, m.Ref, m.ReceivedAt = true, src.Ref, src.ReceivedAt
+}
+
+// AddReply records a reply to message id (which may not be received yet).
+func (a *Account) AddReply(id string, r Reply) {
+	r.Time = r.Time.UTC()
+	m := a.message(id)
+	m.Replies = insertSorted(m.Replies, r, cmpReply)
+}
+
+// Normalize brings an Account whose fields were filled directly into the form
+// the Add… methods keep: times in UTC, due dates at midnight, every list
+// sorted without duplicates, one invoice and one message entry per id.
+func (a *Account) Normalize() {
+	for i := range a.Attrs {
+		a.Attrs[i].Time = a.Attrs[i].Time.UTC()
+	}
+	a.Attrs = sortCompact(a.Attrs, cmpAttr)
+	for i := range a.NPS {
+		a.NPS[i].Time = a.NPS[i].Time.UTC()
+	}
+	a.NPS = sortCompact(a.NPS, cmpNPS)
+	for i := range a.Meetings {
+		a.Meetings[i].Time = a.Meetings[i].Time.UTC()
+	}
+	a.Meetings = sortCompact(a.Meetings, cmpMeeting)
+	for i := range a.KPIs {
+		a.KPIs[i].Time = a.KPIs[i].Time.UTC()
+	}
+	a.KPIs = sortCompact(a.KPIs, cmpKPI)
+	for i := range a.Overrides {
+		a.Overrides[i].Time = a.Overrides[i].Time.UTC()
+		a.Overrides[i].ExpiresAt = utcPtr(a.Overrides[i].ExpiresAt)
+	}
+	a.Overrides = sortCompact(a.Overrides, cmpOverride)
+
+	invs := a.Invoices
+	a.Invoices = nil
+	for _, src := range invs {
+		inv := a.invoice(src.ID)
+		if src.Issued {
+			src.IssuedAt, src.Due = src.IssuedAt.UTC(), midnight(src.Due)
+		}
+		mergeIssue(inv, src)
+		mergeVoid(inv, src.VoidedAt, src.VoidRef)
+		for _, p := range src.Payments {
+			p.Time = p.Time.UTC()
+			inv.Payments = append(inv.Payments, p)
+		}
+		inv.Payments = sortCompact(inv.Payments, cmpPayment)
+	}
+	msgs := a.Messages
+	a.Messages = nil
+	for _, src := range msgs {
+		m := a.message(src.ID)
+		src.ReceivedAt = src.ReceivedAt.UTC()
+		mergeReceive(m, src)
+		for _, r := range src.Replies {
+			r.Time = r.Time.UTC()
+			m.Replies = append(m.Replies, r)
+		}
+		m.Replies = sortCompact(m.Replies, cmpReply)
+	}
+}
+
+// prune drops the facts that cannot affect any evaluation at an instant
+// ≥ from (the earliest instant a result may still need, trend look-backs
+// included); window is the longest window of any component.
+func (a *Account) prune(from time.Time, window time.Duration) {
+	cut := from.Add(-window) // a fact at or before cut is outside every window from `from` on
+	// Attributes and overrides: keep the last one in effect at `from` and all later ones.
+	a.Attrs = keepFromLastBefore(a.Attrs, from, func(c AttrChange) time.Time { return c.Time })
+	a.Overrides = keepFromLastBefore(a.Overrides, from, func(o OverrideFact) time.Time { return o.Time })
+	a.NPS = slices.DeleteFunc(a.NPS, func(n NPSAnswer) bool { return !n.Time.After(cut) })
+	// Meetings: an outcome outside every window either is the latest outcome
+	// of its meeting (then the meeting is out of the window anyway) or is
+	// superseded; KPI reports likewise.
+	a.Meetings = slices.DeleteFunc(a.Meetings, func(m MeetingOutcome) bool { return !m.Time.After(cut) })
+	a.KPIs = slices.DeleteFunc(a.KPIs, func(k KPIReport) bool { return !k.Time.After(cut) })
+	a.Invoices = slices.DeleteFunc(a.Invoices, func(inv Invoice) bool {
+		if !inv.Issued {
+			return false // its issue may still arrive
+		}
+		if inv.VoidedAt != nil && !inv.VoidedAt.After(from) {
+			return true
+		}
+		var paid int64
+		for _, p := range inv.Payments {
+			if !p.Time.After(from) {
+				paid += p.AmountCents
+			}
+		}
+		return paid >= inv.AmountCents && !inv.Due.After(cut)
+	})
+	a.Messages = slices.DeleteFunc(a.Messages, func(m Message) bool {
+		return m.Received && !m.ReceivedAt.After(cut)
+	})
+}
+
+// keepFromLastBefore drops the elements of the time-sorted s before the last
+// one with time ≤ from.
+func keepFromLastBefore[T any](s []T, from time.Time, at func(T) time.Time) []T {
+	i, _ := slices.BinarySearchFunc(s, from, func(x T, t time.Time) int {
+		if at(x).After(t) {
+			return 1
+		}
+		return -1
+	})
+	// i = number of elements with time ≤ from.
+	if i <= 1 {
+		return s
+	}
+	return slices.Delete(s, 0, i-1)
+}
