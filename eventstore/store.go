@@ -120,7 +120,10 @@ type Store interface {
 	// Idempotency is checked before the expected version: if every event's
 	// key is already stored, nothing is written and the result has
 	// Duplicate set and the original positions. A key that appears twice
-	// in one append counts as stored by its first occurrence.
+	// in one append counts as stored by its first occurrence: the later
+	// occurrences are dropped, so Append(x, y, x) stores x and y, and
+	// repeating it is a duplicate. If some but not all keys are stored
+	// before, the append fails with ErrPartialDuplicate and writes nothing.
 	//
 	// Errors: ErrInvalid (empty stream or key, no events, Expected < -3),
 	// ErrWrongVersion, ErrPartialDuplicate, ErrUnavailable, ErrClosed, or

@@ -1,0 +1,62 @@
+// Package bolt is the embedded eventstore.Store of Vitals, on
+// go.etcd.io/bbolt: one file in the data directory, nothing to install.
+//
+// # Files
+//
+// Open creates the data directory if needed and keeps everything in one
+// file in it, events.db (FileName). bbolt locks the file while it is open:
+// a second process opening the same directory fails with ErrLocked after
+// Options.LockTimeout instead of waiting for ever.
+//
+// # Layout
+//
+// The file holds five buckets:
+//
+//	log      position (8 bytes, big-endian)          → record
+//	streams  len(stream) (uvarint) stream version (8 bytes, big-endian) → position
+//	keys     idempotency key                          → position
+//	heads    stream                                   → version of its last record (8 bytes, big-endian)
+//	meta     "format"                                 → file format (1 byte)
+//
+// Big-endian keys make bbolt's byte order the numeric order, so the log
+// and each stream are read with one cursor. A record is encoded as
+//
+//	format byte (1)
+//	uvarint len(stream), stream
+//	uvarint version
+//	varint  recorded-at, Unix nanoseconds (UTC)
+//	uvarint len(key), key
+//	uvarint len(type), type
+//	uvarint len(data), data
+//
+// The position is the record's key in the log bucket and is not repeated.
+//
+// # Writes
+//
+// One writer goroutine owns every write. Append and AppendMany queue their
+// requests; the writer takes everything queued (up to
+// Options.MaxBatchEvents events), applies the requests in queue order in one
+// read-write transaction, commits it (bbolt's commit writes and fsyncs the
+// file) and only then answers every caller: group commit, one fsync for
+// many concurrent appends. Each request is checked (validity, idempotency
+// keys, expected version) before anything of it is written, so a failing
+// request leaves no trace while the others of the same transaction are
+// applied. Positions are assigned by the writer, in commit order, so they
+// are gap-free. When the commit fails, every request of the transaction
+// fails with eventstore.ErrUnavailable and nothing is written.
+//
+// # Subscriptions
+//
+// A subscription reads the log in pages, each in its own short read
+// transaction, and yields the page after the transaction has ended. When
+// it has caught up it waits for the commit notification: a channel that
+// the writer closes and replaces after every commit. The subscription
+// takes the head and the channel together under one lock, so a commit
+// that lands between its last read and its wait is never missed.
+//
+// # Errors
+//
+// bbolt and operating system errors (disk full, I/O errors) are returned
+// as eventstore.ErrUnavailable wrapping the cause; use of a closed store
+// returns eventstore.ErrClosed.
+package bolt

@@ -1,0 +1,363 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/vitals-hq/vitals/eventstore"
+)
+
+// op is one Append or AppendMany call waiting for the writer.
+type op struct {
+	ctx    context.Context
+	reqs   []eventstore.AppendRequest
+	events int // total events of reqs, at least 1
+
+	// Set by the writer before done is closed.
+	outs []eventstore.AppendOutcome
+	err  error
+	done chan struct{}
+}
+
+// Append implements eventstore.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.Version, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	outs, err := s.submit(ctx, []eventstore.AppendRequest{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return outs[0].Result, outs[0].Err
+}
+
+// AppendMany implements eventstore.Store.
+func (s *Store) AppendMany(ctx context.Context, reqs []eventstore.AppendRequest) ([]eventstore.AppendOutcome, error) {
+	return s.submit(ctx, reqs)
+}
+
+// submit queues reqs for the writer and waits for their outcome.
+func (s *Store) submit(ctx context.Context, reqs []eventstore.AppendRequest) ([]eventstore.AppendOutcome, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := &op{ctx: ctx, reqs: reqs, done: make(chan struct{})}
+	for _, r := range reqs {
+		o.events += len(r.Events)
+	}
+	o.events = max(o.events, 1)
+
+	s.sendMu.RLock()
+	if s.closing {
+		s.sendMu.RUnlock()
+		return nil, errClosed("append")
+	}
+	if len(reqs) == 0 {
+		s.sendMu.RUnlock()
+		return []eventstore.AppendOutcome{}, nil
+	}
+	select {
+	case s.ops <- o:
+		s.sendMu.RUnlock()
+	case <-ctx.Done():
+		s.sendMu.RUnlock()
+		return nil, ctx.Err()
+	}
+
+	select {
+	case <-o.done:
+		return o.outs, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// write is the writer goroutine: it commits queued ops in batches until
+// Close closes the queue and the queue is empty.
+func (s *Store) write(head eventstore.Position) {
+	defer close(s.writerDone)
+	var next *op // taken from the queue but did not fit in the last batch
+	for {
+		if next == nil {
+			o, ok := <-s.ops
+			if !ok {
+				return
+			}
+			next = o
+		}
+		batch := []*op{next}
+		n := next.events
+		next = nil
+	drain:
+		for n < s.maxBatch {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break drain
+				}
+				if n+o.events > s.maxBatch {
+					next = o
+					break drain
+				}
+				batch = append(batch, o)
+				n += o.events
+			default:
+				break drain
+			}
+		}
+		head = s.commit(head, batch)
+	}
+}
+
+// errNothingWritten rolls back a transaction in which every request failed
+// or was a duplicate, saving the fsync.
+var errNothingWritten = errors.New("nothing written")
+
+// commit applies batch in one transaction and answers its ops. It returns
+// the new head.
+func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Position {
+	live := batch[:0:0]
+	for _, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			// The caller has gone: do not write what it no longer waits for.
+			o.err = err
+			close(o.done)
+			continue
+		}
+		live = append(live, o)
+	}
+	if len(live) == 0 {
+		return head
+	}
+
+	w := &txWriter{next: head + 1, at: time.Now().UnixNano()}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		w.bind(tx)
+		for _, o := range live {
+			o.outs = make([]eventstore.AppendOutcome, len(o.reqs))
+			for i, r := range o.reqs {
+				o.outs[i] = w.apply(r)
+				if w.fatal != nil {
+					return w.fatal
+				}
+			}
+		}
+		if w.next == head+1 {
+			return errNothingWritten
+		}
+		if s.beforeCommit != nil {
+			return s.beforeCommit()
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingWritten) {
+		err = nil
+	}
+	if err != nil {
+		err = unavailable("append", err)
+		for _, o := range live {
+			o.outs, o.err = nil, err
+			close(o.done)
+		}
+		return head
+	}
+
+	newHead := w.next - 1
+	if newHead != head {
+		s.commits.Add(1)
+		s.events.Add(uint64(newHead - head))
+		s.mu.Lock()
+		s.head = newHead
+		close(s.notify)
+		s.notify = make(chan struct{})
+		s.mu.Unlock()
+	}
+	for _, o := range live {
+		close(o.done)
+	}
+	return newHead
+}
+
+// txWriter applies requests inside one read-write transaction.
+type txWriter struct {
+	log, streams, keys, heads *bbolt.Bucket
+
+	next  eventstore.Position // position of the next record
+	at    int64               // recorded-at of every record of the transaction
+	fatal error               // a write failed: the transaction must be aborted
+}
+
+func (w *txWriter) bind(tx *bbolt.Tx) {
+	w.log = tx.Bucket([]byte(bucketLog))
+	w.log.FillPercent = 1 // keys only ever grow: pack the pages
+	w.streams = tx.Bucket([]byte(bucketStreams))
+	w.keys = tx.Bucket([]byte(bucketKeys))
+	w.heads = tx.Bucket([]byte(bucketHeads))
+}
+
+// apply checks and applies one request. It writes nothing unless every
+// check passes; if a write fails it sets fatal.
+func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
+	if err := validate(r); err != nil {
+		return eventstore.AppendOutcome{Err: err}
+	}
+	evs := uniqueKeys(r.Events)
+
+	// Idempotency first.
+	stored := 0
+	var first, last []byte
+	for i, ev := range evs {
+		p := w.keys.Get([]byte(ev.Key))
+		if p == nil {
+			continue
+		}
+		stored++
+		if i == 0 {
+			first = p
+		}
+		if i == len(evs)-1 {
+			last = p
+		}
+	}
+	if stored == len(evs) {
+		rec, err := decodeRecord(eventstore.Position(beUint64(last)), w.log.Get(last))
+		if err != nil {
+			return eventstore.AppendOutcome{Err: unavailable("append", err)}
+		}
+		return eventstore.AppendOutcome{Result: eventstore.AppendResult{
+			First:     eventstore.Position(beUint64(first)),
+			Last:      rec.Position,
+			Version:   rec.Version,
+			Duplicate: true,
+		}}
+	}
+	if stored > 0 {
+		return eventstore.AppendOutcome{Err: fmt.Errorf("bolt: append to %q: %d of %d keys already stored: %w",
+			r.Stream, stored, len(evs), eventstore.ErrPartialDuplicate)}
+	}
+
+	// Then the expected version.
+	current := eventstore.Version(-1) // no stream
+	if h := w.heads.Get([]byte(r.Stream)); h != nil {
+		current = eventstore.Version(beUint64(h))
+	}
+	if err := checkExpected(r.Stream, r.Expected, current); err != nil {
+		return eventstore.AppendOutcome{Err: err}
+	}
+
+	// Write.
+	res := eventstore.AppendResult{First: w.next}
+	for i, ev := range evs {
+		v := current + 1 + eventstore.Version(i)
+		pos := u64(uint64(w.next))
+		w.put(w.log, pos, encodeRecord(r.Stream, v, w.at, ev))
+		w.put(w.streams, streamKey(r.Stream, v), pos)
+		w.put(w.keys, []byte(ev.Key), pos)
+		res.Last, res.Version = w.next, v
+		w.next++
+	}
+	w.put(w.heads, []byte(r.Stream), u64(uint64(res.Version)))
+	if w.fatal != nil {
+		return eventstore.AppendOutcome{Err: unavailable("append", w.fatal)}
+	}
+	return eventstore.AppendOutcome{Result: res}
+}
+
+// put writes k → v unless an earlier write of the transaction failed.
+// bbolt keeps k and v until the commit: they must not be reused.
+func (w *txWriter) put(b *bbolt.Bucket, k, v []byte) {
+	if w.fatal == nil {
+		if err := b.Put(k, v); err != nil {
+			w.fatal = err
+		}
+	}
+}
+
+// validate returns eventstore.ErrInvalid for a malformed request.
+func validate(r eventstore.AppendRequest) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("bolt: append to %q: %s: %w", r.Stream, fmt.Sprintf(format, args...), eventstore.ErrInvalid)
+	}
+	switch {
+	case r.Stream == "":
+		return bad("empty stream id")
+	case len(r.Stream) > MaxStreamLen:
+		return bad("stream id longer than %d bytes", MaxStreamLen)
+	case len(r.Events) == 0:
+		return bad("no events")
+	case r.Expected < eventstore.StreamExists:
+		return bad("expected version %d", r.Expected)
+	}
+	for i, ev := range r.Events {
+		switch {
+		case ev.Key == "":
+			return bad("event %d: empty key", i)
+		case len(ev.Key) > MaxKeyLen:
+			return bad("event %d: key longer than %d bytes", i, MaxKeyLen)
+		case ev.Type == "":
+			return bad("event %d: empty type", i)
+		}
+	}
+	return nil
+}
+
+// checkExpected returns eventstore.ErrWrongVersion unless expected allows
+// appending to a stream whose last version is current (-1: no stream).
+func checkExpected(stream string, expected, current eventstore.Version) error {
+	ok := false
+	switch expected {
+	case eventstore.AnyVersion:
+		ok = true
+	case eventstore.NoStream:
+		ok = current < 0
+	case eventstore.StreamExists:
+		ok = current >= 0
+	default:
+		ok = expected == current
+	}
+	if ok {
+		return nil
+	}
+	at := "does not exist"
+	if current >= 0 {
+		at = fmt.Sprintf("is at version %d", current)
+	}
+	return fmt.Errorf("bolt: append to %q: expected %s, stream %s: %w",
+		stream, versionString(expected), at, eventstore.ErrWrongVersion)
+}
+
+func versionString(v eventstore.Version) string {
+	switch v {
+	case eventstore.AnyVersion:
+		return "any version"
+	case eventstore.NoStream:
+		return "no stream"
+	case eventstore.StreamExists:
+		return "an existing stream"
+	}
+	return fmt.Sprintf("version %d", v)
+}
+
+// uniqueKeys drops the events whose key occurred earlier in evs.
+func uniqueKeys(evs []eventstore.EventData) []eventstore.EventData {
+	if len(evs) < 2 {
+		return evs
+	}
+	seen := make(map[string]struct{}, len(evs))
+	out := evs[:0:0]
+	for _, ev := range evs {
+		if _, dup := seen[ev.Key]; !dup {
+			seen[ev.Key] = struct{}{}
+			out = append(out, ev)
+		}
+	}
+	if len(out) == len(evs) {
+		return evs
+	}
+	return out
+}
+
+// beUint64 decodes 8 big-endian bytes.
+func beUint64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
