@@ -1,0 +1,166 @@
+// Package api serves Vitals over HTTP: event ingestion (CloudEvents over
+// HTTP, SPEC §4), queries, and the health endpoints.
+//
+// # Errors
+//
+// Every error answer has the shape {"error": {"code": "…", "message": "…"}}.
+// The mapping from Go errors to HTTP status lives in one place, statusFor.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/ingest"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxBodyBytes   = 10 << 20 // 10 MiB (SPEC §4)
+	DefaultMaxBatchEvents = 5000     // SPEC §4
+)
+
+// ReadyCheck reports whether one dependency can serve requests now.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Config wires a Server.
+type Config struct {
+	Store    eventstore.Store
+	Ingester *ingest.Ingester
+	Logger   zerolog.Logger
+	// Now is the clock used for the future-time rule; time.Now when nil.
+	Now func() time.Time
+	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// MaxBatchEvents bounds a batch (default DefaultMaxBatchEvents).
+	MaxBatchEvents int
+	// Ready lists the checks behind /readyz besides the store's.
+	Ready []ReadyCheck
+}
+
+// Server is the HTTP handler of Vitals.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Ingester == nil {
+		return nil, errors.New("api: Config.Store and Config.Ingester are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxBatchEvents <= 0 {
+		cfg.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.routes()
+	s.handler = s.logRequests(s.mux)
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /v1/events", s.postEvents)
+	s.mux.HandleFunc("GET /v1/accounts/{id}/events", s.accountEvents)
+	s.mux.HandleFunc("GET /livez", s.livez)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := append([]ReadyCheck{{Name: "store", Check: func(ctx context.Context) error {
+		_, err := s.cfg.Store.Head(ctx)
+		return err
+	}}}, s.cfg.Ready...)
+	status := http.StatusOK
+	out := make(map[string]string, len(checks))
+	for _, c := range checks {
+		if err := c.Check(ctx); err != nil {
+			status = http.StatusServiceUnavailable
+			out[c.Name] = err.Error()
+			continue
+		}
+		out[c.Name] = "ok"
+	}
+	state := "ready"
+	if status != http.StatusOK {
+		state = "not_ready"
+	}
+	writeJSON(w, status, map[string]any{"status": state, "checks": out})
+}
+
+// apiError is an error with its HTTP status and code.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// statusFor maps an error to its HTTP status and error code. It is the one
+// place where that mapping lives.
+func statusFor(err error) (int, string) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.code
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, eventstore.ErrInvalid):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
+		return http.StatusServiceUnavailable, "unavailable"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "unavailable"
+	default:
+		return http.StatusInternalServerError, "internal"
+	}
+}
+
+// writeError writes err in the error shape with its status.
+func writeError(w http.ResponseWriter, err error) {
+	status, code := statusFor(err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": err.Error()}})
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client may be gone; nothing to do about it
+}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vitals-hq/vitals/api"
+	"github.com/vitals-hq/vitals/demo"
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/eventstore/bolt"
+	"github.com/vitals-hq/vitals/ingest"
+)
+
+// serveConfig is the configuration of "vitals serve".
+type serveConfig struct {
+	addr, dataDir       string
+	logLevel, logFormat string
+	shutdownTimeout     time.Duration
+	loadDemo            bool
+	demo                demoFlags
+}
+
+// serve: vitals serve [flags]
+func (a *App) serve(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("serve", "serve [flags]")
+	var c serveConfig
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.dataDir, "data-dir", "./vitals-data", "directory of the embedded store")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a shutdown waits for requests in flight")
+	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
+	c.demo.register(fs, "demo-")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(a.Stdout, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+
+	store, err := bolt.Open(ctx, c.dataDir, bolt.Options{})
+	if err != nil {
+		return fmt.Errorf("open store in %s: %w", c.dataDir, err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error().Err(err).Msg("closing the store")
+		}
+	}()
+	ing := ingest.New(store)
+	if c.loadDemo {
+		if err := loadDemo(ctx, log, store, ing, c.demo); err != nil {
+			return err
+		}
+	}
+	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log})
+	if err != nil {
+		return err
+	}
+	return a.listenAndServe(ctx, log, c, srv)
+}
+
+// listenAndServe serves h on c.addr until ctx is done, then shuts down
+// gracefully.
+func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveConfig, h http.Handler) error {
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", c.dataDir).Str("version", version).Msg("vitals is serving")
+	if a.OnListen != nil {
+		a.OnListen(ln.Addr())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// loadDemo fills an empty store with a demo agency through the ingester,
+// exactly as if it had been posted.
+func loadDemo(ctx context.Context, log zerolog.Logger, store eventstore.Store, ing *ingest.Ingester, d demoFlags) error {
+	head, err := store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if head > 0 {
+		log.Info().Uint64("position", uint64(head)).Msg("store is not empty: demo agency not loaded")
+		return nil
+	}
+	now := time.Now()
+	cfg, err := d.config(now)
+	if err != nil {
+		return err
+	}
+	log.Info().Int("accounts", cfg.Accounts).Int("managers", cfg.Managers).Int("months", cfg.Months).Int64("seed", cfg.Seed).Msg("loading demo agency")
+	const batchSize = 2000
+	var (
+		batch    []ingest.Candidate
+		total    int
+		rejected int
+		start    = time.Now()
+		last     = start
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		results, _, err := ing.Ingest(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("load demo: %w", err)
+		}
+		for _, r := range results {
+			if r.Status == ingest.Rejected {
+				rejected++
+				if rejected <= 5 {
+					log.Warn().Str("id", r.ID).Str("field", r.Error.Field).Msg("demo event rejected: " + r.Error.Message)
+				}
+			}
+		}
+		total += len(batch)
+		batch = batch[:0]
+		if time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			log.Info().Int("events", total).Msg("loading demo agency")
+		}
+		return nil
+	}
+	err = demo.Generate(ctx, cfg, func(e demo.Event) error {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		ev, perr := domain.Parse(raw, now)
+		batch = append(batch, ingest.Candidate{Event: ev, Err: perr})
+		if len(batch) >= batchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	log.Info().Int("events", total).Int("rejected", rejected).Dur("took", time.Since(start)).Msg("demo agency loaded")
+	return nil
+}
+
+// newLogger builds the process logger: JSON, or console output on a
+// terminal when format is auto.
+func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Logger{}, fmt.Errorf("--log-level: must be debug, info, warn or error, got %q", level)
+	}
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
+	case "auto":
+		if f, ok := w.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
+			}
+		}
+	default:
+		return zerolog.Logger{}, fmt.Errorf("--log-format: must be json, console or auto, got %q", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,229 @@
+// Package ingest turns decoded CloudEvents into durable appends.
+//
+// # Rules
+//
+// An Ingester enforces what a single event cannot check by itself (SPEC §1.2):
+// events about an account must come after that account's account.opened in
+// append order, and manager references must name a manager that has joined.
+// Both are decided by the store in the same commit as the append: an
+// account.opened or manager.joined is appended with the expected version
+// NoStream, every other event with StreamExists, so there is no window in
+// which a concurrent request could slip an event in before its account.
+//
+// Duplicates — an event whose (source, id) was stored before — change
+// nothing and are reported as such, forever.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+)
+
+// Status is the outcome of one event.
+type Status string
+
+// Outcomes of an event.
+const (
+	Accepted  Status = "accepted"
+	Duplicate Status = "duplicate"
+	Rejected  Status = "rejected"
+)
+
+// Candidate is one event of a request: either decoded (Err == nil) or the
+// decoding error (a *domain.FieldError) to report for it.
+type Candidate struct {
+	Event domain.Event
+	Err   error
+}
+
+// Result is the outcome of one candidate, in request order.
+type Result struct {
+	Index  int
+	ID     string
+	Status Status
+	// Error is set when Status is Rejected.
+	Error *domain.FieldError
+	// Position is where the event is stored (accepted or duplicate).
+	Position eventstore.Position
+}
+
+// Ingester validates references and appends events durably.
+type Ingester struct {
+	store eventstore.Store
+}
+
+// New returns an Ingester appending to store.
+func New(store eventstore.Store) *Ingester {
+	return &Ingester{store: store}
+}
+
+// Ingest appends the valid candidates in order, in one durable commit, and
+// returns one result per candidate and the log position the caller must
+// wait for to read its writes (the highest position among accepted and
+// duplicate events, or the current head when there is none).
+//
+// The error is for the whole call: nothing was appended when it is not nil
+// (eventstore.ErrUnavailable, eventstore.ErrClosed, a context error).
+func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, eventstore.Position, error) {
+	results := make([]Result, len(cands))
+	reqs := make([]eventstore.AppendRequest, 0, len(cands))
+	reqIdx := make([]int, 0, len(cands)) // request i belongs to candidate reqIdx[i]
+	managers := newManagerIndex(in.store)
+
+	for i, c := range cands {
+		results[i] = Result{Index: i, ID: c.Event.ID}
+		if c.Err != nil {
+			results[i].Status = Rejected
+			results[i].Error = asFieldError(c.Err)
+			continue
+		}
+		ev := c.Event
+		if err := managers.check(ctx, ev); err != nil {
+			var fe *domain.FieldError
+			if !errors.As(err, &fe) {
+				return nil, 0, err
+			}
+			results[i].Status = Rejected
+			results[i].Error = fe
+			continue
+		}
+		data, err := ev.MarshalJSON()
+		if err != nil {
+			return nil, 0, fmt.Errorf("ingest: encode event %q: %w", ev.ID, err)
+		}
+		expected := eventstore.StreamExists
+		if ev.OpensStream() {
+			expected = eventstore.NoStream
+		}
+		reqs = append(reqs, eventstore.AppendRequest{
+			Stream:   ev.Stream(),
+			Expected: expected,
+			Events:   []eventstore.EventData{{Key: ev.Key(), Type: string(ev.Type), Data: data}},
+		})
+		reqIdx = append(reqIdx, i)
+		if ev.Type == domain.TypeManagerJoined {
+			managers.joined(ev.Subject)
+		}
+	}
+
+	var reached eventstore.Position
+	if len(reqs) > 0 {
+		outs, err := in.store.AppendMany(ctx, reqs)
+		if err != nil {
+			return nil, 0, fmt.Errorf("ingest: append: %w", err)
+		}
+		for k, out := range outs {
+			i := reqIdx[k]
+			ev := cands[i].Event
+			switch {
+			case out.Err == nil:
+				results[i].Status = Accepted
+				if out.Result.Duplicate {
+					results[i].Status = Duplicate
+				}
+				results[i].Position = out.Result.Last
+				reached = max(reached, out.Result.Last)
+			case errors.Is(out.Err, eventstore.ErrWrongVersion):
+				results[i].Status = Rejected
+				results[i].Error = orderError(ev)
+			default:
+				return nil, 0, fmt.Errorf("ingest: append event %q: %w", ev.ID, out.Err)
+			}
+		}
+	}
+	if reached == 0 {
+		head, err := in.store.Head(ctx)
+		if err != nil {
+			return nil, 0, fmt.Errorf("ingest: head: %w", err)
+		}
+		reached = head
+	}
+	return results, reached, nil
+}
+
+// orderError explains a wrong-version conflict in the caller's terms.
+func orderError(ev domain.Event) *domain.FieldError {
+	kind := "account"
+	if ev.Type.IsManagerEvent() {
+		kind = "manager"
+	}
+	if ev.OpensStream() {
+		return &domain.FieldError{Field: "subject", Message: fmt.Sprintf("%s %q already exists (%s with another id)", kind, ev.Subject, ev.Type)}
+	}
+	opener := "account.opened"
+	if kind == "manager" {
+		opener = "manager.joined"
+	}
+	return &domain.FieldError{Field: "subject", Message: fmt.Sprintf("unknown %s %q: send its %s first", kind, ev.Subject, opener)}
+}
+
+// asFieldError reports any decoding error as a field error.
+func asFieldError(err error) *domain.FieldError {
+	var fe *domain.FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return &domain.FieldError{Field: "event", Message: err.Error()}
+}
+
+// managerIndex answers "has this manager joined?" for one request: managers
+// that joined earlier in the same request, then the store.
+type managerIndex struct {
+	store eventstore.Store
+	known map[string]bool
+}
+
+func newManagerIndex(s eventstore.Store) *managerIndex {
+	return &managerIndex{store: s, known: make(map[string]bool)}
+}
+
+func (m *managerIndex) joined(id string) { m.known[id] = true }
+
+// check returns a *domain.FieldError for the first reference to an unknown
+// manager, or another error when the store cannot answer.
+func (m *managerIndex) check(ctx context.Context, ev domain.Event) error {
+	for _, ref := range ev.ManagerRefs() {
+		known, seen := m.known[ref.ID]
+		if !seen {
+			_, err := m.store.StreamVersion(ctx, managerStream(ref.ID))
+			switch {
+			case err == nil:
+				known = true
+			case errors.Is(err, eventstore.ErrStreamNotFound):
+				known = false
+			default:
+				return fmt.Errorf("ingest: look up manager %q: %w", ref.ID, err)
+			}
+			m.known[ref.ID] = known
+		}
+		if !known {
+			return &domain.FieldError{Field: ref.Field, Message: fmt.Sprintf("unknown manager %q: send its manager.joined first", ref.ID)}
+		}
+	}
+	return nil
+}
+
+// managerStream is the stream of a manager's events; it must agree with
+// domain.Event.Stream.
+func managerStream(id string) string {
+	return (domain.Event{Type: domain.TypeManagerJoined, Subject: id}).Stream()
+}
+
+// Summary counts results by status.
+func Summary(results []Result) (accepted, duplicate, rejected int) {
+	for _, r := range results {
+		switch r.Status {
+		case Accepted:
+			accepted++
+		case Duplicate:
+			duplicate++
+		case Rejected:
+			rejected++
+		}
+	}
+	return
+}

@@ -1,0 +1,494 @@
+// Package projections keeps Vitals' read models current from the event log.
+//
+// # Flow
+//
+// A Projector subscribes to the store from its checkpoint and applies each
+// record, in position order, to a State: per account and per manager, the
+// facts with the time they happened. An account touched by an event is
+// re-scored at the current instant; every account is also re-scored at the
+// next instant its score can change with no new event (a min-heap ordered
+// by scoring.Scorer.NextChange), so cached scores are always current without
+// scanning. Lists, capacity and the portfolio are evaluated from the state
+// at query time, as of now or of any instant T.
+//
+// # Time
+//
+// Everything is bitemporal: a read model as of T depends only on events
+// with time ≤ T, whatever order they arrived in. Facts that can no longer
+// matter at instants after the retention horizon are pruned; questions
+// about earlier instants are answered by replaying the log.
+//
+// # Durability
+//
+// The state and its checkpoint (the last applied position) are written
+// together to one snapshot file, every N events or seconds and on shutdown,
+// so a restart replays only what came after the snapshot.
+package projections
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// Defaults of Config.
+const (
+	DefaultSnapshotEvery    = 50_000
+	DefaultSnapshotInterval = time.Minute
+	DefaultRetain           = 30 * day
+)
+
+// Config configures a Projector.
+type Config struct {
+	Store  eventstore.Store
+	Scorer *scoring.Scorer
+	// Now is the clock (time.Now when nil). Tests pass a controlled clock
+	// and call Refresh after moving it.
+	Now func() time.Time
+	// SnapshotPath is the snapshot file; "" disables snapshots.
+	SnapshotPath string
+	// SnapshotEvery and SnapshotInterval bound the events and the time
+	// between snapshots.
+	SnapshotEvery    int
+	SnapshotInterval time.Duration
+	// Retain is how far before now the in-memory state answers questions;
+	// older instants are answered by replaying the log.
+	Retain time.Duration
+	// DedupeKeys makes the projector skip records whose idempotency key it
+	// has seen (for stores that do not guarantee deduplication forever).
+	DedupeKeys bool
+	Logger     zerolog.Logger
+	// Observer, when set, is told about progress (for metrics).
+	Observer Observer
+}
+
+// Observer receives the projector's progress. Its methods may be called with
+// the projector's lock held: they must be quick and must not call the
+// Projector.
+type Observer interface {
+	Applied(pos eventstore.Position, recordedAt time.Time, n int)
+	Rescored(n int)
+	Skipped(reason string)
+}
+
+// ErrNotFound is returned for an unknown account or manager.
+var ErrNotFound = errors.New("projections: not found")
+
+// ErrBehind is returned when the projections did not reach a position in
+// time.
+var ErrBehind = errors.New("projections: behind the requested position")
+
+// Projector keeps the read models current. Create it with New, run it with
+// Run; queries are safe from any goroutine.
+type Projector struct {
+	cfg Config
+
+	mu      sync.RWMutex
+	state   *State
+	cache   map[string]*cached
+	sched   schedule
+	pos     eventstore.Position
+	horizon time.Time // the state answers instants ≥ horizon
+	seen    map[uint64]struct{}
+	dirty   map[string]bool
+
+	posSeen  atomic.Uint64
+	advanced chan struct{} // closed and replaced when pos advances
+	advMu    sync.Mutex
+
+	startPos  eventstore.Position
+	replayed  atomic.Int64
+	rescores  atomic.Int64
+	sinceSnap int
+	lastSnap  time.Time
+}
+
+// cached is an account's score as of the last re-score.
+type cached struct {
+	res  scoring.Result
+	gen  uint64
+	next time.Time
+}
+
+// New returns a Projector; it loads the snapshot when there is a valid one
+// for the same scoring configuration.
+func New(cfg Config) (*Projector, error) {
+	if cfg.Store == nil || cfg.Scorer == nil {
+		return nil, errors.New("projections: Config.Store and Config.Scorer are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SnapshotEvery <= 0 {
+		cfg.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if cfg.SnapshotInterval <= 0 {
+		cfg.SnapshotInterval = DefaultSnapshotInterval
+	}
+	if cfg.Retain <= 0 {
+		cfg.Retain = DefaultRetain
+	}
+	p := &Projector{
+		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]bool),
+		advanced: make(chan struct{}),
+	}
+	if cfg.DedupeKeys {
+		p.seen = make(map[uint64]struct{})
+	}
+	if cfg.SnapshotPath != "" {
+		snap, err := readSnapshot(cfg.SnapshotPath)
+		switch {
+		case err == nil && snap.ConfigVersion == cfg.Scorer.Version():
+			p.state, p.pos, p.horizon = snap.State, snap.Position, snap.Horizon
+			if cfg.DedupeKeys && snap.Seen != nil {
+				p.seen = snap.Seen
+			}
+			cfg.Logger.Info().Uint64("position", uint64(p.pos)).Int("accounts", len(p.state.Accounts)).Msg("projections: resumed from snapshot")
+		case err == nil:
+			cfg.Logger.Warn().Str("snapshot_config", snap.ConfigVersion).Str("config", cfg.Scorer.Version()).
+				Msg("projections: scoring configuration changed; rebuilding from the log")
+		case errors.Is(err, errNoSnapshot):
+		default:
+			cfg.Logger.Warn().Err(err).Msg("projections: snapshot unusable; rebuilding from the log")
+		}
+	}
+	p.startPos = p.pos
+	p.posSeen.Store(uint64(p.pos))
+	now := cfg.Now()
+	for id := range p.state.Accounts {
+		p.dirty[id] = true
+	}
+	p.flushDirty(now)
+	return p, nil
+}
+
+// Run applies the log until ctx is done, then writes a final snapshot. It
+// returns nil after a clean stop, or the error that stopped it.
+func (p *Projector) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recs := make(chan eventstore.Record, 4096)
+	subErr := make(chan error, 1)
+	go func() {
+		defer close(recs)
+		for rec, err := range p.cfg.Store.Subscribe(ctx, p.Position()) {
+			if err != nil {
+				subErr <- err
+				return
+			}
+			select {
+			case recs <- rec:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	p.lastSnap = time.Now()
+	lastFlush := time.Now()
+	for {
+		p.resetTimer(timer)
+		select {
+		case rec, ok := <-recs:
+			if !ok {
+				err := ctx.Err()
+				select {
+				case err = <-subErr:
+				default:
+				}
+				return p.stop(err)
+			}
+			p.applyBatch(rec, recs)
+			if len(recs) == 0 || time.Since(lastFlush) > time.Second {
+				p.mu.Lock()
+				p.flushDirty(p.cfg.Now())
+				p.mu.Unlock()
+				lastFlush = time.Now()
+			}
+			p.maybeSnapshot(false)
+		case <-timer.C:
+			p.Refresh()
+			p.maybeSnapshot(false)
+		case <-ctx.Done():
+			return p.stop(nil)
+		}
+	}
+}
+
+// stop writes the final snapshot.
+func (p *Projector) stop(cause error) error {
+	if err := p.maybeSnapshot(true); err != nil {
+		p.cfg.Logger.Error().Err(err).Msg("projections: final snapshot failed")
+		if cause == nil || errors.Is(cause, context.Canceled) {
+			return err
+		}
+	}
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("projections: subscription: %w", cause)
+	}
+	return nil
+}
+
+// resetTimer arms the timer for the next scheduled re-score (at most a
+// minute away, so a changed clock is noticed).
+func (p *Projector) resetTimer(t *time.Timer) {
+	p.mu.RLock()
+	wait := time.Minute
+	if len(p.sched) > 0 {
+		wait = min(wait, max(p.sched[0].at.Sub(p.cfg.Now()), time.Millisecond))
+	}
+	p.mu.RUnlock()
+	t.Reset(wait)
+}
+
+// applyBatch applies rec and whatever else is already queued, up to a
+// bound, under one lock.
+func (p *Projector) applyBatch(rec eventstore.Record, more <-chan eventstore.Record) {
+	const maxBatch = 1000
+	n := 0
+	var recordedAt time.Time
+	p.mu.Lock()
+	for {
+		p.applyLocked(rec)
+		recordedAt = rec.RecordedAt
+		n++
+		if n >= maxBatch {
+			break
+		}
+		select {
+		case r, ok := <-more:
+			if !ok {
+				goto done
+			}
+			rec = r
+			continue
+		default:
+		}
+		break
+	}
+done:
+	pos := p.pos
+	p.mu.Unlock()
+	p.replayed.Add(int64(n))
+	p.sinceSnap += n
+	p.publish(pos)
+	if o := p.cfg.Observer; o != nil {
+		o.Applied(pos, recordedAt, n)
+	}
+}
+
+// applyLocked applies one record; p.mu is held.
+func (p *Projector) applyLocked(rec eventstore.Record) {
+	if rec.Position <= p.pos {
+		return // seen before (a resubscription overlap)
+	}
+	p.pos = rec.Position
+	if p.seen != nil {
+		h := fnv.New64a()
+		h.Write([]byte(rec.Key))
+		k := h.Sum64()
+		if _, dup := p.seen[k]; dup {
+			p.skip("duplicate")
+			return
+		}
+		p.seen[k] = struct{}{}
+	}
+	ev, err := domain.Decode(rec.Data)
+	if err != nil {
+		p.cfg.Logger.Error().Err(err).Uint64("position", uint64(rec.Position)).Msg("projections: undecodable record skipped")
+		p.skip("undecodable")
+		return
+	}
+	if id := p.state.Apply(ev); id != "" {
+		p.dirty[id] = true
+	}
+}
+
+func (p *Projector) skip(reason string) {
+	if o := p.cfg.Observer; o != nil {
+		o.Skipped(reason)
+	}
+}
+
+// publish records that pos was reached and wakes waiters.
+func (p *Projector) publish(pos eventstore.Position) {
+	p.posSeen.Store(uint64(pos))
+	p.advMu.Lock()
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	p.advMu.Unlock()
+}
+
+// flushDirty re-scores the accounts touched since the last flush; p.mu is
+// held (or p is not shared yet).
+func (p *Projector) flushDirty(now time.Time) {
+	if len(p.dirty) == 0 {
+		return
+	}
+	for id := range p.dirty {
+		p.rescore(id, now)
+	}
+	n := len(p.dirty)
+	clear(p.dirty)
+	p.rescores.Add(int64(n))
+	if o := p.cfg.Observer; o != nil {
+		o.Rescored(n)
+	}
+}
+
+// rescore computes an account's score at now, caches it and schedules the
+// next re-score; p.mu is held.
+func (p *Projector) rescore(id string, now time.Time) {
+	a := p.state.Accounts[id]
+	if a == nil {
+		return
+	}
+	c := p.cache[id]
+	if c == nil {
+		c = &cached{}
+		p.cache[id] = c
+	}
+	c.gen++
+	c.res = p.cfg.Scorer.Score(&a.Scoring, now)
+	c.next = time.Time{}
+	if next, ok := p.cfg.Scorer.NextChange(&a.Scoring, now); ok {
+		c.next = next
+		heap.Push(&p.sched, entry{at: next, id: id, gen: c.gen})
+	}
+	if len(p.sched) > 2*len(p.cache)+1024 {
+		p.compactSchedule()
+	}
+}
+
+// compactSchedule drops superseded entries from the heap; p.mu is held.
+func (p *Projector) compactSchedule() {
+	s := make(schedule, 0, len(p.cache))
+	for id, c := range p.cache {
+		if !c.next.IsZero() {
+			s = append(s, entry{at: c.next, id: id, gen: c.gen})
+		}
+	}
+	heap.Init(&s)
+	p.sched = s
+}
+
+// Refresh re-scores every account whose scheduled instant has come (by the
+// configured clock) and prunes what can no longer matter. Run calls it on
+// a timer; queries call it so that they never see a stale score.
+func (p *Projector) Refresh() {
+	now := p.cfg.Now()
+	p.mu.RLock()
+	due := len(p.sched) > 0 && !p.sched[0].at.After(now)
+	p.mu.RUnlock()
+	if !due {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	horizon := now.Add(-p.cfg.Retain)
+	prune := horizon.Sub(p.horizon) > day
+	for len(p.sched) > 0 && !p.sched[0].at.After(now) {
+		e := heap.Pop(&p.sched).(entry)
+		c := p.cache[e.id]
+		if c == nil || c.gen != e.gen {
+			continue // superseded by a later re-score
+		}
+		if prune {
+			p.pruneAccount(e.id, horizon)
+		}
+		p.rescore(e.id, now)
+		n++
+	}
+	if prune {
+		p.horizon = horizon
+		for _, m := range p.state.Managers {
+			m.prune(horizon)
+		}
+	}
+	p.rescores.Add(int64(n))
+	if o := p.cfg.Observer; o != nil && n > 0 {
+		o.Rescored(n)
+	}
+}
+
+// Position is the last applied log position.
+func (p *Projector) Position() eventstore.Position {
+	return eventstore.Position(p.posSeen.Load())
+}
+
+// WaitFor blocks until the projections reflect pos or ctx is done; then it
+// returns ErrBehind wrapped with how far they are.
+func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	for {
+		p.advMu.Lock()
+		ch := p.advanced
+		p.advMu.Unlock()
+		cur := p.Position()
+		if cur >= pos {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: at position %d, waiting for %d", ErrBehind, cur, pos)
+		}
+	}
+}
+
+// Stats describes the projector's work since it started.
+type Stats struct {
+	// StartPosition is where it resumed (the snapshot's checkpoint, or 0).
+	StartPosition eventstore.Position `json:"start_position"`
+	Position      eventstore.Position `json:"position"`
+	// Replayed counts the records applied since start.
+	Replayed  int64     `json:"replayed"`
+	Rescores  int64     `json:"rescores"`
+	Accounts  int       `json:"accounts"`
+	Managers  int       `json:"managers"`
+	Scheduled int       `json:"scheduled"`
+	Horizon   time.Time `json:"horizon"`
+}
+
+// Stats returns the projector's counters.
+func (p *Projector) Stats() Stats {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return Stats{
+		StartPosition: p.startPos, Position: p.pos, Replayed: p.replayed.Load(), Rescores: p.rescores.Load(),
+		Accounts: len(p.state.Accounts), Managers: len(p.state.Managers), Scheduled: len(p.sched), Horizon: p.horizon,
+	}
+}
+
+// entry is a scheduled re-score.
+type entry struct {
+	at  time.Time
+	id  string
+	gen uint64
+}
+
+// schedule is a min-heap of entries by instant.
+type schedule []entry
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].at.Before(s[j].at) }
+func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+func (s *schedule) Push(x any)        { *s = append(*s, x.(entry)) }
+func (s *schedule) Pop() any {
+	old := *s
+	e := old[len(old)-1]
+	*s = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,370 @@
+package projections
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// ErrFuture is returned for an instant after now.
+var ErrFuture = errors.New("projections: instant is in the future")
+
+// replayPage is how many records a replay reads at a time.
+const replayPage = 2000
+
+// withView runs fn on a view as of at (now when at is zero). Instants after
+// the retention horizon are answered from memory; earlier ones from a
+// replay of the log up to the current position.
+func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view, pos eventstore.Position) error) error {
+	now := p.cfg.Now()
+	if at.IsZero() {
+		p.Refresh()
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		v := &view{st: p.state, t: now, scorer: p.cfg.Scorer, score: func(a *Account) scoring.Result {
+			if c := p.cache[a.ID]; c != nil {
+				return c.res
+			}
+			return p.cfg.Scorer.Score(&a.Scoring, now)
+		}}
+		return fn(v, p.pos)
+	}
+	if at.After(now) {
+		return fmt.Errorf("%w: %s is after now (%s)", ErrFuture, at.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	fresh := func(a *Account) scoring.Result { return p.cfg.Scorer.Score(&a.Scoring, at) }
+	p.mu.RLock()
+	if !at.Before(p.horizon) {
+		defer p.mu.RUnlock()
+		return fn(&view{st: p.state, t: at, scorer: p.cfg.Scorer, score: fresh}, p.pos)
+	}
+	pos := p.pos
+	p.mu.RUnlock()
+	st, err := ReplayState(ctx, p.cfg.Store, pos, at)
+	if err != nil {
+		return err
+	}
+	return fn(&view{st: st, t: at, scorer: p.cfg.Scorer, score: fresh}, pos)
+}
+
+// ReplayState builds the state from the log up to position upTo, keeping
+// only events with time ≤ at.
+func ReplayState(ctx context.Context, s eventstore.Store, upTo eventstore.Position, at time.Time) (*State, error) {
+	st := NewState()
+	var after eventstore.Position
+	for after < upTo {
+		recs, err := s.ReadAll(ctx, after, replayPage)
+		if err != nil {
+			return nil, fmt.Errorf("projections: replay: %w", err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, rec := range recs {
+			if rec.Position > upTo {
+				return st, nil
+			}
+			after = rec.Position
+			ev, err := domain.Decode(rec.Data)
+			if err != nil || ev.Time.After(at) {
+				continue
+			}
+			st.Apply(ev)
+		}
+	}
+	return st, nil
+}
+
+// accountState returns the state holding account id, answering instants
+// from `from` on: the live state, or one replayed from the account's stream.
+// The caller must call release when done.
+func (p *Projector) accountState(ctx context.Context, id string, from time.Time) (st *State, pos eventstore.Position, release func(), err error) {
+	p.mu.RLock()
+	if !from.Before(p.horizon) {
+		if a := p.state.Accounts[id]; a == nil || !a.Opened {
+			p.mu.RUnlock()
+			return nil, 0, nil, fmt.Errorf("%w: account %q", ErrNotFound, id)
+		}
+		return p.state, p.pos, p.mu.RUnlock, nil
+	}
+	pos = p.pos
+	p.mu.RUnlock()
+	st = NewState()
+	stream := (domain.Event{Type: domain.TypeAccountOpened, Subject: id}).Stream()
+	var next eventstore.Version
+	for {
+		recs, err := p.cfg.Store.ReadStream(ctx, stream, next, replayPage)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil, 0, nil, fmt.Errorf("%w: account %q", ErrNotFound, id)
+		}
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("projections: replay account %q: %w", id, err)
+		}
+		for _, rec := range recs {
+			if rec.Position > pos {
+				continue
+			}
+			if ev, err := domain.Decode(rec.Data); err == nil {
+				st.Apply(ev)
+			}
+		}
+		if len(recs) < replayPage {
+			break
+		}
+		next = recs[len(recs)-1].Version + 1
+	}
+	return st, pos, func() {}, nil
+}
+
+// Health is an account's health explanation as of an instant.
+type Health struct {
+	AccountID string              `json:"account_id"`
+	Position  eventstore.Position `json:"position"`
+	scoring.Result
+}
+
+// Health explains an account's score as of at (now when zero).
+func (p *Projector) Health(ctx context.Context, id string, at time.Time) (Health, error) {
+	now := p.cfg.Now()
+	if at.IsZero() {
+		at = now
+	}
+	if at.After(now) {
+		return Health{}, fmt.Errorf("%w: %s", ErrFuture, at.Format(time.RFC3339))
+	}
+	st, pos, release, err := p.accountState(ctx, id, at)
+	if err != nil {
+		return Health{}, err
+	}
+	defer release()
+	a := st.Accounts[id]
+	if a == nil || !a.ExistsAt(at) {
+		return Health{}, fmt.Errorf("%w: account %q did not exist at %s", ErrNotFound, id, at.Format(time.RFC3339))
+	}
+	return Health{AccountID: id, Position: pos, Result: p.cfg.Scorer.Score(&a.Scoring, at)}, nil
+}
+
+// HistoryPoint is an account's score at one instant of a series.
+type HistoryPoint struct {
+	At           time.Time    `json:"at"`
+	Score        *float64     `json:"score"`
+	Band         scoring.Band `json:"band"`
+	ComputedBand scoring.Band `json:"computed_band"`
+	Coverage     float64      `json:"coverage"`
+}
+
+// MaxHistoryPoints bounds a history series.
+const MaxHistoryPoints = 5000
+
+// History returns an account's score at from, from+step, … ≤ to.
+func (p *Projector) History(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]HistoryPoint, eventstore.Position, error) {
+	if step <= 0 {
+		return nil, 0, errors.New("projections: step must be positive")
+	}
+	if to.Before(from) {
+		return nil, 0, errors.New("projections: to is before from")
+	}
+	if to.After(p.cfg.Now()) {
+		return nil, 0, fmt.Errorf("%w: to %s", ErrFuture, to.Format(time.RFC3339))
+	}
+	if n := to.Sub(from)/step + 1; n > MaxHistoryPoints {
+		return nil, 0, fmt.Errorf("projections: %d points requested, at most %d: use a larger step", n, MaxHistoryPoints)
+	}
+	st, pos, release, err := p.accountState(ctx, id, from)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
+	a := st.Accounts[id]
+	points := []HistoryPoint{}
+	for t := from; !t.After(to); t = t.Add(step) {
+		if a == nil || !a.ExistsAt(t) {
+			continue
+		}
+		r := p.cfg.Scorer.ScoreWithoutTrend(&a.Scoring, t)
+		points = append(points, HistoryPoint{At: t, Score: r.Score, Band: r.Band, ComputedBand: r.ComputedBand, Coverage: r.Coverage})
+	}
+	return points, pos, nil
+}
+
+// AccountFilter selects accounts; empty fields match everything.
+type AccountFilter struct {
+	Status  domain.Status
+	Tier    scoring.Tier
+	Band    scoring.Band
+	Manager string
+	// After is the paging cursor: accounts with an id after it.
+	After string
+	Limit int
+}
+
+// AccountPage is a page of accounts, by id.
+type AccountPage struct {
+	Items    []AccountView       `json:"items"`
+	Next     string              `json:"next_cursor,omitempty"`
+	Total    int                 `json:"total"`
+	Position eventstore.Position `json:"position"`
+}
+
+// Accounts lists accounts as of at (now when zero).
+func (p *Projector) Accounts(ctx context.Context, f AccountFilter, at time.Time) (AccountPage, error) {
+	var page AccountPage
+	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
+		page = AccountPage{Items: []AccountView{}, Position: pos}
+		for _, a := range v.accounts() {
+			av := v.account(a)
+			if (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||
+				(f.Band != "" && av.Band != f.Band) || (f.Manager != "" && av.ManagerID != f.Manager) {
+				continue
+			}
+			page.Total++
+			if av.ID <= f.After || len(page.Items) > f.Limit {
+				continue
+			}
+			page.Items = append(page.Items, av)
+		}
+		if len(page.Items) > f.Limit {
+			page.Items = page.Items[:f.Limit]
+			page.Next = page.Items[f.Limit-1].ID
+		}
+		return nil
+	})
+	return page, err
+}
+
+// Account returns one account as of at (now when zero).
+func (p *Projector) Account(ctx context.Context, id string, at time.Time) (AccountView, eventstore.Position, error) {
+	var out AccountView
+	var position eventstore.Position
+	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
+		a := v.st.Accounts[id]
+		if a == nil || !a.ExistsAt(v.t) {
+			return fmt.Errorf("%w: account %q", ErrNotFound, id)
+		}
+		out, position = v.account(a), pos
+		return nil
+	})
+	return out, position, err
+}
+
+// List is the at-risk or upsell list.
+type List struct {
+	At       time.Time           `json:"at"`
+	Items    []AccountView       `json:"items"`
+	Position eventstore.Position `json:"position"`
+}
+
+// AtRisk returns the at-risk list as of at (now when zero), by MRR
+// descending then account id.
+func (p *Projector) AtRisk(ctx context.Context, at time.Time) (List, error) {
+	return p.list(ctx, at, (*view).atRisk)
+}
+
+// Upsell returns the upsell-ready list as of at (now when zero).
+func (p *Projector) Upsell(ctx context.Context, at time.Time) (List, error) {
+	return p.list(ctx, at, (*view).upsell)
+}
+
+func (p *Projector) list(ctx context.Context, at time.Time, items func(*view) []AccountView) (List, error) {
+	var l List
+	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
+		l = List{At: v.t, Items: items(v), Position: pos}
+		return nil
+	})
+	return l, err
+}
+
+// CapacityView is the managers' capacity with its instant and position.
+type CapacityView struct {
+	At time.Time `json:"at"`
+	Capacity
+	Position eventstore.Position `json:"position"`
+}
+
+// Capacity returns every active manager's capacity as of at.
+func (p *Projector) Capacity(ctx context.Context, at time.Time) (CapacityView, error) {
+	var c CapacityView
+	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
+		c = CapacityView{At: v.t, Capacity: v.capacity(false), Position: pos}
+		return nil
+	})
+	return c, err
+}
+
+// ManagerDetail is one manager's capacity with its instant and position.
+type ManagerDetail struct {
+	At time.Time `json:"at"`
+	ManagerView
+	Position eventstore.Position `json:"position"`
+}
+
+// Manager returns one manager's capacity as of at (also after they left).
+func (p *Projector) Manager(ctx context.Context, id string, at time.Time) (ManagerDetail, error) {
+	var d ManagerDetail
+	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
+		c := v.capacity(true)
+		i := slices.IndexFunc(c.Managers, func(m ManagerView) bool { return m.ID == id })
+		if i < 0 {
+			return fmt.Errorf("%w: manager %q", ErrNotFound, id)
+		}
+		d = ManagerDetail{At: v.t, ManagerView: c.Managers[i], Position: pos}
+		return nil
+	})
+	return d, err
+}
+
+// PortfolioView is the portfolio with its position.
+type PortfolioView struct {
+	Portfolio
+	Position eventstore.Position `json:"position"`
+}
+
+// Portfolio returns the agency-wide summary as of at (now when zero).
+func (p *Projector) Portfolio(ctx context.Context, at time.Time) (PortfolioView, error) {
+	var pv PortfolioView
+	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
+		pv = PortfolioView{Portfolio: v.portfolio(), Position: pos}
+		return nil
+	})
+	return pv, err
+}
+
+// Summary is everything the metrics collector reads, evaluated once.
+type Summary struct {
+	Portfolio Portfolio
+	Managers  []ManagerView
+	// Scores holds each active account's score and tier (null scores are
+	// left out).
+	Scores []TierScore
+}
+
+// TierScore is one active account's score and tier.
+type TierScore struct {
+	Tier  scoring.Tier
+	Score float64
+}
+
+// Summary evaluates the portfolio, capacity and score distribution as of
+// now in one pass over the state.
+func (p *Projector) Summary(ctx context.Context) (Summary, error) {
+	var s Summary
+	err := p.withView(ctx, time.Time{}, func(v *view, _ eventstore.Position) error {
+		s.Portfolio = v.portfolio()
+		s.Managers = v.capacity(false).Managers
+		for _, av := range v.activeViews() {
+			if av.Score != nil {
+				s.Scores = append(s.Scores, TierScore{Tier: av.Tier, Score: *av.Score})
+			}
+		}
+		slices.SortFunc(s.Scores, func(a, b TierScore) int { return cmp.Or(cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Score, b.Score)) })
+		return nil
+	})
+	return s, err
+}

@@ -1,0 +1,486 @@
+package projections
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// State is everything the read models are computed from: per account and
+// per manager, the facts with the time they happened. It is bitemporal:
+// every question is asked "as of T" and only facts with time ≤ T answer it,
+// so the order in which events arrived does not matter.
+//
+// State is not safe for concurrent use; the Projector guards it.
+type State struct {
+	Accounts map[string]*Account
+	Managers map[string]*Manager
+}
+
+// NewState returns an empty state.
+func NewState() *State {
+	return &State{Accounts: make(map[string]*Account), Managers: make(map[string]*Manager)}
+}
+
+// Stamp orders facts that carry a time: by time, then by the event's ref,
+// so that equal inputs give equal orders whatever the arrival order.
+type Stamp struct {
+	Time time.Time
+	Ref  string
+}
+
+func (s Stamp) compare(o Stamp) int {
+	return cmp.Or(s.Time.Compare(o.Time), strings.Compare(s.Ref, o.Ref))
+}
+
+// timeline is a list of facts sorted by Stamp.
+type timeline[T any] []T
+
+// insertStamped inserts v into s, kept sorted by st; a fact with the same
+// Stamp is replaced (the same event applied twice).
+func insertStamped[T any](s []T, v T, st func(T) Stamp) []T {
+	i, found := slices.BinarySearchFunc(s, st(v), func(e T, k Stamp) int { return st(e).compare(k) })
+	if found {
+		s[i] = v
+		return s
+	}
+	return slices.Insert(s, i, v)
+}
+
+// lastAt returns the index of the last fact with time ≤ t, or -1.
+func lastAt[T any](s []T, t time.Time, at func(T) time.Time) int {
+	i, _ := slices.BinarySearchFunc(s, t, func(e T, k time.Time) int {
+		if at(e).After(k) {
+			return 1
+		}
+		return -1
+	})
+	return i - 1
+}
+
+// Account is one client account's state.
+type Account struct {
+	ID      string
+	Opened  bool
+	OpenRef string
+	// OpenedAt is the time of account.opened.
+	OpenedAt time.Time
+	Industry string
+	Website  string
+
+	// Profile holds account.opened and account.updated in time order; the
+	// profile at T folds those with time ≤ T.
+	Profile []ProfileChange
+	// Statuses holds account.status_changed in time order.
+	Statuses []StatusChange
+	// Assignments holds manager assignments (from account.opened and
+	// account.manager_assigned) in time order.
+	Assignments []Assignment
+	// Touches are the times of contacts that keep an account from being
+	// quiet, sorted.
+	Touches []time.Time
+	// Signals by signal id.
+	Signals map[string]*Signal
+	// Referrals are the referral.made events, sorted.
+	Referrals []Stamp
+	// Scoring holds the facts the health score is computed from.
+	Scoring scoring.Account
+}
+
+// ProfileChange is account.opened (Full) or account.updated: fields set
+// here replace the profile's.
+type ProfileChange struct {
+	Stamp
+	Full        bool
+	Name        *string
+	MRRCents    *int64
+	Tier        *string // "" = derive from MRR
+	RenewalDate *time.Time
+	ClearRenew  bool
+	SLAHours    *float64 // 0 = tier default
+}
+
+// Profile is the account's attributes at an instant.
+type Profile struct {
+	Name         string
+	MRRCents     int64
+	ExplicitTier string
+	RenewalDate  time.Time // zero for none
+	SLAHours     float64   // 0 = tier default
+}
+
+// StatusChange is one account.status_changed.
+type StatusChange struct {
+	Stamp
+	Status domain.Status
+	Reason string
+}
+
+// Assignment is one manager assignment; ManagerID "" unassigns.
+type Assignment struct {
+	Stamp
+	ManagerID string
+}
+
+// Signal is one signal id's raises and resolutions.
+type Signal struct {
+	Raised   []SignalRaise
+	Resolved []time.Time
+}
+
+// SignalRaise is one signal.raised.
+type SignalRaise struct {
+	Stamp
+	Kind domain.SignalKind
+}
+
+// Manager is one account manager's state.
+type Manager struct {
+	ID       string
+	Joined   bool
+	JoinedAt time.Time
+	// LeftAt is the time of manager.left (zero while they stay).
+	LeftAt  time.Time
+	Changes []ManagerChange
+	// Time holds the time.logged entries naming this manager, sorted.
+	Time []TimeEntry
+}
+
+// ManagerChange is manager.joined (Full) or manager.updated.
+type ManagerChange struct {
+	Stamp
+	Full           bool
+	Name           *string
+	CapacityPoints *float64
+	WeeklyHours    *float64
+}
+
+// ManagerProfile is a manager's attributes at an instant.
+type ManagerProfile struct {
+	Name           string
+	CapacityPoints float64
+	WeeklyHours    float64
+}
+
+// TimeEntry is one time.logged.
+type TimeEntry struct {
+	Stamp
+	AccountID string
+	Hours     float64
+	Billable  bool
+}
+
+func (s *State) account(id string) *Account {
+	a := s.Accounts[id]
+	if a == nil {
+		a = &Account{ID: id, Signals: make(map[string]*Signal)}
+		s.Accounts[id] = a
+	}
+	return a
+}
+
+func (s *State) manager(id string) *Manager {
+	m := s.Managers[id]
+	if m == nil {
+		m = &Manager{ID: id}
+		s.Managers[id] = m
+	}
+	return m
+}
+
+// Apply adds one event to the state and returns the id of the account whose
+// health may have changed ("" for none). Applying the same event twice has
+// no further effect.
+func (s *State) Apply(ev domain.Event) (accountID string) {
+	st := Stamp{Time: ev.Time, Ref: ev.Ref()}
+	if ev.Type.IsManagerEvent() {
+		s.applyManager(ev, st)
+		return ""
+	}
+	a := s.account(ev.Subject)
+	switch p := ev.Payload.(type) {
+	case domain.AccountOpened:
+		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time
+		a.Industry, a.Website = p.Industry, p.Website
+		mrr, tier := int64(p.MRR), string(p.Tier)
+		ch := ProfileChange{Stamp: st, Full: true, Name: &p.Name, MRRCents: &mrr, Tier: &tier, SLAHours: &p.SLAResponseHours}
+		if !p.RenewalDate.IsZero() {
+			rd := p.RenewalDate.Time()
+			ch.RenewalDate = &rd
+		} else {
+			ch.ClearRenew = true
+		}
+		a.Profile = insertStamped(a.Profile, ch, func(c ProfileChange) Stamp { return c.Stamp })
+		a.Assignments = insertStamped(a.Assignments, Assignment{Stamp: st, ManagerID: p.ManagerID}, func(c Assignment) Stamp { return c.Stamp })
+		a.syncAttrs()
+	case domain.AccountUpdated:
+		ch := ProfileChange{Stamp: st}
+		if p.Name.Set {
+			ch.Name = &p.Name.Value
+		}
+		if p.MRR.Set {
+			c := int64(p.MRR.Value)
+			ch.MRRCents = &c
+		}
+		if p.Tier.Set {
+			t := string(p.Tier.Value)
+			if p.Tier.Null {
+				t = ""
+			}
+			ch.Tier = &t
+		}
+		if p.RenewalDate.Set {
+			if p.RenewalDate.Null {
+				ch.ClearRenew = true
+			} else {
+				rd := p.RenewalDate.Value.Time()
+				ch.RenewalDate = &rd
+			}
+		}
+		if p.SLAResponseHours.Set {
+			h := p.SLAResponseHours.Value
+			if p.SLAResponseHours.Null {
+				h = 0
+			}
+			ch.SLAHours = &h
+		}
+		a.Profile = insertStamped(a.Profile, ch, func(c ProfileChange) Stamp { return c.Stamp })
+		a.syncAttrs()
+	case domain.AccountStatusChanged:
+		a.Statuses = insertStamped(a.Statuses, StatusChange{Stamp: st, Status: p.Status, Reason: p.Reason}, func(c StatusChange) Stamp { return c.Stamp })
+	case domain.ManagerAssigned:
+		a.Assignments = insertStamped(a.Assignments, Assignment{Stamp: st, ManagerID: p.ManagerID}, func(c Assignment) Stamp { return c.Stamp })
+	case domain.TouchpointRecorded, domain.PortalLogin:
+		a.touch(ev.Time)
+	case domain.MessageReceived:
+		a.touch(ev.Time)
+		a.Scoring.ReceiveMessage(p.MessageID, st.Ref, ev.Time)
+	case domain.MessageReplied:
+		a.touch(ev.Time)
+		a.Scoring.AddReply(p.MessageID, scoring.Reply{Ref: st.Ref, Time: ev.Time})
+	case domain.MeetingHeld:
+		a.touch(ev.Time)
+		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingHeld})
+	case domain.MeetingMissed:
+		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingMissed, By: scoring.Party(p.By)})
+	case domain.MeetingCanceled:
+		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingCanceled})
+	case domain.InvoiceIssued:
+		a.Scoring.IssueInvoice(p.InvoiceID, st.Ref, ev.Time, int64(p.Amount), p.DueDate.Time())
+	case domain.PaymentReceived:
+		a.Scoring.AddPayment(p.InvoiceID, scoring.Payment{Ref: st.Ref, Time: ev.Time, AmountCents: int64(p.Amount)})
+	case domain.InvoiceVoided:
+		a.Scoring.VoidInvoice(p.InvoiceID, st.Ref, ev.Time)
+	case domain.NPSResponded:
+		a.touch(ev.Time)
+		a.Scoring.AddNPS(scoring.NPSAnswer{Ref: st.Ref, Time: ev.Time, Score: p.Score})
+	case domain.KPIReported:
+		a.Scoring.AddKPI(scoring.KPIReport{Ref: st.Ref, Time: ev.Time, Name: p.KPI, Target: p.Target, Actual: p.Actual, HigherIsBetter: p.HigherIsBetter})
+	case domain.SignalRaised:
+		sg := a.signal(p.SignalID)
+		sg.Raised = insertStamped(sg.Raised, SignalRaise{Stamp: st, Kind: p.Kind}, func(r SignalRaise) Stamp { return r.Stamp })
+	case domain.SignalResolved:
+		sg := a.signal(p.SignalID)
+		sg.Resolved = insertTime(sg.Resolved, ev.Time)
+	case domain.ReferralMade:
+		a.Referrals = insertStamped(a.Referrals, st, func(r Stamp) Stamp { return r })
+	case domain.TimeLogged:
+		m := s.manager(p.ManagerID)
+		m.Time = insertStamped(m.Time, TimeEntry{Stamp: st, AccountID: a.ID, Hours: p.Hours, Billable: p.Billable}, func(e TimeEntry) Stamp { return e.Stamp })
+		return ""
+	case domain.HealthOverridden:
+		o := scoring.OverrideFact{Ref: st.Ref, Time: ev.Time, Kind: scoring.OverrideSet, Band: scoring.Band(p.Band), Reason: p.Reason, Author: p.Author}
+		if !p.ExpiresAt.IsZero() {
+			exp := p.ExpiresAt
+			o.ExpiresAt = &exp
+		}
+		a.Scoring.AddOverride(o)
+	case domain.HealthOverrideCleared:
+		a.Scoring.AddOverride(scoring.OverrideFact{Ref: st.Ref, Time: ev.Time, Kind: scoring.OverrideClear})
+	default:
+		return ""
+	}
+	return a.ID
+}
+
+func (s *State) applyManager(ev domain.Event, st Stamp) {
+	m := s.manager(ev.Subject)
+	switch p := ev.Payload.(type) {
+	case domain.ManagerJoined:
+		m.Joined, m.JoinedAt = true, ev.Time
+		m.Changes = insertStamped(m.Changes, ManagerChange{Stamp: st, Full: true, Name: &p.Name, CapacityPoints: &p.CapacityPoints, WeeklyHours: &p.WeeklyHours}, func(c ManagerChange) Stamp { return c.Stamp })
+	case domain.ManagerUpdated:
+		ch := ManagerChange{Stamp: st}
+		if p.Name.Set {
+			ch.Name = &p.Name.Value
+		}
+		if p.CapacityPoints.Set {
+			ch.CapacityPoints = &p.CapacityPoints.Value
+		}
+		if p.WeeklyHours.Set {
+			ch.WeeklyHours = &p.WeeklyHours.Value
+		}
+		m.Changes = insertStamped(m.Changes, ch, func(c ManagerChange) Stamp { return c.Stamp })
+	case domain.ManagerLeft:
+		if m.LeftAt.IsZero() || ev.Time.Before(m.LeftAt) {
+			m.LeftAt = ev.Time
+		}
+	}
+}
+
+func (a *Account) signal(id string) *Signal {
+	sg := a.Signals[id]
+	if sg == nil {
+		sg = &Signal{}
+		a.Signals[id] = sg
+	}
+	return sg
+}
+
+func (a *Account) touch(t time.Time) { a.Touches = insertTime(a.Touches, t) }
+
+// insertTime inserts t into the sorted list s (duplicates are kept once:
+// the same event applied twice).
+func insertTime(s []time.Time, t time.Time) []time.Time {
+	i, found := slices.BinarySearchFunc(s, t, time.Time.Compare)
+	if found {
+		return s
+	}
+	return slices.Insert(s, i, t)
+}
+
+// syncAttrs rebuilds the scoring attributes (MRR, tier, SLA) from the
+// profile changes, one full attribute set per change.
+func (a *Account) syncAttrs() {
+	attrs := make([]scoring.AttrChange, 0, len(a.Profile))
+	var p Profile
+	for _, ch := range a.Profile {
+		p = ch.apply(p)
+		attrs = append(attrs, scoring.AttrChange{Ref: ch.Ref, Time: ch.Time, MRRCents: p.MRRCents, Tier: scoring.Tier(p.ExplicitTier), SLAHours: p.SLAHours})
+	}
+	a.Scoring.Attrs = attrs
+}
+
+func (ch ProfileChange) apply(p Profile) Profile {
+	if ch.Full {
+		p = Profile{}
+	}
+	if ch.Name != nil {
+		p.Name = *ch.Name
+	}
+	if ch.MRRCents != nil {
+		p.MRRCents = *ch.MRRCents
+	}
+	if ch.Tier != nil {
+		p.ExplicitTier = *ch.Tier
+	}
+	if ch.RenewalDate != nil {
+		p.RenewalDate = *ch.RenewalDate
+	}
+	if ch.ClearRenew {
+		p.RenewalDate = time.Time{}
+	}
+	if ch.SLAHours != nil {
+		p.SLAHours = *ch.SLAHours
+	}
+	return p
+}
+
+// ProfileAt folds the profile changes with time ≤ t.
+func (a *Account) ProfileAt(t time.Time) Profile {
+	var p Profile
+	for _, ch := range a.Profile {
+		if ch.Time.After(t) {
+			break
+		}
+		p = ch.apply(p)
+	}
+	return p
+}
+
+// ExistsAt reports whether the account was opened at or before t.
+func (a *Account) ExistsAt(t time.Time) bool { return a.Opened && !a.OpenedAt.After(t) }
+
+// StatusAt is the account's status at t ("" before it was opened).
+func (a *Account) StatusAt(t time.Time) domain.Status {
+	if !a.ExistsAt(t) {
+		return ""
+	}
+	if i := lastAt(a.Statuses, t, func(c StatusChange) time.Time { return c.Time }); i >= 0 {
+		return a.Statuses[i].Status
+	}
+	return domain.StatusActive
+}
+
+// managerAt is the assigned manager id at t, before accounting for
+// managers who left.
+func (a *Account) managerAt(t time.Time) string {
+	if i := lastAt(a.Assignments, t, func(c Assignment) time.Time { return c.Time }); i >= 0 {
+		return a.Assignments[i].ManagerID
+	}
+	return ""
+}
+
+// lastTouchAt is the last contact at or before t (zero for none).
+func (a *Account) lastTouchAt(t time.Time) time.Time {
+	if i := lastAt(a.Touches, t, func(x time.Time) time.Time { return x }); i >= 0 {
+		return a.Touches[i]
+	}
+	return time.Time{}
+}
+
+// openSignals returns the kinds of signals open at t: raised (last raise
+// with time ≤ t) within window, and not resolved since.
+func (a *Account) openSignals(t time.Time, window time.Duration) []domain.SignalKind {
+	var kinds []domain.SignalKind
+	for _, sg := range a.Signals {
+		i := lastAt(sg.Raised, t, func(r SignalRaise) time.Time { return r.Time })
+		if i < 0 {
+			continue
+		}
+		r := sg.Raised[i]
+		if !r.Time.After(t.Add(-window)) {
+			continue
+		}
+		resolved := false
+		for _, rt := range sg.Resolved {
+			if !rt.Before(r.Time) && !rt.After(t) {
+				resolved = true
+				break
+			}
+		}
+		if !resolved {
+			kinds = append(kinds, r.Kind)
+		}
+	}
+	return kinds
+}
+
+// ProfileAt folds the manager's changes with time ≤ t.
+func (m *Manager) ProfileAt(t time.Time) ManagerProfile {
+	p := ManagerProfile{CapacityPoints: domain.DefaultCapacityPoints, WeeklyHours: domain.DefaultWeeklyHours}
+	for _, ch := range m.Changes {
+		if ch.Time.After(t) {
+			break
+		}
+		if ch.Name != nil {
+			p.Name = *ch.Name
+		}
+		if ch.CapacityPoints != nil {
+			p.CapacityPoints = *ch.CapacityPoints
+		}
+		if ch.WeeklyHours != nil {
+			p.WeeklyHours = *ch.WeeklyHours
+		}
+	}
+	return p
+}
+
+// ActiveAt reports whether the manager had joined and not left at t.
+func (m *Manager) ActiveAt(t time.Time) bool {
+	return m.Joined && !m.JoinedAt.After(t) && (m.LeftAt.IsZero() || m.LeftAt.After(t))
+}
