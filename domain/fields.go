@@ -325,5 +325,9 @@ func parseTimestamp(s string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return t.UTC(), true
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 { // an offset can push the UTC year out of RFC 3339's range
+		return time.Time{}, false
+	}
+	return t, true
 }
