@@ -93,7 +93,10 @@ func build(a Attributes, data []byte, now time.Time) (Event, *FieldError) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if isCoreAttribute(name) || !validExtName(name) {
+		if isCoreAttribute(name) {
+			return Event{}, fieldErr(name, "is a core attribute, not an extension")
+		}
+		if !validExtName(name) {
 			return Event{}, extNameErr(name)
 		}
 		if !utf8.ValidString(a.Extensions[name]) {
