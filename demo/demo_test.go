@@ -738,3 +738,44 @@ func TestCheckStreamCatches(t *testing.T) {
 		})
 	}
 }
+
+// TestMarshalJSONMatchesEncodingJSON compares the hand-written encoder with
+// encoding/json on a generated stream and on awkward values.
+func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
+	type reference struct {
+		SpecVersion     string         `json:"specversion"`
+		ID              string         `json:"id"`
+		Source          string         `json:"source"`
+		Type            string         `json:"type"`
+		Subject         string         `json:"subject"`
+		Time            string         `json:"time"`
+		DataContentType string         `json:"datacontenttype"`
+		Data            map[string]any `json:"data"`
+	}
+	evs, lines := run(t, Config{Seed: 9, Accounts: 15, Managers: 3, Months: 6, End: testEnd})
+	evs = append(evs, Event{
+		SpecVersion: "1.0", ID: "odd", Source: "s<&>", Type: "t", Subject: "x",
+		Time: time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC),
+		Data: map[string]any{
+			"quote": `a "b" \c`, "ctl": "\x00\x1f\n\r\t", "html": "<a href='x'>&</a>", "utf8": "Tomás — ✓",
+			"bad": "\xff", "sep": "\u2028\u2029", "tiny": 1e-7, "huge": 1e22, "neg": -0.5, "zero": 0.0,
+			"int64": int64(-3), "null": nil, "yes": true, "list": []int{1, 2},
+		},
+	})
+	b, _ := json.Marshal(evs[len(evs)-1])
+	lines = append(lines, b)
+	for i, e := range evs {
+		data := e.Data
+		if data == nil {
+			data = map[string]any{}
+		}
+		want, err := json.Marshal(reference{e.SpecVersion, e.ID, e.Source, e.Type, e.Subject,
+			e.Time.UTC().Format(time.RFC3339Nano), "application/json", data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(lines[i], want) {
+			t.Fatalf("event %d:\ngot  %s\nwant %s", i, lines[i], want)
+		}
+	}
+}
