@@ -19,6 +19,7 @@ import (
 
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/projections"
 )
 
 // Defaults for Config.
@@ -44,6 +45,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxBatchEvents bounds a batch (default DefaultMaxBatchEvents).
 	MaxBatchEvents int
+	// Projector answers the queries; nil serves ingestion only.
+	Projector *projections.Projector
+	// MaxWait bounds how long a query waits for ?min_position= (default
+	// DefaultMaxWait).
+	MaxWait time.Duration
 	// Ready lists the checks behind /readyz besides the store's.
 	Ready []ReadyCheck
 }
@@ -66,6 +72,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = DefaultMaxWait
+	}
 	if cfg.MaxBatchEvents <= 0 {
 		cfg.MaxBatchEvents = DefaultMaxBatchEvents
 	}
@@ -78,6 +87,9 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/events", s.postEvents)
 	s.mux.HandleFunc("GET /v1/accounts/{id}/events", s.accountEvents)
+	if s.cfg.Projector != nil {
+		s.queryRoutes()
+	}
 	s.mux.HandleFunc("GET /livez", s.livez)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -131,6 +143,9 @@ func (e *apiError) Error() string { return e.msg }
 // place where that mapping lives.
 func statusFor(err error) (int, string) {
 	var ae *apiError
+	if status, code, ok := queryStatus(err); ok {
+		return status, code
+	}
 	switch {
 	case errors.As(err, &ae):
 		return ae.status, ae.code

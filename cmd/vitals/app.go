@@ -46,6 +46,8 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err = a.emit(ctx, rest)
 	case "demo":
 		err = a.demo(ctx, rest)
+	case "rebuild":
+		err = a.rebuild(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.Stdout, "vitals", version)
 	case "help", "-h", "--help", "-help":
@@ -77,6 +79,7 @@ Commands:
   serve     run the server on the embedded store (HTTP API, metrics)
   emit      send CloudEvents (JSON lines or a JSON array) from a file or stdin
   demo      generate a deterministic synthetic agency (JSON lines, or --to a server)
+  rebuild   replay every event into fresh projections (the server must be stopped)
   version   print the version
 
 Every flag can also be set as VITALS_<FLAG> in the environment (e.g. VITALS_DATA_DIR).

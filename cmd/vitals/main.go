@@ -6,6 +6,7 @@
 //	vitals serve   [--addr 127.0.0.1:8080] [--data-dir ./vitals-data] [--demo]
 //	vitals emit    [--to URL] [FILE|-]
 //	vitals demo    [--seed N] [--accounts N] [--managers N] [--months N] [--to URL]
+//	vitals rebuild [--data-dir ./vitals-data]
 //	vitals version
 //
 // Every flag can also be set in the environment as VITALS_<FLAG>, with

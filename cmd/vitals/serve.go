@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +20,8 @@ import (
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/projections"
+	"github.com/vitals-hq/vitals/scoring"
 )
 
 // serveConfig is the configuration of "vitals serve".
@@ -26,6 +29,7 @@ type serveConfig struct {
 	addr, dataDir       string
 	logLevel, logFormat string
 	shutdownTimeout     time.Duration
+	scoringConfig       string
 	loadDemo            bool
 	demo                demoFlags
 }
@@ -39,6 +43,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a shutdown waits for requests in flight")
+	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in SPEC defaults)")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
 	if err := a.parse(fs, args); err != nil {
@@ -64,7 +69,36 @@ func (a *App) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log})
+	scorer, err := newScorer(c.scoringConfig)
+	if err != nil {
+		return err
+	}
+	proj, err := projections.New(projections.Config{
+		Store: store, Scorer: scorer, SnapshotPath: snapshotPath(c.dataDir), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	startHead, err := store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	projCtx, stopProj := context.WithCancel(context.WithoutCancel(ctx))
+	projDone := make(chan error, 1)
+	go func() { projDone <- proj.Run(projCtx) }()
+	defer func() {
+		stopProj()
+		if err := <-projDone; err != nil {
+			log.Error().Err(err).Msg("projections stopped with an error")
+		}
+	}()
+	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj,
+		Ready: []api.ReadyCheck{{Name: "projections", Check: func(context.Context) error {
+			if pos := proj.Position(); pos < startHead {
+				return fmt.Errorf("catching up: at position %d of %d", pos, startHead)
+			}
+			return nil
+		}}}})
 	if err != nil {
 		return err
 	}
@@ -202,4 +236,29 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 		return zerolog.Logger{}, fmt.Errorf("--log-format: must be json, console or auto, got %q", format)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// snapshotPath is the projections' snapshot file in the data dir.
+func snapshotPath(dataDir string) string { return filepath.Join(dataDir, "projections.snapshot") }
+
+// newScorer builds the scorer from a YAML file, or the defaults when path
+// is empty.
+func newScorer(path string) (*scoring.Scorer, error) {
+	cfg := scoring.DefaultConfig()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("--scoring-config: %w", err)
+		}
+		defer f.Close()
+		cfg, err = scoring.LoadConfig(f)
+		if err != nil {
+			return nil, fmt.Errorf("--scoring-config %s: %w", path, err)
+		}
+	}
+	s, err := scoring.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("scoring configuration: %w", err)
+	}
+	return s, nil
 }

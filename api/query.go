@@ -1,0 +1,190 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/projections"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// DefaultMaxWait is how long a query waits for min_position by default.
+const DefaultMaxWait = 5 * time.Second
+
+// queryRoutes registers the read-model queries.
+func (s *Server) queryRoutes() {
+	s.mux.HandleFunc("GET /v1/accounts", s.query(s.listAccounts))
+	s.mux.HandleFunc("GET /v1/accounts/{id}", s.query(s.getAccount))
+	s.mux.HandleFunc("GET /v1/accounts/{id}/health", s.query(s.getHealth))
+	s.mux.HandleFunc("GET /v1/accounts/{id}/health/history", s.query(s.getHistory))
+	s.mux.HandleFunc("GET /v1/at-risk", s.query(func(r *http.Request, at time.Time) (any, error) {
+		return s.cfg.Projector.AtRisk(r.Context(), at)
+	}))
+	s.mux.HandleFunc("GET /v1/upsell", s.query(func(r *http.Request, at time.Time) (any, error) {
+		return s.cfg.Projector.Upsell(r.Context(), at)
+	}))
+	s.mux.HandleFunc("GET /v1/managers", s.query(func(r *http.Request, at time.Time) (any, error) {
+		return s.cfg.Projector.Capacity(r.Context(), at)
+	}))
+	s.mux.HandleFunc("GET /v1/managers/{id}", s.query(func(r *http.Request, at time.Time) (any, error) {
+		return s.cfg.Projector.Manager(r.Context(), r.PathValue("id"), at)
+	}))
+	s.mux.HandleFunc("GET /v1/portfolio", s.query(func(r *http.Request, at time.Time) (any, error) {
+		return s.cfg.Projector.Portfolio(r.Context(), at)
+	}))
+}
+
+// query wraps a read-model handler: it parses ?at=, waits for
+// ?min_position=, and writes the answer or the error.
+func (s *Server) query(fn func(r *http.Request, at time.Time) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var at time.Time
+		if v := q.Get("at"); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				writeError(w, badRequest("at: must be an RFC 3339 instant, e.g. 2026-03-01T00:00:00Z"))
+				return
+			}
+			at = t.UTC()
+		}
+		if v := q.Get("min_position"); v != "" {
+			pos, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				writeError(w, badRequest("min_position: must be a log position (a non-negative integer)"))
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.MaxWait)
+			err = s.cfg.Projector.WaitFor(ctx, eventstore.Position(pos))
+			cancel()
+			if err != nil {
+				writeError(w, &apiError{status: http.StatusServiceUnavailable, code: "behind",
+					msg: fmt.Sprintf("projections did not reach position %d within %s (they are at %d); retry later", pos, s.cfg.MaxWait, s.cfg.Projector.Position())})
+				return
+			}
+		}
+		out, err := fn(r, at)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set(PositionHeader, strconv.FormatUint(uint64(s.cfg.Projector.Position()), 10))
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Server) listAccounts(r *http.Request, at time.Time) (any, error) {
+	q := r.URL.Query()
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return nil, err
+	}
+	f := projections.AccountFilter{
+		Status: domain.Status(q.Get("status")), Tier: scoring.Tier(q.Get("tier")), Band: scoring.Band(q.Get("band")),
+		Manager: q.Get("manager"), After: q.Get("cursor"), Limit: limit,
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, badRequest("status: must be one of active, on_hold, churned")
+	}
+	if f.Tier != "" && !f.Tier.Valid() {
+		return nil, badRequest("tier: must be one of platinum, gold, silver, bronze")
+	}
+	switch f.Band {
+	case "", scoring.BandGreen, scoring.BandYellow, scoring.BandRed, scoring.BandUnknown:
+	default:
+		return nil, badRequest("band: must be one of green, yellow, red, unknown")
+	}
+	return s.cfg.Projector.Accounts(r.Context(), f, at)
+}
+
+func (s *Server) getAccount(r *http.Request, at time.Time) (any, error) {
+	av, pos, err := s.cfg.Projector.Account(r.Context(), r.PathValue("id"), at)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		projections.AccountView
+		Position eventstore.Position `json:"position"`
+	}{av, pos}, nil
+}
+
+func (s *Server) getHealth(r *http.Request, at time.Time) (any, error) {
+	return s.cfg.Projector.Health(r.Context(), r.PathValue("id"), at)
+}
+
+// getHistory: ?from=&to=&step= (step as a Go duration or in days: 1d, 7d;
+// default from = to − 90 d, to = now, step = 1d).
+func (s *Server) getHistory(r *http.Request, _ time.Time) (any, error) {
+	q := r.URL.Query()
+	to := s.cfg.Now().UTC()
+	if v := q.Get("to"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, badRequest("to: must be an RFC 3339 instant")
+		}
+		to = t.UTC()
+	}
+	from := to.AddDate(0, 0, -90)
+	if v := q.Get("from"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, badRequest("from: must be an RFC 3339 instant")
+		}
+		from = t.UTC()
+	}
+	step := 24 * time.Hour
+	if v := q.Get("step"); v != "" {
+		d, err := parseStep(v)
+		if err != nil {
+			return nil, err
+		}
+		step = d
+	}
+	if to.Before(from) {
+		return nil, badRequest("from: must not be after to")
+	}
+	if n := to.Sub(from)/step + 1; n > projections.MaxHistoryPoints {
+		return nil, badRequest("step: %d points requested, at most %d; use a larger step", n, projections.MaxHistoryPoints)
+	}
+	id := r.PathValue("id")
+	points, pos, err := s.cfg.Projector.History(r.Context(), id, from, to, step)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"account_id": id, "from": from, "to": to, "step": step.String(), "points": points, "position": pos}, nil
+}
+
+// parseStep reads a step such as "1d", "7d" or a Go duration ("6h").
+func parseStep(v string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.Atoi(v[:max(len(v)-1, 0)]); err == nil && v[len(v)-1] == 'd' {
+		d = time.Duration(n) * 24 * time.Hour
+	} else if pd, err := time.ParseDuration(v); err == nil {
+		d = pd
+	} else {
+		return 0, badRequest("step: must be a number of days (1d) or a duration (6h)")
+	}
+	if d < time.Minute {
+		return 0, badRequest("step: must be at least 1m")
+	}
+	return d, nil
+}
+
+// queryStatus maps projection errors; used by statusFor.
+func queryStatus(err error) (int, string, bool) {
+	switch {
+	case errors.Is(err, projections.ErrNotFound):
+		return http.StatusNotFound, "not_found", true
+	case errors.Is(err, projections.ErrFuture):
+		return http.StatusBadRequest, "bad_request", true
+	case errors.Is(err, projections.ErrBehind):
+		return http.StatusServiceUnavailable, "behind", true
+	}
+	return 0, "", false
+}

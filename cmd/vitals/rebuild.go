@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/eventstore/bolt"
+	"github.com/vitals-hq/vitals/projections"
+)
+
+// rebuild: vitals rebuild [--data-dir DIR] — replay the projections from
+// position 0 and write a fresh snapshot. The server must not be running on
+// the same data dir (the store allows one process).
+func (a *App) rebuild(ctx context.Context, args []string) error {
+	fs := a.newFlagSet("rebuild", "rebuild [flags]  (replays every event into fresh projections and writes a new snapshot)")
+	dataDir := fs.String("data-dir", "./vitals-data", "directory of the embedded store")
+	scoringConfig := fs.String("scoring-config", "", "YAML file with the scoring configuration (default: built-in)")
+	if err := a.parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := os.Stat(*dataDir); err != nil {
+		return fmt.Errorf("--data-dir %s: %w", *dataDir, err)
+	}
+	scorer, err := newScorer(*scoringConfig)
+	if err != nil {
+		return err
+	}
+	store, err := bolt.Open(ctx, *dataDir, bolt.Options{})
+	if err != nil {
+		return fmt.Errorf("open store in %s (is vitals serve running on it?): %w", *dataDir, err)
+	}
+	defer store.Close()
+	snap := snapshotPath(*dataDir)
+	if err := os.Remove(snap); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove old snapshot: %w", err)
+	}
+	head, err := store.Head(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stderr, "rebuilding projections from %d events\n", head)
+	start := time.Now()
+	stats, err := projections.Rebuild(ctx, projections.Config{Store: store, Scorer: scorer, SnapshotPath: snap}, head,
+		func(pos eventstore.Position) {
+			fmt.Fprintf(a.Stderr, "  %d/%d events (%.0f%%), %.0f events/s\n", pos, head,
+				100*float64(pos)/float64(max(head, 1)), float64(pos)/time.Since(start).Seconds())
+		})
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	fmt.Fprintf(a.Stderr, "done: %d events replayed into %d accounts and %d managers in %s (%.0f events/s); snapshot at position %d\n",
+		stats.Replayed, stats.Accounts, stats.Managers, took.Round(time.Millisecond), float64(stats.Replayed)/took.Seconds(), stats.Position)
+	return nil
+}
+
