@@ -314,7 +314,7 @@ func TestInvoiceTurnsRedWithTime(t *testing.T) {
 	}
 	// Before the due date the invoice does not count: no component, unknown.
 	check(start.Add(time.Hour), scoring.BandUnknown, false)
-	check(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC), scoring.BandGreen, false)  // due today: 0 days late
+	check(time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC), scoring.BandGreen, false)   // due today: 0 days late
 	check(time.Date(2026, 3, 24, 23, 59, 0, 0, time.UTC), scoring.BandYellow, false) // 14 days late
 	rescores := p.Stats().Rescores
 	check(time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC), scoring.BandRed, true) // 15 days late

@@ -57,4 +57,3 @@ func (a *App) rebuild(ctx context.Context, args []string) error {
 		stats.Replayed, stats.Accounts, stats.Managers, took.Round(time.Millisecond), float64(stats.Replayed)/took.Seconds(), stats.Position)
 	return nil
 }
-
