@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -332,6 +333,27 @@ func TestOrderIndependence(t *testing.T) {
 		b.Normalize()
 		if got := jsonOf(s.Score(&b, at)); got != want {
 			t.Fatalf("normalized facts score differently:\n%s\nvs\n%s", got, want)
+		}
+	}
+}
+
+func TestAccountJSONRoundTrip(t *testing.T) {
+	s := mustScorer(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 100 {
+		a := build(randomOps(r))
+		at := randomInstant(r)
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Account
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		back.Normalize()
+		if got, want := jsonOf(s.Score(&back, at)), jsonOf(s.Score(a, at)); got != want {
+			t.Fatalf("account after a JSON round trip scores differently:\n%s\nvs\n%s", got, want)
 		}
 	}
 }

@@ -510,9 +510,16 @@ func (s *Scorer) invoices(a *Account, t time.Time, r rule, c *Component) outcome
 	return s.single(compInvoices, r, float64(worst))
 }
 
-// slaDuration converts SLA hours to a duration (at least 1ns).
+// maxSLA caps absurd SLAs (from data) far from Duration overflow.
+const maxSLA = 100 * 366 * day
+
+// slaDuration converts SLA hours to a duration, 1ns..maxSLA.
 func slaDuration(hours float64) time.Duration {
-	return max(1, time.Duration(math.Round(hours*float64(time.Hour))))
+	ns := math.Round(hours * float64(time.Hour))
+	if !(ns < float64(maxSLA)) { // also NaN
+		return maxSLA
+	}
+	return max(1, time.Duration(ns))
 }
 
 // ratio is elapsed ÷ sla, the one formula both scoring and NextChange use.

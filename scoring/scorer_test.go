@@ -570,3 +570,21 @@ func TestJSONShape(t *testing.T) {
 		t.Errorf("unexpected encoding %s", b)
 	}
 }
+
+func TestAbsurdSLAIsCapped(t *testing.T) {
+	s := mustScorer(t)
+	for _, h := range []float64{1e300, math.Inf(1), 1e-300} {
+		var a Account
+		a.AddAttrs(AttrChange{Ref: "crm/1", Time: ago(day), SLAHours: h})
+		message(&a, "m", ago(2*day), -1)
+		message(&a, "n", ago(3*day), time.Hour)
+		r := s.Score(&a, T)
+		c := component(t, r, "response")
+		if !c.Present || math.IsNaN(*c.Value) || math.IsInf(*c.Value, 0) {
+			t.Errorf("SLA %v: response %s", h, jsonOf(c))
+		}
+		if _, ok := s.NextChange(&a, T); !ok {
+			t.Errorf("SLA %v: no next change", h)
+		}
+	}
+}
