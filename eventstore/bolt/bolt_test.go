@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -71,7 +72,7 @@ func TestOpenLocked(t *testing.T) {
 	open(t, dir)
 	// bbolt's flock is per open file, so a second Open in this process
 	// meets the lock exactly as another process would.
-	s, err := Open(t.Context(), dir, Options{LockTimeout: 100e6})
+	s, err := Open(t.Context(), dir, Options{LockTimeout: 100 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		if s != nil {
 			s.Close()
