@@ -55,14 +55,14 @@ type (
 		} `json:"templating"`
 	}
 	panel struct {
-		ID         int        `json:"id"`
-		Type       string     `json:"type"`
-		Title      string     `json:"title"`
-		Desc       string     `json:"description"`
-		Datasource *dsRef     `json:"datasource"`
-		GridPos    gridPos    `json:"gridPos"`
-		Targets    []target   `json:"targets"`
-		Panels     []panel    `json:"panels"` // of a row
+		ID         int         `json:"id"`
+		Type       string      `json:"type"`
+		Title      string      `json:"title"`
+		Desc       string      `json:"description"`
+		Datasource *dsRef      `json:"datasource"`
+		GridPos    gridPos     `json:"gridPos"`
+		Targets    []target    `json:"targets"`
+		Panels     []panel     `json:"panels"` // of a row
 		Field      fieldConfig `json:"fieldConfig"`
 	}
 	fieldConfig struct {
