@@ -15,8 +15,9 @@
 // strings also accept kurrentdb://). Every use of the client is in this
 // package, so switching touches nothing else. Known v4 limitations this
 // package works around: the client stops for good when a node discovery
-// fails (the Store then makes a new client, see Store.fail), its Close
-// panics calls still in flight (Store.Close waits for them), and its reads
+// fails (the Store then makes a new client), a call that uses a client
+// after its Close panics (Store.Close waits for the calls in flight), and
+// its reads
 // do not rediscover the leader after a leader change (they fail with
 // eventstore.ErrUnavailable until the next call reconnects).
 //
@@ -41,8 +42,9 @@
 // accept 0, a position this store returned, or one less than such a
 // position; the server rejects other values. Events appended over gRPC
 // commit themselves, so their commit and prepare positions are the same;
-// those are the only events Vitals writes. Stream reads must report log
-// positions, as KurrentDB 25 does.
+// those are the only events Vitals writes. Stream reads must report each
+// event's log position, which current KurrentDB releases do for such
+// events; an event read without one fails with eventstore.ErrUnavailable.
 //
 // Head reads $all backwards to the last Vitals record. Append returns the
 // positions of the events it wrote by reading them back from the stream:

@@ -171,7 +171,7 @@ func toRecord(prefix string, ev *esdb.RecordedEvent) (r eventstore.Record, ok bo
 	pos, ok := toPosition(ev.Position)
 	if !ok {
 		return r, false, fmt.Errorf("esdb: event %d of %q: the server reported no log position "+
-			"(this adapter needs a server whose reads report positions, such as KurrentDB 25): %w",
+			"(this adapter needs a server whose stream reads report positions, as current KurrentDB releases do): %w",
 			ev.EventNumber, ev.StreamID, eventstore.ErrUnavailable)
 	}
 	if ev.EventNumber > math.MaxInt64 {

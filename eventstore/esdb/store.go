@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,9 +77,22 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if _, err := s.Head(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("esdb: connect to %s: %w", s.cfg.Address, err)
+		return nil, fmt.Errorf("esdb: connect to %s: %w", endpoints(&s.cfg), err)
 	}
 	return s, nil
+}
+
+// endpoints names the server(s) of cfg for messages, without the
+// credentials a connection string may hold.
+func endpoints(cfg *esdb.Configuration) string {
+	if len(cfg.GossipSeeds) == 0 {
+		return cfg.Address
+	}
+	names := make([]string, len(cfg.GossipSeeds))
+	for i, e := range cfg.GossipSeeds {
+		names[i] = e.String()
+	}
+	return strings.Join(names, ",")
 }
 
 // newStore makes a Store without connecting: the client connects on its
