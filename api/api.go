@@ -45,6 +45,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxBatchEvents bounds a batch (default DefaultMaxBatchEvents).
 	MaxBatchEvents int
+	// IngestObserver, when set, is told about every ingest request (for
+	// metrics).
+	IngestObserver interface {
+		ObserveIngest([]ingest.Candidate, []ingest.Result)
+	}
 	// Projector answers the queries; nil serves ingestion only.
 	Projector *projections.Projector
 	// MaxWait bounds how long a query waits for ?min_position= (default

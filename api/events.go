@@ -63,6 +63,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if o := s.cfg.IngestObserver; o != nil {
+		o.ObserveIngest(cands, results)
+	}
 	resp := IngestResponse{Position: pos, Results: make([]IngestResult, len(results))}
 	status := http.StatusOK
 	for i, res := range results {
@@ -143,6 +146,9 @@ func (s *Server) decodeRequest(r *http.Request, body []byte) (cands []ingest.Can
 			return nil, true, err
 		}
 		ev, err := domain.Build(attrs, body, now)
+		if err != nil {
+			ev.ID, ev.Type = attrs.ID, domain.Type(attrs.Type)
+		}
 		return []ingest.Candidate{{Event: ev, Err: err}}, true, nil
 	default:
 		if ct == "" {
@@ -159,11 +165,15 @@ func (s *Server) decodeRequest(r *http.Request, body []byte) (cands []ingest.Can
 func candidate(ev domain.Event, err error, raw []byte) ingest.Candidate {
 	if err != nil {
 		var probe struct {
-			ID any `json:"id"`
+			ID   any `json:"id"`
+			Type any `json:"type"`
 		}
 		if json.Unmarshal(raw, &probe) == nil {
 			if id, ok := probe.ID.(string); ok {
 				ev.ID = id
+			}
+			if typ, ok := probe.Type.(string); ok {
+				ev.Type = domain.Type(typ) // for metrics; unknown types are labelled "unknown"
 			}
 		}
 	}

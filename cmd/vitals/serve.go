@@ -8,10 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/api"
@@ -19,7 +22,9 @@ import (
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
+	esdbstore "github.com/vitals-hq/vitals/eventstore/esdb"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/metrics"
 	"github.com/vitals-hq/vitals/projections"
 	"github.com/vitals-hq/vitals/scoring"
 )
@@ -30,6 +35,7 @@ type serveConfig struct {
 	logLevel, logFormat string
 	shutdownTimeout     time.Duration
 	scoringConfig       string
+	store               string
 	loadDemo            bool
 	demo                demoFlags
 }
@@ -43,6 +49,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a shutdown waits for requests in flight")
+	fs.StringVar(&c.store, "store", "bolt", "event store: bolt (embedded, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB)")
 	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in SPEC defaults)")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
@@ -54,16 +61,18 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	store, err := bolt.Open(ctx, c.dataDir, bolt.Options{})
+	store, storeInfo, err := openStore(ctx, c, log)
 	if err != nil {
-		return fmt.Errorf("open store in %s: %w", c.dataDir, err)
+		return err
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
 			log.Error().Err(err).Msg("closing the store")
 		}
 	}()
-	ing := ingest.New(store)
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, metrics.Options{Version: version, Runtime: true})
+	ing := ingest.New(m.InstrumentStore(store))
 	if c.loadDemo {
 		if err := loadDemo(ctx, log, store, ing, c.demo); err != nil {
 			return err
@@ -73,10 +82,17 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
 	proj, err := projections.New(projections.Config{
 		Store: store, Scorer: scorer, SnapshotPath: snapshotPath(c.dataDir), Logger: log,
+		DedupeKeys: storeInfo.dedupeKeys, Observer: m.ProjectorObserver(),
 	})
 	if err != nil {
+		return err
+	}
+	if err := m.Watch(metrics.Sources{Store: store, Projections: proj, SizeBytes: storeInfo.sizeBytes}); err != nil {
 		return err
 	}
 	startHead, err := store.Head(ctx)
@@ -92,7 +108,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 			log.Error().Err(err).Msg("projections stopped with an error")
 		}
 	}()
-	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj,
+	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m,
 		Ready: []api.ReadyCheck{{Name: "projections", Check: func(context.Context) error {
 			if pos := proj.Position(); pos < startHead {
 				return fmt.Errorf("catching up: at position %d of %d", pos, startHead)
@@ -102,8 +118,54 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.listenAndServe(ctx, log, c, srv)
+	root := http.NewServeMux()
+	root.Handle("GET /metrics", metrics.Handler(reg))
+	root.Handle("/", srv)
+	return a.listenAndServe(ctx, log, c, m.InstrumentHTTP(root))
 }
+
+// storeInfo is what the wiring needs to know of the chosen store.
+type storeInfo struct {
+	// dedupeKeys is set for stores that do not deduplicate forever.
+	dedupeKeys bool
+	// sizeBytes reports the store's size on disk (nil when unknown).
+	sizeBytes func() (int64, error)
+}
+
+// openStore opens the store named by --store: the embedded bolt store in
+// the data dir (default), or EventStoreDB/KurrentDB for an esdb:// URL.
+func openStore(ctx context.Context, c serveConfig, log zerolog.Logger) (eventstore.Store, storeInfo, error) {
+	switch {
+	case c.store == "" || c.store == "bolt":
+		s, err := bolt.Open(ctx, c.dataDir, bolt.Options{})
+		if err != nil {
+			return nil, storeInfo{}, fmt.Errorf("open the embedded store in %s: %w", c.dataDir, err)
+		}
+		size := func() (int64, error) {
+			st, err := s.Stats()
+			return st.SizeBytes, err
+		}
+		return s, storeInfo{sizeBytes: size}, nil
+	case strings.HasPrefix(c.store, "esdb://") || strings.HasPrefix(c.store, "esdb+discover://"):
+		s, err := esdbstore.Open(ctx, c.store, esdbstore.Options{Logger: log})
+		if err != nil {
+			return nil, storeInfo{}, fmt.Errorf("open EventStoreDB at %s: %w", redactURL(c.store), err)
+		}
+		return s, storeInfo{dedupeKeys: true}, nil
+	default:
+		return nil, storeInfo{}, fmt.Errorf("--store: must be bolt (the embedded store, default) or an esdb:// URL, got %q", c.store)
+	}
+}
+
+// redactURL hides a password in a store URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
 
 // listenAndServe serves h on c.addr until ctx is done, then shuts down
 // gracefully.
@@ -211,7 +273,7 @@ func loadDemo(ctx context.Context, log zerolog.Logger, store eventstore.Store, i
 	if err != nil {
 		return err
 	}
-	log.Info().Int("events", total).Int("rejected", rejected).Dur("took", time.Since(start)).Msg("demo agency loaded")
+	log.Info().Int("events", total).Int("rejected", rejected).Float64("took_seconds", time.Since(start).Seconds()).Msg("demo agency loaded")
 	return nil
 }
 
