@@ -12,11 +12,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/vitals-hq/vitals/auth"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/projections"
@@ -57,13 +61,40 @@ type Config struct {
 	MaxWait time.Duration
 	// Ready lists the checks behind /readyz besides the store's.
 	Ready []ReadyCheck
+
+	// Keys, when set, requires an API key with the route's scope on every
+	// request but the health probes.
+	Keys *auth.Keyring
+	// RateLimit is the requests per second allowed per key (per client
+	// address without keys); 0 disables it. RateBurst is the bucket size
+	// (default 2 × RateLimit).
+	RateLimit float64
+	RateBurst int
+	// MaxConcurrentIngest caps the ingest requests processed at once
+	// (default DefaultMaxConcurrentIngest); a request waits up to
+	// IngestQueueWait (default 1 s) for a slot, then gets 503.
+	MaxConcurrentIngest int
+	IngestQueueWait     time.Duration
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
+	// Backup, when set, writes a consistent copy of the store for
+	// GET /v1/admin/backup, announcing its size first.
+	Backup func(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
+	// Stats, when set, answers GET /v1/admin/stats.
+	Stats func(ctx context.Context) (any, error)
 }
+
+// DefaultMaxConcurrentIngest is the default cap on concurrent ingests.
+const DefaultMaxConcurrentIngest = 64
 
 // Server is the HTTP handler of Vitals.
 type Server struct {
-	cfg     Config
-	mux     *http.ServeMux
-	handler http.Handler
+	cfg         Config
+	mux         *http.ServeMux
+	handler     http.Handler
+	limiter     *limiter
+	ingestSlots chan struct{}
+	draining    atomic.Bool
 }
 
 // New returns a Server for cfg.
@@ -83,9 +114,22 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBatchEvents <= 0 {
 		cfg.MaxBatchEvents = DefaultMaxBatchEvents
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	if cfg.MaxConcurrentIngest <= 0 {
+		cfg.MaxConcurrentIngest = DefaultMaxConcurrentIngest
+	}
+	if cfg.IngestQueueWait <= 0 {
+		cfg.IngestQueueWait = time.Second
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = int(math.Ceil(2 * cfg.RateLimit))
+	}
+	if cfg.Keys != nil && cfg.Keys.Len() == 0 {
+		return nil, errors.New("api: Config.Keys is set but holds no keys")
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		ingestSlots: make(chan struct{}, cfg.MaxConcurrentIngest)}
 	s.routes()
-	s.handler = s.logRequests(s.mux)
+	s.handler = s.logRequests(s.authenticate(s.mux))
 	return s, nil
 }
 
@@ -95,6 +139,10 @@ func (s *Server) routes() {
 	if s.cfg.Projector != nil {
 		s.queryRoutes()
 	}
+	if s.cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.cfg.Metrics)
+	}
+	s.adminRoutes()
 	s.mux.HandleFunc("GET /livez", s.livez)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -112,6 +160,10 @@ func (s *Server) livez(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining", "checks": map[string]string{}})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	checks := append([]ReadyCheck{{Name: "store", Check: func(ctx context.Context) error {

@@ -48,6 +48,13 @@ type FieldError struct {
 
 // postEvents handles POST /v1/events in structured, binary and batch mode.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	if !s.acquireIngest(r.Context()) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, &apiError{status: http.StatusServiceUnavailable, code: "busy",
+			msg: fmt.Sprintf("%d ingest requests are already in progress; retry shortly", s.cfg.MaxConcurrentIngest)})
+		return
+	}
+	defer s.releaseIngest()
 	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		writeError(w, err)

@@ -48,6 +48,10 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err = a.demo(ctx, rest)
 	case "rebuild":
 		err = a.rebuild(ctx, rest)
+	case "keys":
+		err = a.keys(ctx, rest)
+	case "backup":
+		err = a.backup(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.Stdout, "vitals", version)
 	case "help", "-h", "--help", "-help":
@@ -80,6 +84,8 @@ Commands:
   emit      send CloudEvents (JSON lines or a JSON array) from a file or stdin
   demo      generate a deterministic synthetic agency (JSON lines, or --to a server)
   rebuild   replay every event into fresh projections (the server must be stopped)
+  keys      manage API keys: add, list, remove
+  backup    copy a running server's event store to a file
   version   print the version
 
 Every flag can also be set as VITALS_<FLAG> in the environment (e.g. VITALS_DATA_DIR).

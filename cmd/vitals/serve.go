@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/api"
+	"github.com/vitals-hq/vitals/auth"
 	"github.com/vitals-hq/vitals/demo"
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
@@ -38,6 +39,21 @@ type serveConfig struct {
 	store               string
 	loadDemo            bool
 	demo                demoFlags
+
+	keysFile, apiKeys string
+	insecureNoAuth    bool
+	rateLimit         float64
+	rateBurst         int
+	maxConcurrent     int
+	maxBody           int64
+	maxBatch          int
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	drainDelay        time.Duration
+	snapshotEvery     int
+	snapshotInterval  time.Duration
 }
 
 // serve: vitals serve [flags]
@@ -51,6 +67,21 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a shutdown waits for requests in flight")
 	fs.StringVar(&c.store, "store", "bolt", "event store: bolt (embedded, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB)")
 	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in SPEC defaults)")
+	fs.StringVar(&c.keysFile, "keys-file", "", "API keys file (default: keys.json in --data-dir; see vitals keys add)")
+	fs.StringVar(&c.apiKeys, "api-keys", "", "API keys as name:scope+scope:sha256hex, comma-separated (hashes only)")
+	fs.BoolVar(&c.insecureNoAuth, "insecure-no-auth", false, "allow serving a non-loopback address without API keys")
+	fs.Float64Var(&c.rateLimit, "rate-limit", 200, "requests per second per API key (per client address without keys); 0 disables")
+	fs.IntVar(&c.rateBurst, "rate-burst", 400, "burst size of the rate limit")
+	fs.IntVar(&c.maxConcurrent, "max-concurrent-ingest", api.DefaultMaxConcurrentIngest, "ingest requests processed at once; more wait up to 1s, then get 503")
+	fs.Int64Var(&c.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body")
+	fs.IntVar(&c.maxBatch, "max-batch-events", api.DefaultMaxBatchEvents, "most events in one batch")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read request headers")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 2*time.Minute, "time to write an answer")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "keep-alive idle time")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on shutdown, how long /readyz reports draining before the listener closes")
+	fs.IntVar(&c.snapshotEvery, "snapshot-every", projections.DefaultSnapshotEvery, "write a projections snapshot after this many events")
+	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", projections.DefaultSnapshotInterval, "write a projections snapshot at least this often when events arrive")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
 	if err := a.parse(fs, args); err != nil {
@@ -58,6 +89,13 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	}
 	log, err := newLogger(a.Stdout, c.logLevel, c.logFormat)
 	if err != nil {
+		return err
+	}
+	keys, err := loadKeys(c, log)
+	if err != nil {
+		return err
+	}
+	if err := checkExposure(c, keys != nil, log); err != nil {
 		return err
 	}
 
@@ -88,6 +126,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	proj, err := projections.New(projections.Config{
 		Store: store, Scorer: scorer, SnapshotPath: snapshotPath(c.dataDir), Logger: log,
 		DedupeKeys: storeInfo.dedupeKeys, Observer: m.ProjectorObserver(),
+		SnapshotEvery: c.snapshotEvery, SnapshotInterval: c.snapshotInterval,
 	})
 	if err != nil {
 		return err
@@ -109,6 +148,12 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		}
 	}()
 	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m,
+		Keys: keys, RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
+		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
+		Stats: func(ctx context.Context) (any, error) {
+			head, err := store.Head(ctx)
+			return map[string]any{"store_head": head, "projections": proj.Stats()}, err
+		},
 		Ready: []api.ReadyCheck{{Name: "projections", Check: func(context.Context) error {
 			if pos := proj.Position(); pos < startHead {
 				return fmt.Errorf("catching up: at position %d of %d", pos, startHead)
@@ -118,10 +163,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	root := http.NewServeMux()
-	root.Handle("GET /metrics", metrics.Handler(reg))
-	root.Handle("/", srv)
-	return a.listenAndServe(ctx, log, c, m.InstrumentHTTP(root))
+	return a.listenAndServe(ctx, log, c, srv, m.InstrumentHTTP(srv))
 }
 
 // storeInfo is what the wiring needs to know of the chosen store.
@@ -130,6 +172,8 @@ type storeInfo struct {
 	dedupeKeys bool
 	// sizeBytes reports the store's size on disk (nil when unknown).
 	sizeBytes func() (int64, error)
+	// backup copies the store while it runs (nil when unsupported).
+	backup func(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 }
 
 // openStore opens the store named by --store: the embedded bolt store in
@@ -145,7 +189,7 @@ func openStore(ctx context.Context, c serveConfig, log zerolog.Logger) (eventsto
 			st, err := s.Stats()
 			return st.SizeBytes, err
 		}
-		return s, storeInfo{sizeBytes: size}, nil
+		return s, storeInfo{sizeBytes: size, backup: s.Backup}, nil
 	case strings.HasPrefix(c.store, "esdb://") || strings.HasPrefix(c.store, "esdb+discover://"):
 		s, err := esdbstore.Open(ctx, c.store, esdbstore.Options{Logger: log})
 		if err != nil {
@@ -166,20 +210,19 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-
 // listenAndServe serves h on c.addr until ctx is done, then shuts down
 // gracefully.
-func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveConfig, h http.Handler) error {
+func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveConfig, srv *api.Server, h http.Handler) error {
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
 	}
 	hs := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: c.readHeaderTimeout,
+		ReadTimeout:       c.readTimeout,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       c.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 	}
 	log.Info().Str("addr", ln.Addr().String()).Str("data_dir", c.dataDir).Str("version", version).Msg("vitals is serving")
@@ -193,6 +236,11 @@ func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveCon
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	srv.Drain()
+	log.Info().Dur("drain_delay", c.drainDelay).Msg("shutting down: readyz reports draining")
+	if c.drainDelay > 0 {
+		time.Sleep(c.drainDelay)
+	}
 	log.Info().Msg("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
@@ -202,8 +250,53 @@ func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveCon
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	log.Info().Msg("stopped")
+	log.Info().Msg("http server stopped; flushing projections and closing the store")
 	return nil
+}
+
+// loadKeys reads the API keys from the keys file and --api-keys; nil means
+// no authentication.
+func loadKeys(c serveConfig, log zerolog.Logger) (*auth.Keyring, error) {
+	var ring auth.Keyring
+	path := keysPath(c.keysFile, c.dataDir)
+	if err := ring.LoadFile(path); err != nil {
+		return nil, err
+	}
+	if err := ring.LoadEnv(c.apiKeys); err != nil {
+		return nil, fmt.Errorf("--api-keys: %w", err)
+	}
+	if ring.Len() == 0 {
+		return nil, nil
+	}
+	log.Info().Int("keys", ring.Len()).Str("keys_file", path).Msg("API keys required")
+	return &ring, nil
+}
+
+// checkExposure refuses to serve a non-loopback address without keys,
+// unless --insecure-no-auth says so.
+func checkExposure(c serveConfig, haveKeys bool, log zerolog.Logger) error {
+	if haveKeys || isLoopback(c.addr) {
+		return nil
+	}
+	if c.insecureNoAuth {
+		log.Warn().Str("addr", c.addr).Msg("serving without authentication on a non-loopback address (--insecure-no-auth): anyone who can reach it can read and write client data")
+		return nil
+	}
+	return fmt.Errorf("--addr %s is reachable from other machines and no API keys are configured: add one with "+
+		"'vitals keys add --name NAME --scopes ingest,read,admin', or pass --insecure-no-auth to serve without authentication", c.addr)
+}
+
+// isLoopback reports whether addr listens on a loopback interface only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // loadDemo fills an empty store with a demo agency through the ingester,

@@ -1,0 +1,266 @@
+// Package auth holds Vitals' API keys: who may ingest, read or administer.
+//
+// # Keys
+//
+// A key is a random token ("vk_" and 43 base64url characters) shown once
+// when it is created. Vitals stores only its SHA-256 hash, with a name and
+// scopes, in a keys file (JSON, mode 0600) or in the VITALS_API_KEYS
+// environment variable ("name:scope+scope:sha256hex", comma-separated).
+//
+// # Checking
+//
+// A request presents its key as "Authorization: Bearer <token>". The token
+// is hashed and compared with every stored hash in constant time, so the
+// time taken does not reveal how much of a hash matched or which key it
+// was. No key or an unknown key is 401; a known key without the scope the
+// route needs is 403.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scope is a permission a key carries.
+type Scope string
+
+// The scopes. Admin implies the others.
+const (
+	ScopeIngest Scope = "ingest" // POST /v1/events
+	ScopeRead   Scope = "read"   // queries and /metrics
+	ScopeAdmin  Scope = "admin"  // everything, including backups
+)
+
+// Valid reports whether s is a known scope.
+func (s Scope) Valid() bool { return s == ScopeIngest || s == ScopeRead || s == ScopeAdmin }
+
+// ParseScopes reads a list such as "ingest,read" (or "ingest+read").
+func ParseScopes(s string) ([]Scope, error) {
+	var out []Scope
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '+' }) {
+		sc := Scope(strings.TrimSpace(part))
+		if !sc.Valid() {
+			return nil, fmt.Errorf("auth: unknown scope %q: must be ingest, read or admin", part)
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("auth: at least one scope is required (ingest, read, admin)")
+	}
+	return out, nil
+}
+
+// Key is a stored key: never the token itself, only its hash.
+type Key struct {
+	Name    string    `json:"name"`
+	Scopes  []Scope   `json:"scopes"`
+	SHA256  string    `json:"sha256"` // hex of SHA-256(token)
+	Created time.Time `json:"created,omitzero"`
+
+	sum []byte
+}
+
+// Allows reports whether the key carries scope (admin allows everything).
+func (k Key) Allows(scope Scope) bool {
+	return slices.Contains(k.Scopes, scope) || slices.Contains(k.Scopes, ScopeAdmin)
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (k *Key) check() error {
+	if !nameRE.MatchString(k.Name) {
+		return fmt.Errorf("auth: key name %q: must be 1–64 characters of A–Z a–z 0–9 . _ -", k.Name)
+	}
+	if len(k.Scopes) == 0 {
+		return fmt.Errorf("auth: key %q has no scopes", k.Name)
+	}
+	for _, s := range k.Scopes {
+		if !s.Valid() {
+			return fmt.Errorf("auth: key %q: unknown scope %q", k.Name, s)
+		}
+	}
+	sum, err := hex.DecodeString(k.SHA256)
+	if err != nil || len(sum) != sha256.Size {
+		return fmt.Errorf("auth: key %q: sha256 must be 64 hex characters", k.Name)
+	}
+	k.sum = sum
+	return nil
+}
+
+// Keyring is a set of keys. The zero Keyring is empty; an empty keyring
+// authenticates nobody.
+type Keyring struct {
+	keys []Key
+}
+
+// Len is the number of keys.
+func (r *Keyring) Len() int { return len(r.keys) }
+
+// Keys returns the stored keys (hashes, not tokens).
+func (r *Keyring) Keys() []Key { return slices.Clone(r.keys) }
+
+// add adds a checked key; names are unique.
+func (r *Keyring) add(k Key) error {
+	if err := k.check(); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(r.keys, func(o Key) bool { return o.Name == k.Name }) {
+		return fmt.Errorf("auth: a key named %q already exists", k.Name)
+	}
+	r.keys = append(r.keys, k)
+	return nil
+}
+
+// Create makes a new key with a random token, adds its hash, and returns
+// the token: the only time it is ever seen.
+func (r *Keyring) Create(name string, scopes []Scope, now time.Time) (token string, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("auth: random token: %w", err)
+	}
+	token = "vk_" + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := r.add(Key{Name: name, Scopes: scopes, SHA256: Hash(token), Created: now.UTC()}); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Remove deletes the key named name.
+func (r *Keyring) Remove(name string) error {
+	i := slices.IndexFunc(r.keys, func(k Key) bool { return k.Name == name })
+	if i < 0 {
+		return fmt.Errorf("auth: no key named %q", name)
+	}
+	r.keys = slices.Delete(r.keys, i, i+1)
+	return nil
+}
+
+// Hash is the hex SHA-256 of a token, as stored.
+func Hash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticate returns the key whose hash matches token. Every stored hash
+// is compared, in constant time, whatever matches.
+func (r *Keyring) Authenticate(token string) (Key, bool) {
+	sum := sha256.Sum256([]byte(token))
+	found := -1
+	for i := range r.keys {
+		if subtle.ConstantTimeCompare(sum[:], r.keys[i].sum) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Key{}, false
+	}
+	return r.keys[found], true
+}
+
+// file is the keys file's JSON shape.
+type file struct {
+	Keys []Key `json:"keys"`
+}
+
+// LoadFile adds the keys of a keys file; a missing file adds nothing.
+func (r *Keyring) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("auth: read keys file: %w", err)
+	}
+	var f file
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return fmt.Errorf("auth: keys file %s: %w", path, err)
+	}
+	for _, k := range f.Keys {
+		if err := r.add(k); err != nil {
+			return fmt.Errorf("keys file %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// SaveFile writes the keyring to path atomically with mode 0600.
+func (r *Keyring) SaveFile(path string) error {
+	data, err := json.MarshalIndent(file{Keys: r.keys}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("auth: encode keys: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".keys-*")
+	if err != nil {
+		return fmt.Errorf("auth: write keys file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("auth: write keys file: %w", err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("auth: write keys file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("auth: write keys file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("auth: write keys file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("auth: write keys file: %w", err)
+	}
+	return nil
+}
+
+// LoadEnv adds keys from an environment value:
+// "name:scope+scope:sha256hex", several separated by commas.
+func (r *Keyring) LoadEnv(value string) error {
+	for _, entry := range strings.Split(value, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		parts := strings.Split(entry, ":")
+		if len(parts) != 3 {
+			return fmt.Errorf("auth: VITALS_API_KEYS entry %q: must be name:scope+scope:sha256hex", redact(entry))
+		}
+		scopes, err := ParseScopes(parts[1])
+		if err != nil {
+			return fmt.Errorf("VITALS_API_KEYS entry %q: %w", parts[0], err)
+		}
+		if err := r.add(Key{Name: parts[0], Scopes: scopes, SHA256: strings.ToLower(parts[2])}); err != nil {
+			return fmt.Errorf("VITALS_API_KEYS: %w", err)
+		}
+	}
+	return nil
+}
+
+// redact keeps an entry's name only, in case a token was pasted by mistake.
+func redact(entry string) string {
+	if i := strings.IndexByte(entry, ':'); i >= 0 {
+		return entry[:i] + ":…"
+	}
+	return "…"
+}

@@ -1,0 +1,122 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/eventstore/bolt"
+	"github.com/vitals-hq/vitals/ingest"
+)
+
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func open(t *testing.T) eventstore.Store {
+	t.Helper()
+	s, err := bolt.Open(context.Background(), t.TempDir(), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// ev builds a candidate from a compact description.
+func ev(t *testing.T, source, id, typ, subject, data string) ingest.Candidate {
+	t.Helper()
+	raw := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":%q,"type":%q,"subject":%q,"time":"2026-02-01T00:00:00Z","data":%s}`, id, source, typ, subject, data)
+	e, err := domain.Parse([]byte(raw), now)
+	if err != nil {
+		t.Fatalf("test event %s: %v", id, err)
+	}
+	return ingest.Candidate{Event: e}
+}
+
+type want struct {
+	status ingest.Status
+	field  string
+}
+
+func run(t *testing.T, in *ingest.Ingester, cands []ingest.Candidate, wants []want) eventstore.Position {
+	t.Helper()
+	results, pos, err := in.Ingest(context.Background(), cands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range wants {
+		r := results[i]
+		if r.Status != w.status || (w.field != "" && (r.Error == nil || r.Error.Field != w.field)) {
+			t.Errorf("event %d (%s): %s %+v, want %s %s", i, r.ID, r.Status, r.Error, w.status, w.field)
+		}
+	}
+	return pos
+}
+
+func TestOrderingRules(t *testing.T) {
+	s := open(t)
+	in := ingest.New(s)
+	pos := run(t, in, []ingest.Candidate{
+		ev(t, "crm", "1", "nps.responded", "acme", `{"score":9}`),                                   // before its account
+		ev(t, "crm", "2", "manager.joined", "am-1", `{"name":"Ana"}`),                               //
+		ev(t, "crm", "3", "account.opened", "acme", `{"name":"Acme","mrr":10,"manager_id":"am-1"}`), // joined earlier in the request
+		ev(t, "crm", "4", "nps.responded", "acme", `{"score":9}`),                                   // after its account
+		ev(t, "crm", "5", "account.opened", "acme", `{"name":"Acme","mrr":10}`),                     // opened twice
+		ev(t, "crm", "6", "account.manager_assigned", "acme", `{"manager_id":"am-2"}`),              // unknown manager
+		ev(t, "crm", "7", "manager.joined", "am-2", `{"name":"Bo"}`),                                //
+		ev(t, "crm", "8", "account.manager_assigned", "acme", `{"manager_id":"am-2"}`),              // joined since
+		ev(t, "crm", "9", "manager.updated", "am-9", `{"name":"Nobody"}`),                           // unknown manager subject
+	}, []want{
+		{ingest.Rejected, "subject"}, {ingest.Accepted, ""}, {ingest.Accepted, ""}, {ingest.Accepted, ""},
+		{ingest.Rejected, "subject"}, {ingest.Rejected, "data.manager_id"}, {ingest.Accepted, ""}, {ingest.Accepted, ""},
+		{ingest.Rejected, "subject"},
+	})
+	if head, _ := s.Head(context.Background()); pos != head || head != 5 {
+		t.Fatalf("position %d, head %d; want both 5", pos, head)
+	}
+	// The same request again: accepted ones are duplicates, nothing moves.
+	run(t, in, []ingest.Candidate{ev(t, "crm", "2", "manager.joined", "am-1", `{"name":"Ana"}`), ev(t, "crm", "4", "nps.responded", "acme", `{"score":9}`)},
+		[]want{{ingest.Duplicate, ""}, {ingest.Duplicate, ""}})
+	if head, _ := s.Head(context.Background()); head != 5 {
+		t.Fatalf("head moved to %d on duplicates", head)
+	}
+}
+
+// TestJoinThatIsADuplicateDoesNotVouch: a manager.joined whose (source, id)
+// was used by another event is a duplicate and creates nothing, so a later
+// reference in the same request to the manager it names is rejected. (Found
+// by FuzzBatch.)
+func TestJoinThatIsADuplicateDoesNotVouch(t *testing.T) {
+	s := open(t)
+	in := ingest.New(s)
+	run(t, in, []ingest.Candidate{ev(t, "crm", "k1", "manager.joined", "am-1", `{"name":"Ana"}`)}, []want{{ingest.Accepted, ""}})
+	run(t, in, []ingest.Candidate{
+		ev(t, "crm", "k1", "manager.joined", "ghost", `{"name":"Ghost"}`), // same key as am-1's join
+		ev(t, "crm", "k2", "account.opened", "acme", `{"name":"Acme","mrr":10,"manager_id":"ghost"}`),
+	}, []want{{ingest.Duplicate, ""}, {ingest.Rejected, "data.manager_id"}})
+	if _, err := s.StreamVersion(context.Background(), "account-acme"); err == nil {
+		t.Fatal("account referencing a manager that never joined was stored")
+	}
+}
+
+func TestDecodeErrorsAreReported(t *testing.T) {
+	in := ingest.New(open(t))
+	results, _, err := in.Ingest(context.Background(), []ingest.Candidate{
+		{Event: domain.Event{ID: "x"}, Err: &domain.FieldError{Field: "data.score", Message: "must be an integer 0..10"}},
+		{Err: fmt.Errorf("not a field error")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.Status != ingest.Rejected || r.ID != "x" || r.Error.Field != "data.score" {
+		t.Fatalf("result 0: %+v", r)
+	}
+	if r := results[1]; r.Status != ingest.Rejected || r.Error.Field != "event" {
+		t.Fatalf("result 1: %+v", r)
+	}
+	if a, d, rj := ingest.Summary(results); a != 0 || d != 0 || rj != 2 {
+		t.Fatalf("summary %d %d %d", a, d, rj)
+	}
+}
