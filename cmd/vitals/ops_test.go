@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRefusesExposedAddressWithoutKeys(t *testing.T) {
+	code, _, stderr := run(t, "", nil, "serve", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "no API keys are configured") || !strings.Contains(stderr, "--insecure-no-auth") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// With --insecure-no-auth it serves, and warns.
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	app := &App{Stdout: logs, Stderr: logs, OnListen: func(net.Addr) { cancel() }}
+	if code := app.Run(ctx, []string{"serve", "--addr", "0.0.0.0:0", "--data-dir", t.TempDir(), "--insecure-no-auth", "--log-format", "json"}); code != 0 {
+		t.Fatalf("--insecure-no-auth: exit %d\n%s", code, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), "without authentication") {
+		t.Fatalf("no warning logged:\n%s", logs.String())
+	}
+}
+
+func TestKeysCommandAndAuthenticatedServer(t *testing.T) {
+	dir := t.TempDir()
+	code, token, stderr := run(t, "", nil, "keys", "add", "--data-dir", dir, "--name", "pipeline", "--scopes", "ingest,read")
+	token = strings.TrimSpace(token)
+	if code != 0 || !strings.HasPrefix(token, "vk_") || !strings.Contains(stderr, "shown only once") {
+		t.Fatalf("keys add: exit %d, %q, %s", code, token, stderr)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "keys.json")); strings.Contains(string(data), token) {
+		t.Fatal("keys.json holds the token itself")
+	}
+	if code, out, _ := run(t, "", nil, "keys", "list", "--data-dir", dir); code != 0 || !strings.Contains(out, "pipeline") {
+		t.Fatalf("keys list: %d %q", code, out)
+	}
+	if code, _, stderr := run(t, "", nil, "keys", "add", "--data-dir", dir, "--name", "x", "--scopes", "write"); code != 1 || !strings.Contains(stderr, "--scopes") {
+		t.Fatalf("bad scope: %d %s", code, stderr)
+	}
+
+	url := startServer(t, "--data-dir", dir)
+	input := `{"specversion":"1.0","id":"a1","source":"cli","type":"account.opened","subject":"acme","time":"2026-01-01T00:00:00Z","data":{"name":"Acme","mrr":100}}`
+	if code, _, stderr := run(t, input, nil, "emit", "--to", url); code != 1 || !strings.Contains(stderr, "401") {
+		t.Fatalf("emit without key: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := run(t, input, map[string]string{"VITALS_TOKEN": token}, "emit", "--to", url); code != 0 {
+		t.Fatalf("emit with key: exit %d, %s", code, stderr)
+	}
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a key: %d", res.StatusCode)
+	}
+}
+
+// TestGracefulStopFlushesSnapshot: a stop (SIGTERM in main) finishes with
+// the projections' snapshot written, so a restart replays nothing.
+func TestGracefulStopFlushesSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	serveOnce := func(check func(url string)) {
+		ctx, cancel := context.WithCancel(context.Background())
+		addrc := make(chan net.Addr, 1)
+		logs := &syncBuffer{}
+		app := &App{Stdout: logs, Stderr: logs, OnListen: func(a net.Addr) { addrc <- a }}
+		done := make(chan int, 1)
+		go func() {
+			done <- app.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json"})
+		}()
+		select {
+		case a := <-addrc:
+			check("http://" + a.String())
+		case code := <-done:
+			t.Fatalf("exit %d before listening:\n%s", code, logs.String())
+		}
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, logs.String())
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("shutdown did not finish within a minute")
+		}
+	}
+	stats := func(url string) (head, start, replayed float64) {
+		res, err := http.Get(url + "/v1/admin/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var s struct {
+			StoreHead   float64 `json:"store_head"`
+			Projections struct {
+				StartPosition float64 `json:"start_position"`
+				Replayed      float64 `json:"replayed"`
+			} `json:"projections"`
+		}
+		body, _ := io.ReadAll(res.Body)
+		if err := json.Unmarshal(body, &s); err != nil {
+			t.Fatalf("stats %s: %v", body, err)
+		}
+		return s.StoreHead, s.Projections.StartPosition, s.Projections.Replayed
+	}
+	var head float64
+	serveOnce(func(url string) {
+		code, _, stderr := run(t, "", nil, "demo", "--to", url, "--accounts", "5", "--months", "2")
+		if code != 0 {
+			t.Fatalf("demo: %s", stderr)
+		}
+		head, _, _ = stats(url)
+	})
+	if _, err := os.Stat(snapshotPath(dir)); err != nil {
+		t.Fatalf("no snapshot after a graceful stop: %v", err)
+	}
+	serveOnce(func(url string) {
+		h, start, replayed := stats(url)
+		if h != head || start != head || replayed != 0 {
+			t.Fatalf("restart: head %v, resumed at %v, replayed %v; want resumed at %v with nothing replayed", h, start, replayed, head)
+		}
+	})
+}
