@@ -56,6 +56,10 @@ func decodeObject(raw []byte, field, prefix string) (object, *FieldError) {
 			return o, syntaxErr(field, err)
 		}
 		if _, dup := o.members[name]; dup {
+			if name == "" {
+				// An empty member name cannot name the field; name the object.
+				return o, fieldErr(field, `has the member "" more than once`)
+			}
 			return o, fieldErr(prefix+name, "appears more than once")
 		}
 		o.members[name] = v

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,6 +25,9 @@ func FuzzDecodeEvent(f *testing.F) {
 			var fe *FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %v is %T, not *FieldError", err, err)
+			}
+			if fe.Field == "" || strings.HasSuffix(fe.Field, ".") || fe.Message == "" {
+				t.Fatalf("error %q does not name a field and say what is wrong", err)
 			}
 			return
 		}

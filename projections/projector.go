@@ -100,6 +100,9 @@ type Projector struct {
 	sched   schedule
 	pos     eventstore.Position
 	horizon time.Time // the state answers instants ≥ horizon
+	// managersPruned is the instant before which managers' time entries
+	// were last pruned.
+	managersPruned time.Time
 	seen    map[uint64]struct{}
 	dirty   map[string]bool
 
@@ -119,6 +122,9 @@ type cached struct {
 	res  scoring.Result
 	gen  uint64
 	next time.Time
+	// pruned is the instant before which the account's facts were last
+	// pruned.
+	pruned time.Time
 }
 
 // New returns a Projector; it loads the snapshot when there is a valid one
@@ -360,6 +366,13 @@ func (p *Projector) rescore(id string, now time.Time) {
 		c = &cached{}
 		p.cache[id] = c
 	}
+	if target := now.Add(-p.cfg.Retain); target.Sub(c.pruned) > day {
+		p.pruneAccount(id, target)
+		c.pruned = target
+		if target.After(p.horizon) {
+			p.horizon = target
+		}
+	}
 	c.gen++
 	c.res = p.cfg.Scorer.Score(&a.Scoring, now)
 	c.next = time.Time{}
@@ -398,24 +411,22 @@ func (p *Projector) Refresh() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
-	horizon := now.Add(-p.cfg.Retain)
-	prune := horizon.Sub(p.horizon) > day
 	for len(p.sched) > 0 && !p.sched[0].at.After(now) {
 		e := heap.Pop(&p.sched).(entry)
 		c := p.cache[e.id]
 		if c == nil || c.gen != e.gen {
 			continue // superseded by a later re-score
 		}
-		if prune {
-			p.pruneAccount(e.id, horizon)
-		}
 		p.rescore(e.id, now)
 		n++
 	}
-	if prune {
-		p.horizon = horizon
+	if target := now.Add(-p.cfg.Retain); target.Sub(p.managersPruned) > day {
 		for _, m := range p.state.Managers {
-			m.prune(horizon)
+			m.prune(target)
+		}
+		p.managersPruned = target
+		if target.After(p.horizon) {
+			p.horizon = target
 		}
 	}
 	p.rescores.Add(int64(n))

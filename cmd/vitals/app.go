@@ -52,6 +52,8 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err = a.keys(ctx, rest)
 	case "backup":
 		err = a.backup(ctx, rest)
+	case "bench":
+		err = a.bench(ctx, rest)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.Stdout, "vitals", version)
 	case "help", "-h", "--help", "-help":
@@ -86,6 +88,7 @@ Commands:
   rebuild   replay every event into fresh projections (the server must be stopped)
   keys      manage API keys: add, list, remove
   backup    copy a running server's event store to a file
+  bench     measure ingest, replay rate, memory per account and queries on a demo agency
   version   print the version
 
 Every flag can also be set as VITALS_<FLAG> in the environment (e.g. VITALS_DATA_DIR).
