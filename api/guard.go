@@ -33,15 +33,13 @@ func RequiredScope(r *http.Request) auth.Scope {
 	}
 }
 
-// identity is who a request is, for rate limiting: the key's name, or the
-// client address when there are no keys.
-type identityKey struct{}
-
 // authenticate checks the Bearer token against the keyring (when there is
 // one) and the route's scope, then rate-limits by identity.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scope := RequiredScope(r)
+		// id is who the request is, for rate limiting: the key's name, or
+		// the client address when there are no keys.
 		id := "addr:" + clientAddr(r)
 		if s.cfg.Keys != nil && scope != "" {
 			token, ok := bearer(r)
@@ -72,7 +70,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
+		// The same *http.Request goes on, so the mux's Pattern reaches the
+		// metrics middleware outside.
+		next.ServeHTTP(w, r)
 	})
 }
 

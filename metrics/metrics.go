@@ -36,6 +36,7 @@ type Metrics struct {
 	ingestEvents *prometheus.CounterVec
 	batchSize    prometheus.Histogram
 	appendDur    prometheus.Histogram
+	syncDur      prometheus.Histogram
 	httpDur      *prometheus.HistogramVec
 
 	applied  prometheus.Counter
@@ -89,6 +90,13 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			NativeHistogramBucketFactor:    nativeFactor,
 			NativeHistogramMaxBucketNumber: nativeMaxBuckets,
 		}),
+		syncDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "store_sync_duration_seconds",
+			Help:                           "Time the embedded store took to commit a group of appends: writing its pages and fsyncing the file.",
+			Buckets:                        appendBuckets,
+			NativeHistogramBucketFactor:    nativeFactor,
+			NativeHistogramMaxBucketNumber: nativeMaxBuckets,
+		}),
 		httpDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "http_request_duration_seconds",
 			Help:                           "HTTP request latency by route pattern and status class (2xx, 4xx, …).",
@@ -128,7 +136,7 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 		m.skipped.WithLabelValues(r)
 	}
 
-	reg.MustRegister(buildInfo, m.ingestEvents, m.batchSize, m.appendDur, m.httpDur, m.applied, m.rescores, m.skipped)
+	reg.MustRegister(buildInfo, m.ingestEvents, m.batchSize, m.appendDur, m.syncDur, m.httpDur, m.applied, m.rescores, m.skipped)
 	if opts.Runtime {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -141,3 +149,6 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 func Handler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
+
+// ObserveCommit records one commit of the embedded store (bolt.Options.OnCommit).
+func (m *Metrics) ObserveCommit(_ int, sync time.Duration) { m.syncDur.Observe(sync.Seconds()) }

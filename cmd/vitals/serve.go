@@ -99,7 +99,9 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		return err
 	}
 
-	store, storeInfo, err := openStore(ctx, c, log)
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg, metrics.Options{Version: version, Runtime: true})
+	store, storeInfo, err := openStore(ctx, c, log, m)
 	if err != nil {
 		return err
 	}
@@ -108,8 +110,6 @@ func (a *App) serve(ctx context.Context, args []string) error {
 			log.Error().Err(err).Msg("closing the store")
 		}
 	}()
-	reg := prometheus.NewRegistry()
-	m := metrics.New(reg, metrics.Options{Version: version, Runtime: true})
 	ing := ingest.New(m.InstrumentStore(store))
 	if c.loadDemo {
 		if err := loadDemo(ctx, log, store, ing, c.demo); err != nil {
@@ -178,10 +178,10 @@ type storeInfo struct {
 
 // openStore opens the store named by --store: the embedded bolt store in
 // the data dir (default), or EventStoreDB/KurrentDB for an esdb:// URL.
-func openStore(ctx context.Context, c serveConfig, log zerolog.Logger) (eventstore.Store, storeInfo, error) {
+func openStore(ctx context.Context, c serveConfig, log zerolog.Logger, m *metrics.Metrics) (eventstore.Store, storeInfo, error) {
 	switch {
 	case c.store == "" || c.store == "bolt":
-		s, err := bolt.Open(ctx, c.dataDir, bolt.Options{})
+		s, err := bolt.Open(ctx, c.dataDir, bolt.Options{OnCommit: m.ObserveCommit})
 		if err != nil {
 			return nil, storeInfo{}, fmt.Errorf("open the embedded store in %s: %w", c.dataDir, err)
 		}

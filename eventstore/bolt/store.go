@@ -45,6 +45,10 @@ type Options struct {
 	// QueueLen is how many appends may wait for the writer before
 	// Append blocks (default 1024).
 	QueueLen int
+	// OnCommit, when set, is called by the writer after each successful
+	// commit with the number of events and the time the commit took to
+	// write and fsync the file (for metrics; it must be quick).
+	OnCommit func(events int, sync time.Duration)
 }
 
 // Store is the embedded eventstore.Store. Create it with Open; it is safe
@@ -77,6 +81,7 @@ type Store struct {
 	// beforeCommit, when set (by tests, before the first append), runs at
 	// the end of every write transaction; an error aborts the transaction.
 	beforeCommit func() error
+	onCommit     func(events int, sync time.Duration)
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -145,6 +150,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		db:         db,
 		path:       path,
 		maxBatch:   opts.MaxBatchEvents,
+		onCommit:   opts.OnCommit,
 		ops:        make(chan *op, opts.QueueLen),
 		writerDone: make(chan struct{}),
 		done:       make(chan struct{}),

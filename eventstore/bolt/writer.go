@@ -133,6 +133,7 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	}
 
 	w := &txWriter{next: head + 1, at: time.Now().UnixNano()}
+	var applied time.Time // when the requests were applied; the rest is commit and fsync
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		w.bind(tx)
 		for _, o := range live {
@@ -148,8 +149,11 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 			return errNothingWritten
 		}
 		if s.beforeCommit != nil {
-			return s.beforeCommit()
+			if err := s.beforeCommit(); err != nil {
+				return err
+			}
 		}
+		applied = time.Now()
 		return nil
 	})
 	if errors.Is(err, errNothingWritten) {
@@ -166,6 +170,9 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 
 	newHead := w.next - 1
 	if newHead != head {
+		if s.onCommit != nil {
+			s.onCommit(int(newHead-head), time.Since(applied))
+		}
 		s.commits.Add(1)
 		s.events.Add(uint64(newHead - head))
 		s.mu.Lock()
