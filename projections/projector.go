@@ -103,8 +103,8 @@ type Projector struct {
 	// managersPruned is the instant before which managers' time entries
 	// were last pruned.
 	managersPruned time.Time
-	seen    map[uint64]struct{}
-	dirty   map[string]bool
+	seen           map[uint64]struct{}
+	dirty          map[string]bool
 
 	posSeen  atomic.Uint64
 	advanced chan struct{} // closed and replaced when pos advances

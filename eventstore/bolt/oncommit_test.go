@@ -26,7 +26,9 @@ func TestOnCommitReportsEachCommit(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	ev := func(k string) eventstore.EventData { return eventstore.EventData{Key: k, Type: "t", Data: []byte("{}")} }
+	ev := func(k string) eventstore.EventData {
+		return eventstore.EventData{Key: k, Type: "t", Data: []byte("{}")}
+	}
 	if _, err := s.Append(ctx, "s1", eventstore.NoStream, ev("a"), ev("b"), ev("c")); err != nil {
 		t.Fatal(err)
 	}
