@@ -47,7 +47,7 @@ func Rebuild(ctx context.Context, cfg Config, head eventstore.Position, progress
 	}
 	if snapPath != "" {
 		p.cfg.SnapshotPath = snapPath
-		if err := p.Snapshot(); err != nil {
+		if err := p.snapshotNow(); err != nil {
 			return Stats{}, err
 		}
 	}

@@ -123,18 +123,13 @@ func readSnapshot(path string) (*snapshot, error) {
 }
 
 // maybeSnapshot writes a snapshot when enough events or time have passed
-// since the last one, or always when force is set and anything changed.
+// since the last one, or always when force is set.
 func (p *Projector) maybeSnapshot(force bool) error {
 	if p.cfg.SnapshotPath == "" {
 		return nil
 	}
 	if !force && p.sinceSnap < p.cfg.SnapshotEvery && (p.sinceSnap == 0 || time.Since(p.lastSnap) < p.cfg.SnapshotInterval) {
 		return nil
-	}
-	if force && p.sinceSnap == 0 && !p.lastSnap.IsZero() {
-		if _, err := os.Stat(p.cfg.SnapshotPath); err == nil {
-			return nil
-		}
 	}
 	start := time.Now()
 	p.mu.RLock()
@@ -151,11 +146,11 @@ func (p *Projector) maybeSnapshot(force bool) error {
 	return nil
 }
 
-// Snapshot writes a snapshot now.
-func (p *Projector) Snapshot() error {
+// snapshotNow writes a snapshot now. It must not run concurrently with Run
+// (Rebuild calls it after Run has returned).
+func (p *Projector) snapshotNow() error {
 	if p.cfg.SnapshotPath == "" {
 		return errors.New("projections: snapshots are disabled (no snapshot path)")
 	}
-	p.sinceSnap = max(p.sinceSnap, 1)
 	return p.maybeSnapshot(true)
 }
