@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"strconv"
 	"time"
 )
 
@@ -49,6 +50,9 @@ var (
 	ErrWrongVersion = errors.New("eventstore: wrong expected version")
 	// ErrStreamNotFound: the stream has no records.
 	ErrStreamNotFound = errors.New("eventstore: stream not found")
+	// ErrRequiredStreamMissing: a stream an AppendRequest requires does not
+	// exist (see MissingStreamError for which).
+	ErrRequiredStreamMissing = errors.New("eventstore: required stream missing")
 	// ErrPartialDuplicate: some but not all keys of one append were stored before.
 	ErrPartialDuplicate = errors.New("eventstore: some keys of the append are already stored")
 	// ErrInvalid: the request itself is malformed (empty stream, no events, empty key, …).
@@ -101,11 +105,31 @@ type AppendRequest struct {
 	Stream   string
 	Expected Version
 	Events   []EventData
+	// Requires names streams that must exist when this request is applied
+	// (after the earlier requests of the same AppendMany); otherwise the
+	// request fails with a *MissingStreamError and writes nothing. Vitals
+	// uses it for references to managers, which may join earlier in the
+	// same batch.
+	Requires []string
 }
+
+// MissingStreamError is the outcome of an AppendRequest whose required
+// stream does not exist. It matches ErrRequiredStreamMissing.
+type MissingStreamError struct {
+	Stream string
+}
+
+func (e *MissingStreamError) Error() string {
+	return "eventstore: required stream " + strconv.Quote(e.Stream) + " does not exist"
+}
+
+// Unwrap makes errors.Is(err, ErrRequiredStreamMissing) true.
+func (e *MissingStreamError) Unwrap() error { return ErrRequiredStreamMissing }
 
 // AppendOutcome is the result of one AppendRequest: Err is nil or one of the
 // per-request errors of Append (ErrWrongVersion, ErrPartialDuplicate,
-// ErrInvalid).
+// ErrInvalid) or a *MissingStreamError. Idempotency is checked first, then
+// the expected version, then the required streams.
 type AppendOutcome struct {
 	Result AppendResult
 	Err    error

@@ -375,6 +375,9 @@ func (p *Projector) rescore(id string, now time.Time) {
 	}
 	c.gen++
 	c.res = p.cfg.Scorer.Score(&a.Scoring, now)
+	// Lists need the summary only; the explanation (evidence, details) is
+	// computed afresh by Health, so it is not kept for every account.
+	c.res.Components = nil
 	c.next = time.Time{}
 	if next, ok := p.cfg.Scorer.NextChange(&a.Scoring, now); ok {
 		c.next = next

@@ -254,6 +254,14 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 		return eventstore.AppendOutcome{Err: err}
 	}
 
+	// Then the streams it requires, as they are after the earlier requests
+	// of this transaction.
+	for _, req := range r.Requires {
+		if w.heads.Get([]byte(req)) == nil {
+			return eventstore.AppendOutcome{Err: &eventstore.MissingStreamError{Stream: req}}
+		}
+	}
+
 	// Write.
 	res := eventstore.AppendResult{First: w.next}
 	for i, ev := range evs {
@@ -296,6 +304,11 @@ func validate(r eventstore.AppendRequest) error {
 		return bad("no events")
 	case r.Expected < eventstore.StreamExists:
 		return bad("expected version %d", r.Expected)
+	}
+	for _, req := range r.Requires {
+		if req == "" || len(req) > MaxStreamLen {
+			return bad("required stream id %q is empty or too long", req)
+		}
 	}
 	for i, ev := range r.Events {
 		switch {

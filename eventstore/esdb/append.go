@@ -65,7 +65,7 @@ func (s *Store) AppendMany(ctx context.Context, reqs []eventstore.AppendRequest)
 // than the whole call.
 func perRequest(err error) bool {
 	return errors.Is(err, eventstore.ErrInvalid) || errors.Is(err, eventstore.ErrWrongVersion) ||
-		errors.Is(err, eventstore.ErrPartialDuplicate)
+		errors.Is(err, eventstore.ErrPartialDuplicate) || errors.Is(err, eventstore.ErrRequiredStreamMissing)
 }
 
 // append appends one request with client c.
@@ -84,6 +84,17 @@ func (s *Store) append(ctx context.Context, c *esdb.Client, r eventstore.AppendR
 		return none, err
 	}
 	op := fmt.Sprintf("append to %q", r.Stream)
+	// Required streams: AppendMany applies requests one after another, so
+	// the earlier requests of the call are already written, and a stream
+	// once created is never removed.
+	for _, req := range r.Requires {
+		if _, err := s.StreamVersion(ctx, req); err != nil {
+			if errors.Is(err, eventstore.ErrStreamNotFound) {
+				return none, &eventstore.MissingStreamError{Stream: req}
+			}
+			return none, err
+		}
+	}
 	evs := uniqueKeys(r.Events)
 	rev, _ := expectedRevision(r.Expected) // validate checked it
 	data := make([]esdb.EventData, len(evs))

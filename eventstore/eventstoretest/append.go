@@ -437,3 +437,35 @@ func (s *suite) testConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// testRequires: a request's required streams are checked when it is
+// applied, after the earlier requests of the same AppendMany; a missing one
+// fails that request alone, with a *MissingStreamError naming it, and
+// writes nothing.
+func (s *suite) testRequires(t *testing.T) {
+	st := s.store(t)
+	old, fresh, never, x, y, z := s.stream(t), s.stream(t), s.stream(t), s.stream(t), s.stream(t), s.stream(t)
+	k := s.keys(t, 5)
+	mustAppend(t, st, old, eventstore.NoStream, events(k[0])...)
+	outs, err := st.AppendMany(ctx(t), []eventstore.AppendRequest{
+		{Stream: x, Expected: eventstore.NoStream, Events: events(k[1]), Requires: []string{old}},        // exists before the call
+		{Stream: fresh, Expected: eventstore.NoStream, Events: events(k[2])},                             // created here…
+		{Stream: y, Expected: eventstore.NoStream, Events: events(k[3]), Requires: []string{fresh, old}}, // …and seen by a later request
+		{Stream: z, Expected: eventstore.NoStream, Events: events(k[4]), Requires: []string{old, never}}, // missing
+	})
+	if err != nil {
+		t.Fatalf("AppendMany: %v", err)
+	}
+	for i := range 3 {
+		if outs[i].Err != nil {
+			t.Errorf("request %d: %v", i, outs[i].Err)
+		}
+	}
+	var missing *eventstore.MissingStreamError
+	if !errors.As(outs[3].Err, &missing) || missing.Stream != never || !errors.Is(outs[3].Err, eventstore.ErrRequiredStreamMissing) {
+		t.Fatalf("request 3: %v, want a *MissingStreamError for %q", outs[3].Err, never)
+	}
+	if _, err := st.StreamVersion(ctx(t), z); !errors.Is(err, eventstore.ErrStreamNotFound) {
+		t.Fatalf("the failed request wrote to %q: %v", z, err)
+	}
+}

@@ -92,6 +92,7 @@ func Run(t *testing.T, f Features, open Opener) {
 		{"Append/CancelledContext", s.testAppendCancelled},
 		{"Append/Concurrent", s.testConcurrent},
 		{"AppendMany/Mixed", s.testAppendManyMixed},
+		{"AppendMany/Requires", s.testRequires},
 		{"Dedupe/Retry", s.testDedupeRetry},
 		{"Dedupe/AcrossStreams", s.testDedupeAcrossStreams},
 		{"Dedupe/Partial", s.testDedupePartial},
