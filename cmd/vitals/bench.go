@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -22,7 +22,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("bench", "bench [flags]  (measures ingest, replay rate, live memory per account, snapshot, queries)")
 	var d demoFlags
 	d.register(fs, "")
-	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards)")
+	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards); a dir that already holds events is reused as it is")
 	batch := fs.Int("batch", 1000, "events per ingest request")
 	if err := a.parse(fs, args); err != nil {
 		return err
@@ -52,56 +52,23 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 	defer store.Close()
 
-	// 1. Ingest through the same path as POST /v1/events (decode, validate, append).
-	ing := ingest.New(store)
+	// 1. Ingest through the same path as POST /v1/events (decode, validate,
+	// append), unless the data dir already holds the agency.
 	now := cfg.End.Add(time.Minute)
-	var cands []ingest.Candidate
-	total, lastReport := 0, time.Now()
-	start := time.Now()
-	flush := func() error {
-		if len(cands) == 0 {
-			return nil
-		}
-		res, _, err := ing.Ingest(ctx, cands)
-		if err != nil {
-			return err
-		}
-		if _, _, rej := ingest.Summary(res); rej > 0 {
-			return fmt.Errorf("bench: %d demo events rejected", rej)
-		}
-		total += len(cands)
-		cands = cands[:0]
-		if time.Since(lastReport) > 5*time.Second {
-			lastReport = time.Now()
-			fmt.Fprintf(a.Stderr, "  ingested %d events…\n", total)
-		}
-		return nil
-	}
-	err = demo.Generate(ctx, cfg, func(e demo.Event) error {
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		ev, perr := domain.Parse(raw, now)
-		cands = append(cands, ingest.Candidate{Event: ev, Err: perr})
-		if len(cands) >= *batch {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
-	}
+	head, err := store.Head(ctx)
 	if err != nil {
 		return err
 	}
-	ingestDur := time.Since(start)
+	if head > 0 {
+		fmt.Fprintf(out, "ingest   skipped: %s already holds %d events\n", *dir, head)
+	} else if err := a.benchIngest(ctx, store, cfg, now, *batch); err != nil {
+		return err
+	}
 	st, err := store.Stats()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "ingest   %9d events in %8s  %9.0f events/s   (generate+encode+validate+append, batches of %d)\n",
-		total, ingestDur.Round(time.Millisecond), float64(total)/ingestDur.Seconds(), *batch)
+	total := int(st.Head)
 	fmt.Fprintf(out, "store    %9.1f MiB on disk, %.0f bytes/event\n", float64(st.SizeBytes)/(1<<20), float64(st.SizeBytes)/float64(total))
 
 	// 2. Replay into fresh projections, as a rebuild does; memory is measured
@@ -112,7 +79,10 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 	clock := func() time.Time { return now }
 	base := heapInUse()
-	snap := filepath.Join(*dir, "projections.snapshot")
+	snap := snapshotPath(*dir)
+	if err := os.Remove(snap); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err // a reused dir: replay from zero, not from its snapshot
+	}
 	p, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock, SnapshotPath: snap,
 		SnapshotEvery: 1 << 62, SnapshotInterval: 1 << 62})
 	if err != nil {
@@ -121,7 +91,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	start = time.Now()
+	start := time.Now()
 	go func() { done <- p.Run(runCtx) }()
 	if err := p.WaitFor(ctx, st.Head); err != nil {
 		return err
@@ -201,4 +171,54 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// benchIngest loads the demo agency into store through the ingester and
+// reports the rate.
+func (a *App) benchIngest(ctx context.Context, store *bolt.Store, cfg demo.Config, now time.Time, batch int) error {
+	ing := ingest.New(store)
+	var cands []ingest.Candidate
+	total, lastReport := 0, time.Now()
+	start := time.Now()
+	flush := func() error {
+		if len(cands) == 0 {
+			return nil
+		}
+		res, _, err := ing.Ingest(ctx, cands)
+		if err != nil {
+			return err
+		}
+		if _, _, rej := ingest.Summary(res); rej > 0 {
+			return fmt.Errorf("bench: %d demo events rejected", rej)
+		}
+		total += len(cands)
+		cands = cands[:0]
+		if time.Since(lastReport) > 5*time.Second {
+			lastReport = time.Now()
+			fmt.Fprintf(a.Stderr, "  ingested %d events…\n", total)
+		}
+		return nil
+	}
+	err := demo.Generate(ctx, cfg, func(e demo.Event) error {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		ev, perr := domain.Parse(raw, now)
+		cands = append(cands, ingest.Candidate{Event: ev, Err: perr})
+		if len(cands) >= batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
+	}
+	d := time.Since(start)
+	fmt.Fprintf(a.Stdout, "ingest   %9d events in %8s  %9.0f events/s   (generate+encode+validate+append, batches of %d)\n",
+		total, d.Round(time.Millisecond), float64(total)/d.Seconds(), batch)
+	return nil
 }

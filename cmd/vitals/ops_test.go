@@ -131,3 +131,21 @@ func TestGracefulStopFlushesSnapshot(t *testing.T) {
 		}
 	})
 }
+
+func TestBenchSmoke(t *testing.T) {
+	dir := t.TempDir()
+	for round, want := range []string{"events/s   (generate", "ingest   skipped"} {
+		code, out, stderr := run(t, "", nil, "bench", "--accounts", "4", "--managers", "2", "--months", "2", "--data-dir", dir)
+		if code != 0 {
+			t.Fatalf("round %d: exit %d: %s", round, code, stderr)
+		}
+		for _, w := range []string{want, "replay", "KiB per account", "query    at-risk list", "replays 0 events"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("round %d: output lacks %q:\n%s", round, w, out)
+			}
+		}
+		if strings.Contains(out, "replay           0 events") {
+			t.Errorf("round %d replayed nothing:\n%s", round, out)
+		}
+	}
+}
