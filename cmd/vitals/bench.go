@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/demo"
-	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/projections"
@@ -176,46 +174,20 @@ func heapInUse() int64 {
 // benchIngest loads the demo agency into store through the ingester and
 // reports the rate.
 func (a *App) benchIngest(ctx context.Context, store *bolt.Store, cfg demo.Config, now time.Time, batch int) error {
-	ing := ingest.New(store)
-	var cands []ingest.Candidate
-	total, lastReport := 0, time.Now()
-	start := time.Now()
-	flush := func() error {
-		if len(cands) == 0 {
-			return nil
-		}
-		res, _, err := ing.Ingest(ctx, cands)
-		if err != nil {
-			return err
-		}
-		if _, _, rej := ingest.Summary(res); rej > 0 {
-			return fmt.Errorf("bench: %d demo events rejected", rej)
-		}
-		total += len(cands)
-		cands = cands[:0]
-		if time.Since(lastReport) > 5*time.Second {
-			lastReport = time.Now()
+	start, last := time.Now(), time.Now()
+	rejected := 0
+	total, err := ingestDemo(ctx, ingest.New(store), cfg, now, batch, func(total int, rej []ingest.Result) {
+		rejected += len(rej)
+		if time.Since(last) > 5*time.Second {
+			last = time.Now()
 			fmt.Fprintf(a.Stderr, "  ingested %d events…\n", total)
 		}
-		return nil
-	}
-	err := demo.Generate(ctx, cfg, func(e demo.Event) error {
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		ev, perr := domain.Parse(raw, now)
-		cands = append(cands, ingest.Candidate{Event: ev, Err: perr})
-		if len(cands) >= batch {
-			return flush()
-		}
-		return nil
 	})
-	if err == nil {
-		err = flush()
-	}
 	if err != nil {
 		return err
+	}
+	if rejected > 0 {
+		return fmt.Errorf("bench: %d demo events rejected", rejected)
 	}
 	d := time.Since(start)
 	fmt.Fprintf(a.Stdout, "ingest   %9d events in %8s  %9.0f events/s   (generate+encode+validate+append, batches of %d)\n",

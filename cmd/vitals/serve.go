@@ -316,39 +316,49 @@ func loadDemo(ctx context.Context, log zerolog.Logger, store eventstore.Store, i
 		return err
 	}
 	log.Info().Int("accounts", cfg.Accounts).Int("managers", cfg.Managers).Int("months", cfg.Months).Int64("seed", cfg.Seed).Msg("loading demo agency")
-	const batchSize = 2000
-	var (
-		batch    []ingest.Candidate
-		total    int
-		rejected int
-		start    = time.Now()
-		last     = start
-	)
+	start, last := time.Now(), time.Now()
+	total, err := ingestDemo(ctx, ing, cfg, now, 2000, func(total int, rejected []ingest.Result) {
+		for _, r := range rejected {
+			log.Warn().Str("id", r.ID).Str("field", r.Error.Field).Msg("demo event rejected: " + r.Error.Message)
+		}
+		if time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			log.Info().Int("events", total).Msg("loading demo agency")
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("load demo: %w", err)
+	}
+	log.Info().Int("events", total).Float64("took_seconds", time.Since(start).Seconds()).Msg("demo agency loaded")
+	return nil
+}
+
+// ingestDemo generates the demo agency cfg and ingests it in batches, as if
+// it had been posted with time now. progress is called after each batch
+// with the events so far and that batch's rejections.
+func ingestDemo(ctx context.Context, ing *ingest.Ingester, cfg demo.Config, now time.Time, batchSize int, progress func(total int, rejected []ingest.Result)) (int, error) {
+	var batch []ingest.Candidate
+	total := 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		results, _, err := ing.Ingest(ctx, batch)
 		if err != nil {
-			return fmt.Errorf("load demo: %w", err)
+			return err
 		}
+		var rejected []ingest.Result
 		for _, r := range results {
 			if r.Status == ingest.Rejected {
-				rejected++
-				if rejected <= 5 {
-					log.Warn().Str("id", r.ID).Str("field", r.Error.Field).Msg("demo event rejected: " + r.Error.Message)
-				}
+				rejected = append(rejected, r)
 			}
 		}
 		total += len(batch)
 		batch = batch[:0]
-		if time.Since(last) >= 2*time.Second {
-			last = time.Now()
-			log.Info().Int("events", total).Msg("loading demo agency")
-		}
+		progress(total, rejected)
 		return nil
 	}
-	err = demo.Generate(ctx, cfg, func(e demo.Event) error {
+	err := demo.Generate(ctx, cfg, func(e demo.Event) error {
 		raw, err := json.Marshal(e)
 		if err != nil {
 			return err
@@ -363,11 +373,7 @@ func loadDemo(ctx context.Context, log zerolog.Logger, store eventstore.Store, i
 	if err == nil {
 		err = flush()
 	}
-	if err != nil {
-		return err
-	}
-	log.Info().Int("events", total).Int("rejected", rejected).Float64("took_seconds", time.Since(start).Seconds()).Msg("demo agency loaded")
-	return nil
+	return total, err
 }
 
 // newLogger builds the process logger: JSON, or console output on a
