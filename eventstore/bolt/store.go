@@ -23,9 +23,9 @@ const FileName = "events.db"
 // Limits on the sizes of identifiers; longer ones are eventstore.ErrInvalid.
 const (
 	// MaxStreamLen is the longest stream id, in bytes.
-	MaxStreamLen = 1024
+	MaxStreamLen = eventstore.MaxStreamLen
 	// MaxKeyLen is the longest idempotency key, in bytes.
-	MaxKeyLen = 4096
+	MaxKeyLen = eventstore.MaxKeyLen
 )
 
 // ErrLocked is returned by Open when another process (or another Store in

@@ -207,10 +207,11 @@ func (w *txWriter) bind(tx *bbolt.Tx) {
 // apply checks and applies one request. It writes nothing unless every
 // check passes; if a write fails it sets fatal.
 func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
-	if err := validate(r); err != nil {
+	if err := r.Validate(); err != nil {
+		err = fmt.Errorf("bolt: %w", err)
 		return eventstore.AppendOutcome{Err: err}
 	}
-	evs := uniqueKeys(r.Events)
+	evs := eventstore.UniqueKeys(r.Events)
 
 	// Idempotency first.
 	stored := 0
@@ -290,39 +291,6 @@ func (w *txWriter) put(b *bbolt.Bucket, k, v []byte) {
 	}
 }
 
-// validate returns eventstore.ErrInvalid for a malformed request.
-func validate(r eventstore.AppendRequest) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("bolt: append to %q: %s: %w", r.Stream, fmt.Sprintf(format, args...), eventstore.ErrInvalid)
-	}
-	switch {
-	case r.Stream == "":
-		return bad("empty stream id")
-	case len(r.Stream) > MaxStreamLen:
-		return bad("stream id longer than %d bytes", MaxStreamLen)
-	case len(r.Events) == 0:
-		return bad("no events")
-	case r.Expected < eventstore.StreamExists:
-		return bad("expected version %d", r.Expected)
-	}
-	for _, req := range r.Requires {
-		if req == "" || len(req) > MaxStreamLen {
-			return bad("required stream id %q is empty or too long", req)
-		}
-	}
-	for i, ev := range r.Events {
-		switch {
-		case ev.Key == "":
-			return bad("event %d: empty key", i)
-		case len(ev.Key) > MaxKeyLen:
-			return bad("event %d: key longer than %d bytes", i, MaxKeyLen)
-		case ev.Type == "":
-			return bad("event %d: empty type", i)
-		}
-	}
-	return nil
-}
-
 // checkExpected returns eventstore.ErrWrongVersion unless expected allows
 // appending to a stream whose last version is current (-1: no stream).
 func checkExpected(stream string, expected, current eventstore.Version) error {
@@ -358,25 +326,6 @@ func versionString(v eventstore.Version) string {
 		return "an existing stream"
 	}
 	return fmt.Sprintf("version %d", v)
-}
-
-// uniqueKeys drops the events whose key occurred earlier in evs.
-func uniqueKeys(evs []eventstore.EventData) []eventstore.EventData {
-	if len(evs) < 2 {
-		return evs
-	}
-	seen := make(map[string]struct{}, len(evs))
-	out := evs[:0:0]
-	for _, ev := range evs {
-		if _, dup := seen[ev.Key]; !dup {
-			seen[ev.Key] = struct{}{}
-			out = append(out, ev)
-		}
-	}
-	if len(out) == len(evs) {
-		return evs
-	}
-	return out
 }
 
 // beUint64 decodes 8 big-endian bytes.

@@ -12,10 +12,10 @@ import (
 
 // Limits on the sizes of identifiers; longer ones are eventstore.ErrInvalid.
 const (
-	// MaxStreamLen is the longest stream id (without the prefix), in bytes.
-	MaxStreamLen = 1024
+	// MaxStreamLen is the longest stream id, in bytes.
+	MaxStreamLen = eventstore.MaxStreamLen
 	// MaxKeyLen is the longest idempotency key, in bytes.
-	MaxKeyLen = 4096
+	MaxKeyLen = eventstore.MaxKeyLen
 )
 
 // Append implements eventstore.Store. See the package documentation for
@@ -80,7 +80,8 @@ func perRequest(err error) bool {
 // is ErrWrongVersion.
 func (s *Store) append(ctx context.Context, c *esdb.Client, r eventstore.AppendRequest) (eventstore.AppendResult, error) {
 	var none eventstore.AppendResult
-	if err := validate(r); err != nil {
+	if err := r.Validate(); err != nil {
+		err = fmt.Errorf("esdb: %w", err)
 		return none, err
 	}
 	op := fmt.Sprintf("append to %q", r.Stream)
@@ -95,7 +96,7 @@ func (s *Store) append(ctx context.Context, c *esdb.Client, r eventstore.AppendR
 			return none, err
 		}
 	}
-	evs := uniqueKeys(r.Events)
+	evs := eventstore.UniqueKeys(r.Events)
 	rev, _ := expectedRevision(r.Expected) // validate checked it
 	data := make([]esdb.EventData, len(evs))
 	keys := make([]string, len(evs))
@@ -214,51 +215,4 @@ func (s *Store) lookup(ctx context.Context, c *esdb.Client, stream string, keys 
 		from = esdb.Revision(uint64(recs[len(recs)-1].Version - 1))
 	}
 	return found, nil
-}
-
-// validate returns eventstore.ErrInvalid for a malformed request.
-func validate(r eventstore.AppendRequest) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("esdb: append to %q: %s: %w", r.Stream, fmt.Sprintf(format, args...), eventstore.ErrInvalid)
-	}
-	if _, ok := expectedRevision(r.Expected); !ok {
-		return bad("expected version %d", r.Expected)
-	}
-	switch {
-	case r.Stream == "":
-		return bad("empty stream id")
-	case len(r.Stream) > MaxStreamLen:
-		return bad("stream id longer than %d bytes", MaxStreamLen)
-	case len(r.Events) == 0:
-		return bad("no events")
-	}
-	for i, ev := range r.Events {
-		switch {
-		case ev.Key == "":
-			return bad("event %d: empty key", i)
-		case len(ev.Key) > MaxKeyLen:
-			return bad("event %d: key longer than %d bytes", i, MaxKeyLen)
-		case ev.Type == "":
-			return bad("event %d: empty type", i)
-		}
-	}
-	return nil
-}
-
-// uniqueKeys drops the events whose key occurred earlier in evs: the
-// server would store both (they have the same id), the contract stores
-// the first.
-func uniqueKeys(evs []eventstore.EventData) []eventstore.EventData {
-	if len(evs) < 2 {
-		return evs
-	}
-	seen := make(map[string]struct{}, len(evs))
-	out := evs[:0:0]
-	for _, ev := range evs {
-		if _, dup := seen[ev.Key]; !dup {
-			seen[ev.Key] = struct{}{}
-			out = append(out, ev)
-		}
-	}
-	return out
 }
