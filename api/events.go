@@ -199,25 +199,7 @@ func binaryAttributes(h http.Header, contentType string) (domain.Attributes, err
 		if err != nil {
 			return a, badRequest("header %s: invalid percent-encoding", name)
 		}
-		switch attr := strings.TrimPrefix(lower, "ce-"); attr {
-		case "specversion":
-			a.SpecVersion = val
-		case "id":
-			a.ID = val
-		case "source":
-			a.Source = val
-		case "type":
-			a.Type = val
-		case "subject":
-			a.Subject = val
-		case "time":
-			a.Time = val
-		default:
-			if a.Extensions == nil {
-				a.Extensions = make(map[string]string)
-			}
-			a.Extensions[attr] = val
-		}
+		a.Set(strings.TrimPrefix(lower, "ce-"), val)
 	}
 	a.DataContentType = contentType
 	return a, nil

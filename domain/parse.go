@@ -27,6 +27,32 @@ type Attributes struct {
 	Extensions map[string]string
 }
 
+// Set assigns the attribute called name (lower case, without a "ce-"
+// prefix): one of the core attributes, or else an extension.
+func (a *Attributes) Set(name, value string) {
+	switch name {
+	case "specversion":
+		a.SpecVersion = value
+	case "id":
+		a.ID = value
+	case "source":
+		a.Source = value
+	case "type":
+		a.Type = value
+	case "subject":
+		a.Subject = value
+	case "time":
+		a.Time = value
+	case "datacontenttype":
+		a.DataContentType = value
+	default:
+		if a.Extensions == nil {
+			a.Extensions = make(map[string]string)
+		}
+		a.Extensions[name] = value
+	}
+}
+
 // Messages of the envelope rules.
 const (
 	msgSpecVersion = `must be "1.0"`
