@@ -25,6 +25,7 @@ import (
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	esdbstore "github.com/vitals-hq/vitals/eventstore/esdb"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/ingest/broker"
 	"github.com/vitals-hq/vitals/metrics"
 	"github.com/vitals-hq/vitals/projections"
 	"github.com/vitals-hq/vitals/scoring"
@@ -54,6 +55,9 @@ type serveConfig struct {
 	drainDelay        time.Duration
 	snapshotEvery     int
 	snapshotInterval  time.Duration
+
+	natsURL, natsTopic, natsPoisonTopic, natsDurable string
+	natsAckWait                                      time.Duration
 }
 
 // serve: vitals serve [flags]
@@ -82,6 +86,11 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on shutdown, how long /readyz reports draining before the listener closes")
 	fs.IntVar(&c.snapshotEvery, "snapshot-every", projections.DefaultSnapshotEvery, "write a projections snapshot after this many events")
 	fs.DurationVar(&c.snapshotInterval, "snapshot-interval", projections.DefaultSnapshotInterval, "write a projections snapshot at least this often when events arrive")
+	fs.StringVar(&c.natsURL, "nats-url", "", "NATS server to consume CloudEvents from over JetStream (empty: off); see docs/brokers.md")
+	fs.StringVar(&c.natsTopic, "nats-topic", "vitals.events", "NATS subject events arrive on")
+	fs.StringVar(&c.natsPoisonTopic, "nats-poison-topic", "vitals.events.poison", "NATS subject rejected events are moved to")
+	fs.StringVar(&c.natsDurable, "nats-durable", "vitals", "durable JetStream consumer name")
+	fs.DurationVar(&c.natsAckWait, "nats-ack-wait", 30*time.Second, "how long JetStream waits for an ack before redelivering")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
 	if err := a.parse(fs, args); err != nil {
@@ -147,6 +156,13 @@ func (a *App) serve(ctx context.Context, args []string) error {
 			log.Error().Err(err).Msg("projections stopped with an error")
 		}
 	}()
+	if c.natsURL != "" {
+		stopBroker, err := startBroker(ctx, c, log, ing, m)
+		if err != nil {
+			return err
+		}
+		defer stopBroker()
+	}
 	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m,
 		Keys: keys, RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
 		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
@@ -164,6 +180,35 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	return a.listenAndServe(ctx, log, c, srv, m.InstrumentHTTP(srv))
+}
+
+// startBroker consumes events from NATS JetStream until the returned stop
+// function is called (before the store closes).
+func startBroker(ctx context.Context, c serveConfig, log zerolog.Logger, ing *ingest.Ingester, m *metrics.Metrics) (stop func(), err error) {
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sub, pub, err := broker.NewJetStream(sctx, c.natsURL, broker.JetStreamConfig{
+		Topic: c.natsTopic, PoisonTopic: c.natsPoisonTopic, Durable: c.natsDurable, AckWait: c.natsAckWait, Logger: log})
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("--nats-url %s: %w", redactURL(c.natsURL), err)
+	}
+	cons, err := broker.New(broker.Config{Subscriber: sub, Publisher: pub, Topic: c.natsTopic, PoisonTopic: c.natsPoisonTopic,
+		Ingester: ing, Logger: log, OnIngest: m.ObserveIngest})
+	if err != nil {
+		sub.Close()
+		pub.Close()
+		return nil, err
+	}
+	bctx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(bctx) }()
+	log.Info().Str("nats", redactURL(c.natsURL)).Str("topic", c.natsTopic).Msg("consuming events from NATS JetStream")
+	return func() {
+		cancelRun()
+		if err := <-done; err != nil {
+			log.Error().Err(err).Msg("broker consumer stopped with an error")
+		}
+	}, nil
 }
 
 // storeInfo is what the wiring needs to know of the chosen store.

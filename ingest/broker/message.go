@@ -40,7 +40,7 @@ func attributesOf(md message.Metadata) (a domain.Attributes, binary bool, ferr *
 		keys = append(keys, k)
 	}
 	sort.Strings(keys) // deterministic errors
-	var contentType, ceContentType string
+	var contentType string
 	seen := make(map[string]string) // attribute → metadata key it came from
 	for _, k := range keys {
 		v := md[k]
@@ -61,34 +61,13 @@ func attributesOf(md message.Metadata) (a domain.Attributes, binary bool, ferr *
 			continue
 		}
 		seen[name] = k
-		switch name {
-		case "specversion":
-			a.SpecVersion = v
-		case "id":
-			a.ID = v
-		case "source":
-			a.Source = v
-		case "type":
-			a.Type = v
-		case "subject":
-			a.Subject = v
-		case "time":
-			a.Time = v
-		case "datacontenttype":
-			ceContentType = v
-		default:
-			if a.Extensions == nil {
-				a.Extensions = make(map[string]string)
-			}
-			a.Extensions[name] = v
-		}
+		a.Set(name, v)
 	}
 	if isCloudEventsType(contentType) {
 		return domain.Attributes{}, false, nil
 	}
-	a.DataContentType = contentType
-	if ceContentType != "" {
-		a.DataContentType = ceContentType
+	if a.DataContentType == "" { // ce-datacontenttype wins over content-type
+		a.DataContentType = contentType
 	}
 	return a, binary, nil
 }
