@@ -306,8 +306,16 @@ func TestInstrumentStoreAndObserver(t *testing.T) {
 	if got := counterValue(t, reg, "vitals_projector_events_applied_total", nil); got != float64(len(raws)) || uint64(w.head) != uint64(len(raws)) {
 		t.Errorf("applied %v, head %d, want %d", got, w.head, len(raws))
 	}
-	if got := counterValue(t, reg, "vitals_projector_rescores_total", nil); got < 6 {
-		t.Errorf("rescores %v, want at least one per account", got)
+	// Re-scoring follows the apply (at the projector's next flush), so the
+	// counter catches up shortly after the position.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := counterValue(t, reg, "vitals_projector_rescores_total", nil)
+		if got >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rescores %v, want at least one per account", got)
+		}
 	}
 	obs := m.ProjectorObserver()
 	obs.Skipped("duplicate")

@@ -104,7 +104,12 @@ type Projector struct {
 	// were last pruned.
 	managersPruned time.Time
 	seen           map[uint64]struct{}
-	dirty          map[string]bool
+	// dirty counts, per account, the events applied since its last
+	// re-score.
+	dirty map[string]int
+	// timeSincePrune counts time.logged events since managers were last
+	// pruned.
+	timeSincePrune int
 
 	posSeen  atomic.Uint64
 	advanced chan struct{} // closed and replaced when pos advances
@@ -123,9 +128,14 @@ type cached struct {
 	gen  uint64
 	next time.Time
 	// pruned is the instant before which the account's facts were last
-	// pruned.
-	pruned time.Time
+	// pruned; sincePrune counts the events applied to it since.
+	pruned     time.Time
+	sincePrune int
 }
+
+// pruneEvery is how many events an account takes between prunes when the
+// clock does not move (a rebuild, a replay), so its memory stays bounded.
+const pruneEvery = 64
 
 // New returns a Projector; it loads the snapshot when there is a valid one
 // for the same scoring configuration.
@@ -146,7 +156,7 @@ func New(cfg Config) (*Projector, error) {
 		cfg.Retain = DefaultRetain
 	}
 	p := &Projector{
-		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]bool),
+		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]int),
 		advanced: make(chan struct{}),
 	}
 	if cfg.DedupeKeys {
@@ -173,7 +183,7 @@ func New(cfg Config) (*Projector, error) {
 	p.posSeen.Store(uint64(p.pos))
 	now := cfg.Now()
 	for id := range p.state.Accounts {
-		p.dirty[id] = true
+		p.dirty[id] = pruneEvery // prune at once: the snapshot may predate a retention change
 	}
 	p.flushDirty(now)
 	return p, nil
@@ -318,7 +328,10 @@ func (p *Projector) applyLocked(rec eventstore.Record) {
 		return
 	}
 	if id := p.state.Apply(ev); id != "" {
-		p.dirty[id] = true
+		p.dirty[id]++
+	}
+	if ev.Type == domain.TypeTimeLogged {
+		p.timeSincePrune++
 	}
 }
 
@@ -343,9 +356,10 @@ func (p *Projector) flushDirty(now time.Time) {
 	if len(p.dirty) == 0 {
 		return
 	}
-	for id := range p.dirty {
-		p.rescore(id, now)
+	for id, applied := range p.dirty {
+		p.rescore(id, now, applied)
 	}
+	p.pruneManagers(now)
 	n := len(p.dirty)
 	clear(p.dirty)
 	p.rescores.Add(int64(n))
@@ -355,8 +369,10 @@ func (p *Projector) flushDirty(now time.Time) {
 }
 
 // rescore computes an account's score at now, caches it and schedules the
-// next re-score; p.mu is held.
-func (p *Projector) rescore(id string, now time.Time) {
+// next re-score; applied is the number of events applied to it since its
+// last re-score. It prunes the account first when the retention horizon
+// moved by a day or enough events arrived. p.mu is held.
+func (p *Projector) rescore(id string, now time.Time, applied int) {
 	a := p.state.Accounts[id]
 	if a == nil {
 		return
@@ -366,9 +382,10 @@ func (p *Projector) rescore(id string, now time.Time) {
 		c = &cached{}
 		p.cache[id] = c
 	}
-	if target := now.Add(-p.cfg.Retain); target.Sub(c.pruned) > day {
+	c.sincePrune += applied
+	if target := now.Add(-p.cfg.Retain); target.Sub(c.pruned) > day || c.sincePrune >= pruneEvery {
 		p.pruneAccount(id, target)
-		c.pruned = target
+		c.pruned, c.sincePrune = target, 0
 		if target.After(p.horizon) {
 			p.horizon = target
 		}
@@ -420,21 +437,30 @@ func (p *Projector) Refresh() {
 		if c == nil || c.gen != e.gen {
 			continue // superseded by a later re-score
 		}
-		p.rescore(e.id, now)
+		p.rescore(e.id, now, 0)
 		n++
 	}
-	if target := now.Add(-p.cfg.Retain); target.Sub(p.managersPruned) > day {
-		for _, m := range p.state.Managers {
-			m.prune(target)
-		}
-		p.managersPruned = target
-		if target.After(p.horizon) {
-			p.horizon = target
-		}
-	}
+	p.pruneManagers(now)
 	p.rescores.Add(int64(n))
 	if o := p.cfg.Observer; o != nil && n > 0 {
 		o.Rescored(n)
+	}
+}
+
+// pruneManagers drops managers' time entries no question about an instant
+// after the horizon needs, when the horizon moved by a day or enough
+// entries arrived; p.mu is held.
+func (p *Projector) pruneManagers(now time.Time) {
+	target := now.Add(-p.cfg.Retain)
+	if target.Sub(p.managersPruned) <= day && p.timeSincePrune < pruneEvery*max(len(p.state.Managers), 1) {
+		return
+	}
+	for _, m := range p.state.Managers {
+		m.prune(target)
+	}
+	p.managersPruned, p.timeSincePrune = target, 0
+	if target.After(p.horizon) {
+		p.horizon = target
 	}
 }
 

@@ -31,7 +31,7 @@ func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view,
 		v := &view{st: p.state, t: now, scorer: p.cfg.Scorer, score: func(a *Account) scoring.Result {
 			// An account touched since the last flush is scored afresh;
 			// the others' cached scores are current (Refresh above).
-			if c := p.cache[a.ID]; c != nil && !p.dirty[a.ID] {
+			if c := p.cache[a.ID]; c != nil && p.dirty[a.ID] == 0 {
 				return c.res
 			}
 			return p.cfg.Scorer.Score(&a.Scoring, now)

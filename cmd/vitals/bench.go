@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/vitals-hq/vitals/demo"
@@ -22,6 +23,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	d.register(fs, "")
 	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards); a dir that already holds events is reused as it is")
 	batch := fs.Int("batch", 1000, "events per ingest request")
+	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -96,6 +98,19 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 	replayDur := time.Since(start)
 	live := heapInUse() - base
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			return err
+		}
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("--memprofile: %w", err)
+		}
+	}
 	stats := p.Stats()
 	fmt.Fprintf(out, "replay   %9d events in %8s  %9.0f events/s   (decode + apply + score, one goroutine)\n",
 		stats.Replayed, replayDur.Round(time.Millisecond), float64(stats.Replayed)/replayDur.Seconds())
