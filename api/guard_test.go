@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,3 +266,26 @@ func TestDrainAndBackup(t *testing.T) {
 }
 
 func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
+
+func TestReadyzReportsFailingChecks(t *testing.T) {
+	var failing atomic.Bool
+	srv := serve(t, nil, api.Config{Ready: []api.ReadyCheck{{Name: "projections", Check: func(context.Context) error {
+		if failing.Load() {
+			return errors.New("stopped: subscription: eventstore: unavailable")
+		}
+		return nil
+	}}}})
+	if res := do(t, "GET", srv.URL+"/readyz", "", nil); res.StatusCode != 200 {
+		t.Fatalf("readyz: %d", res.StatusCode)
+	}
+	failing.Store(true)
+	res, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || !bytes.Contains(body, []byte(`"projections":"stopped: subscription`)) {
+		t.Fatalf("readyz with a failing check: %d %s", res.StatusCode, body)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -149,12 +150,18 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	}
 	projCtx, stopProj := context.WithCancel(context.WithoutCancel(ctx))
 	projDone := make(chan error, 1)
-	go func() { projDone <- proj.Run(projCtx) }()
+	var projFailed atomic.Pointer[error] // set when the projector stops on its own
+	go func() {
+		err := proj.Run(projCtx)
+		if err != nil {
+			projFailed.Store(&err)
+			log.Error().Err(err).Msg("projections stopped with an error; /readyz reports not ready")
+		}
+		projDone <- err
+	}()
 	defer func() {
 		stopProj()
-		if err := <-projDone; err != nil {
-			log.Error().Err(err).Msg("projections stopped with an error")
-		}
+		<-projDone
 	}()
 	if c.natsURL != "" {
 		stopBroker, err := startBroker(ctx, c, log, ing, m)
@@ -171,6 +178,9 @@ func (a *App) serve(ctx context.Context, args []string) error {
 			return map[string]any{"store_head": head, "projections": proj.Stats()}, err
 		},
 		Ready: []api.ReadyCheck{{Name: "projections", Check: func(context.Context) error {
+			if e := projFailed.Load(); e != nil {
+				return fmt.Errorf("stopped: %w", *e)
+			}
 			if pos := proj.Position(); pos < startHead {
 				return fmt.Errorf("catching up: at position %d of %d", pos, startHead)
 			}
