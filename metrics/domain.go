@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -135,11 +134,6 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 	if err != nil {
 		return nil, fmt.Errorf("metrics: summary: %w", err)
 	}
-	// One more pass for what the summary does not break down by tier.
-	page, err := c.src.Accounts(ctx, projections.AccountFilter{Status: domain.StatusActive, Limit: math.MaxInt32}, time.Time{})
-	if err != nil {
-		return nil, fmt.Errorf("metrics: accounts: %w", err)
-	}
 	var out []prometheus.Metric
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		out = append(out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
@@ -162,7 +156,7 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 		scores[t] = &hist{counts: make([]uint64, len(ScoreBuckets))}
 	}
 	unassigned := 0
-	for _, a := range page.Items {
+	for _, a := range sum.Active {
 		tier := string(a.Tier)
 		byBandTier[[2]string{string(a.Band), tier}]++
 		if len(a.Reasons) > 0 {

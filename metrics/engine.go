@@ -49,8 +49,6 @@ type Projections interface {
 	Position() eventstore.Position
 	// Summary evaluates the portfolio and the managers as of now.
 	Summary(ctx context.Context) (projections.Summary, error)
-	// Accounts lists the accounts as of now (at is zero).
-	Accounts(ctx context.Context, f projections.AccountFilter, at time.Time) (projections.AccountPage, error)
 }
 
 // Sources are read at every scrape by the collectors Watch registers.

@@ -28,26 +28,17 @@ func (a *Account) prune(before time.Time) {
 			delete(a.Signals, id)
 		}
 	}
-	cut := before.Add(-referralWindow)
-	i, _ := slices.BinarySearchFunc(a.Referrals, cut, func(r Stamp, t time.Time) int {
-		if r.Time.After(t) {
-			return 1
-		}
-		return -1
-	})
-	a.Referrals = slices.Delete(a.Referrals, 0, i)
+	a.Referrals = dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time })
 }
 
 // prune drops time entries older than the utilization window.
 func (m *Manager) prune(before time.Time) {
-	cut := before.Add(-utilWindow)
-	i, _ := slices.BinarySearchFunc(m.Time, cut, func(e TimeEntry, t time.Time) int {
-		if e.Time.After(t) {
-			return 1
-		}
-		return -1
-	})
-	m.Time = slices.Delete(m.Time, 0, i)
+	m.Time = dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time })
+}
+
+// dropThrough drops the entries with time ≤ cut from the sorted list s.
+func dropThrough[T any](s []T, cut time.Time, at func(T) time.Time) []T {
+	return slices.Delete(s, 0, lastAt(s, cut, at)+1)
 }
 
 // keepTail keeps the entries with time ≥ from and the last one before it.

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -338,34 +337,22 @@ func (p *Projector) Portfolio(ctx context.Context, at time.Time) (PortfolioView,
 	return pv, err
 }
 
-// Summary is everything the metrics collector reads, evaluated once.
+// Summary is everything the metrics collector reads, evaluated in one
+// view (each account once).
 type Summary struct {
 	Portfolio Portfolio
 	Managers  []ManagerView
-	// Scores holds each active account's score and tier (null scores are
-	// left out).
-	Scores []TierScore
+	// Active holds every active account, by id.
+	Active []AccountView
 }
 
-// TierScore is one active account's score and tier.
-type TierScore struct {
-	Tier  scoring.Tier
-	Score float64
-}
-
-// Summary evaluates the portfolio, capacity and score distribution as of
-// now in one pass over the state.
+// Summary evaluates the portfolio, capacity and active accounts as of now.
 func (p *Projector) Summary(ctx context.Context) (Summary, error) {
 	var s Summary
 	err := p.withView(ctx, time.Time{}, func(v *view, _ eventstore.Position) error {
+		s.Active = v.activeViews()
 		s.Portfolio = v.portfolio()
 		s.Managers = v.capacity(false).Managers
-		for _, av := range v.activeViews() {
-			if av.Score != nil {
-				s.Scores = append(s.Scores, TierScore{Tier: av.Tier, Score: *av.Score})
-			}
-		}
-		slices.SortFunc(s.Scores, func(a, b TierScore) int { return cmp.Or(cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Score, b.Score)) })
 		return nil
 	})
 	return s, err

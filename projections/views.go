@@ -56,6 +56,9 @@ type view struct {
 	t      time.Time
 	scorer *scoring.Scorer
 	score  func(a *Account) scoring.Result
+	// memo holds the accounts evaluated so far, so the passes of one query
+	// (portfolio, capacity, lists) evaluate each account once.
+	memo map[string]AccountView
 }
 
 // AccountView is one account as of an instant.
@@ -81,8 +84,21 @@ type AccountView struct {
 	mrrCents int64
 }
 
-// account evaluates one account (which must exist at v.t).
+// account evaluates one account (which must exist at v.t), once per view.
 func (v *view) account(a *Account) AccountView {
+	if av, ok := v.memo[a.ID]; ok {
+		return av
+	}
+	av := v.evaluate(a)
+	if v.memo == nil {
+		v.memo = make(map[string]AccountView)
+	}
+	v.memo[a.ID] = av
+	return av
+}
+
+// evaluate computes one account's view.
+func (v *view) evaluate(a *Account) AccountView {
 	p := a.ProfileAt(v.t)
 	res := v.score(a)
 	av := AccountView{
