@@ -1,5 +1,7 @@
 package domain
 
+import "slices"
+
 // Type is a CloudEvents event type of the Vitals catalog (SPEC §1.3), such
 // as "nps.responded".
 type Type string
@@ -37,38 +39,25 @@ const (
 	TypeManagerLeft    Type = "manager.left"
 )
 
-// Types returns every known event type in catalog order (a new slice on
-// each call).
-func Types() []Type {
-	return []Type{
-		TypeAccountOpened, TypeAccountUpdated, TypeAccountStatusChanged,
-		TypeAccountManagerAssigned, TypeTouchpointRecorded,
-		TypeMessageReceived, TypeMessageReplied,
-		TypeMeetingHeld, TypeMeetingMissed, TypeMeetingCanceled,
-		TypeInvoiceIssued, TypePaymentReceived, TypeInvoiceVoided,
-		TypeNPSResponded, TypeKPIReported, TypePortalLogin,
-		TypeSignalRaised, TypeSignalResolved, TypeReferralMade,
-		TypeTimeLogged, TypeHealthOverridden, TypeHealthOverrideCleared,
-		TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft,
-	}
+// catalog lists every event type in catalog order.
+var catalog = [...]Type{
+	TypeAccountOpened, TypeAccountUpdated, TypeAccountStatusChanged,
+	TypeAccountManagerAssigned, TypeTouchpointRecorded,
+	TypeMessageReceived, TypeMessageReplied,
+	TypeMeetingHeld, TypeMeetingMissed, TypeMeetingCanceled,
+	TypeInvoiceIssued, TypePaymentReceived, TypeInvoiceVoided,
+	TypeNPSResponded, TypeKPIReported, TypePortalLogin,
+	TypeSignalRaised, TypeSignalResolved, TypeReferralMade,
+	TypeTimeLogged, TypeHealthOverridden, TypeHealthOverrideCleared,
+	TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft,
 }
 
+// Types returns every known event type in catalog order (a new slice on
+// each call).
+func Types() []Type { return slices.Clone(catalog[:]) }
+
 // Known reports whether t is a type of the catalog.
-func (t Type) Known() bool {
-	switch t {
-	case TypeAccountOpened, TypeAccountUpdated, TypeAccountStatusChanged,
-		TypeAccountManagerAssigned, TypeTouchpointRecorded,
-		TypeMessageReceived, TypeMessageReplied,
-		TypeMeetingHeld, TypeMeetingMissed, TypeMeetingCanceled,
-		TypeInvoiceIssued, TypePaymentReceived, TypeInvoiceVoided,
-		TypeNPSResponded, TypeKPIReported, TypePortalLogin,
-		TypeSignalRaised, TypeSignalResolved, TypeReferralMade,
-		TypeTimeLogged, TypeHealthOverridden, TypeHealthOverrideCleared,
-		TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft:
-		return true
-	}
-	return false
-}
+func (t Type) Known() bool { return slices.Contains(catalog[:], t) }
 
 // IsManagerEvent reports whether t is a manager.* type, whose subject is a
 // manager id. Every other known type is an account event.
