@@ -63,8 +63,15 @@ type Config struct {
 	Ready []ReadyCheck
 
 	// Keys, when set, requires an API key with the route's scope on every
-	// request but the health probes.
+	// request but the health probes, as soon as the keyring is Enforced
+	// (holds or has held a key). It is consulted on every request, so keys
+	// reloaded into it apply at once.
 	Keys *auth.Keyring
+	// AuthFailures is how many failed authentications (401) one client
+	// address may make per minute, as a burst refilling over the minute;
+	// past it, that address gets 429 until the budget refills. 0 means
+	// DefaultAuthFailures; negative disables the limit.
+	AuthFailures int
 	// RateLimit is the requests per second allowed per key (per client
 	// address without keys); 0 disables it. RateBurst is the bucket size
 	// (default 2 × RateLimit).
@@ -93,6 +100,7 @@ type Server struct {
 	mux         *http.ServeMux
 	handler     http.Handler
 	limiter     *limiter
+	authFails   *limiter // failed authentications per client address
 	ingestSlots chan struct{}
 	draining    atomic.Bool
 }
@@ -123,11 +131,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = int(math.Ceil(2 * cfg.RateLimit))
 	}
-	if cfg.Keys != nil && cfg.Keys.Len() == 0 {
-		return nil, errors.New("api: Config.Keys is set but holds no keys")
+	if cfg.AuthFailures == 0 {
+		cfg.AuthFailures = DefaultAuthFailures
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
-		ingestSlots: make(chan struct{}, cfg.MaxConcurrentIngest)}
+		authFails: newLimiter(float64(cfg.AuthFailures)/60, cfg.AuthFailures), ingestSlots: make(chan struct{}, cfg.MaxConcurrentIngest)}
 	s.routes()
 	s.handler = s.logRequests(s.authenticate(s.mux))
 	return s, nil

@@ -33,40 +33,38 @@ func RequiredScope(r *http.Request) auth.Scope {
 	}
 }
 
-// authenticate checks the Bearer token against the keyring (when there is
-// one) and the route's scope, then rate-limits by identity.
+// DefaultAuthFailures is the default of Config.AuthFailures: failed
+// authentications allowed per client address per minute.
+const DefaultAuthFailures = 10
+
+// authenticate checks the Bearer token against the keyring (when it is
+// enforced) and the route's scope, then rate-limits by identity. A client
+// address with too many failed authentications gets 429 before its key is
+// even looked at, so that a guess cannot be confirmed.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scope := RequiredScope(r)
 		// id is who the request is, for rate limiting: the key's name, or
 		// the client address when there are no keys.
 		id := "addr:" + clientAddr(r)
-		if s.cfg.Keys != nil && scope != "" {
-			token, ok := bearer(r)
-			if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="vitals"`)
-				writeError(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
-					msg: "missing API key: send Authorization: Bearer <key> (create one with vitals keys add)"})
+		if s.AuthEnabled() && scope != "" {
+			if wait, blocked := s.authFails.blocked(id, time.Now()); blocked {
+				tooMany(w, wait, "too many failed authentications from this address")
 				return
 			}
-			key, ok := s.cfg.Keys.Authenticate(token)
-			if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="vitals", error="invalid_token"`)
-				writeError(w, &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "unknown API key"})
-				return
-			}
-			if !key.Allows(scope) {
-				writeError(w, &apiError{status: http.StatusForbidden, code: "forbidden",
-					msg: fmt.Sprintf("key %q lacks the %s scope this request needs", key.Name, scope)})
+			key, err := s.checkKey(w, r, scope)
+			if err != nil {
+				if err.status == http.StatusUnauthorized && s.authFails != nil {
+					s.authFails.allow(id, time.Now())
+				}
+				writeError(w, err)
 				return
 			}
 			id = "key:" + key.Name
 		}
 		if scope != "" && s.limiter != nil {
 			if wait, ok := s.limiter.allow(id, time.Now()); !ok {
-				w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-				writeError(w, &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
-					msg: fmt.Sprintf("rate limit of %g requests/s exceeded; retry after %s", s.cfg.RateLimit, wait.Round(time.Millisecond))})
+				tooMany(w, wait, fmt.Sprintf("rate limit of %g requests/s exceeded", s.cfg.RateLimit))
 				return
 			}
 		}
@@ -74,6 +72,35 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		// metrics middleware outside.
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkKey returns the request's key if it is known and carries scope;
+// otherwise the 401 (with its WWW-Authenticate challenge set on w) or 403
+// to answer.
+func (s *Server) checkKey(w http.ResponseWriter, r *http.Request, scope auth.Scope) (auth.Key, *apiError) {
+	token, ok := bearer(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vitals"`)
+		return auth.Key{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized",
+			msg: "missing API key: send Authorization: Bearer <key> (create one with vitals keys add)"}
+	}
+	key, ok := s.cfg.Keys.Authenticate(token)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vitals", error="invalid_token"`)
+		return auth.Key{}, &apiError{status: http.StatusUnauthorized, code: "unauthorized", msg: "unknown API key"}
+	}
+	if !key.Allows(scope) {
+		return auth.Key{}, &apiError{status: http.StatusForbidden, code: "forbidden",
+			msg: fmt.Sprintf("key %q lacks the %s scope this request needs", key.Name, scope)}
+	}
+	return key, nil
+}
+
+// tooMany answers 429 with Retry-After (whole seconds, at least 1).
+func tooMany(w http.ResponseWriter, wait time.Duration, why string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	writeError(w, &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
+		msg: fmt.Sprintf("%s; retry after %s", why, wait.Round(time.Millisecond))})
 }
 
 // bearer extracts a Bearer token.
@@ -117,6 +144,25 @@ func newLimiter(rate float64, burst int) *limiter {
 		return nil
 	}
 	return &limiter{rate: rate, burst: float64(max(burst, 1)), buckets: make(map[string]*bucket)}
+}
+
+// blocked reports whether id has no token left, and how long until it
+// will have one, without taking one. A nil limiter blocks nobody.
+func (l *limiter) blocked(id string, now time.Time) (time.Duration, bool) {
+	if l == nil {
+		return 0, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[id]
+	if b == nil {
+		return 0, false
+	}
+	tokens := min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / l.rate * float64(time.Second)), true
 }
 
 // allow takes a token for id; when there is none it returns how long until
@@ -174,4 +220,4 @@ func (s *Server) releaseIngest() { <-s.ingestSlots }
 func (s *Server) Drain() { s.draining.Store(true) }
 
 // AuthEnabled reports whether requests need an API key.
-func (s *Server) AuthEnabled() bool { return s.cfg.Keys != nil }
+func (s *Server) AuthEnabled() bool { return s.cfg.Keys != nil && s.cfg.Keys.Enforced() }

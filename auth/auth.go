@@ -30,6 +30,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -101,27 +103,57 @@ func (k *Key) check() error {
 	return nil
 }
 
-// Keyring is a set of keys. The zero Keyring is empty; an empty keyring
-// authenticates nobody.
+// Keyring is a set of keys, safe for concurrent use: readers see one
+// immutable key set at a time, and Reload swaps the whole set atomically.
+// The zero Keyring is empty; an empty keyring authenticates nobody.
+//
+// A keyring that has held a key is Enforced for good: removing every key
+// afterwards leaves a keyring that refuses every request (fail closed)
+// rather than one that stops asking for keys.
 type Keyring struct {
-	keys []Key
+	mu       sync.Mutex            // serializes writers
+	set      atomic.Pointer[[]Key] // the current keys; never modified in place
+	enforced atomic.Bool
+}
+
+// current is the current key set (nil when empty).
+func (r *Keyring) current() []Key {
+	if p := r.set.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// publish installs keys as the current set; r.mu must be held.
+func (r *Keyring) publish(keys []Key) {
+	r.set.Store(&keys)
+	if len(keys) > 0 {
+		r.enforced.Store(true)
+	}
 }
 
 // Len is the number of keys.
-func (r *Keyring) Len() int { return len(r.keys) }
+func (r *Keyring) Len() int { return len(r.current()) }
 
 // Keys returns the stored keys (hashes, not tokens).
-func (r *Keyring) Keys() []Key { return slices.Clone(r.keys) }
+func (r *Keyring) Keys() []Key { return slices.Clone(r.current()) }
+
+// Enforced reports whether the keyring has ever held a key: from then on
+// every request needs one, even if all keys have since been removed.
+func (r *Keyring) Enforced() bool { return r.enforced.Load() }
 
 // add adds a checked key; names are unique.
 func (r *Keyring) add(k Key) error {
 	if err := k.check(); err != nil {
 		return err
 	}
-	if slices.ContainsFunc(r.keys, func(o Key) bool { return o.Name == k.Name }) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.current()
+	if slices.ContainsFunc(cur, func(o Key) bool { return o.Name == k.Name }) {
 		return fmt.Errorf("auth: a key named %q already exists", k.Name)
 	}
-	r.keys = append(r.keys, k)
+	r.publish(append(slices.Clip(cur), k))
 	return nil
 }
 
@@ -141,11 +173,14 @@ func (r *Keyring) Create(name string, scopes []Scope, now time.Time) (token stri
 
 // Remove deletes the key named name.
 func (r *Keyring) Remove(name string) error {
-	i := slices.IndexFunc(r.keys, func(k Key) bool { return k.Name == name })
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := r.current()
+	i := slices.IndexFunc(cur, func(k Key) bool { return k.Name == name })
 	if i < 0 {
 		return fmt.Errorf("auth: no key named %q", name)
 	}
-	r.keys = slices.Delete(r.keys, i, i+1)
+	r.publish(slices.Delete(slices.Clone(cur), i, i+1))
 	return nil
 }
 
@@ -159,16 +194,17 @@ func Hash(token string) string {
 // is compared, in constant time, whatever matches.
 func (r *Keyring) Authenticate(token string) (Key, bool) {
 	sum := sha256.Sum256([]byte(token))
+	keys := r.current()
 	found := -1
-	for i := range r.keys {
-		if subtle.ConstantTimeCompare(sum[:], r.keys[i].sum) == 1 {
+	for i := range keys {
+		if subtle.ConstantTimeCompare(sum[:], keys[i].sum) == 1 {
 			found = i
 		}
 	}
 	if found < 0 {
 		return Key{}, false
 	}
-	return r.keys[found], true
+	return keys[found], true
 }
 
 // file is the keys file's JSON shape.
@@ -201,7 +237,7 @@ func (r *Keyring) LoadFile(path string) error {
 
 // SaveFile writes the keyring to path atomically with mode 0600.
 func (r *Keyring) SaveFile(path string) error {
-	data, err := json.MarshalIndent(file{Keys: r.keys}, "", "  ")
+	data, err := json.MarshalIndent(file{Keys: r.Keys()}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("auth: encode keys: %w", err)
 	}
