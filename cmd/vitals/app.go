@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 )
 
@@ -23,6 +24,9 @@ type App struct {
 	// OnListen, when set, is called with the server's address once it
 	// listens (tests use it with --addr 127.0.0.1:0).
 	OnListen func(net.Addr)
+	// Hangup, when set, replaces SIGHUP as what makes serve reload its
+	// keys file (tests send on it).
+	Hangup <-chan os.Signal
 }
 
 // errUsage marks an error that the usage text explains; Run exits 2.

@@ -51,6 +51,7 @@ func (a *App) keys(_ context.Context, args []string) error {
 		}
 		fmt.Fprintln(a.Stdout, token)
 		fmt.Fprintf(a.Stderr, "key %q (%v) added to %s; the key above is shown only once: store it now\n", *name, sc, path)
+		fmt.Fprintln(a.Stderr, "a running server using this keys file applies it within a few seconds (or at once on SIGHUP)")
 	case "list":
 		for _, k := range ring.Keys() {
 			fmt.Fprintf(a.Stdout, "%s\t%v\tsha256:%s…\t%s\n", k.Name, k.Scopes, k.SHA256[:12], k.Created.Format(time.RFC3339))
@@ -62,7 +63,7 @@ func (a *App) keys(_ context.Context, args []string) error {
 		if err := ring.SaveFile(path); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.Stderr, "key %q removed from %s (a running server keeps it until restarted)\n", *name, path)
+		fmt.Fprintf(a.Stderr, "key %q removed from %s; a running server using this keys file drops it within a few seconds (or at once on SIGHUP)\n", *name, path)
 	default:
 		return fmt.Errorf("keys: unknown action %q: use add, list or remove", args[0])
 	}

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +45,8 @@ type serveConfig struct {
 	demo                demoFlags
 
 	keysFile, apiKeys string
+	keysReload        time.Duration
+	authFailLimit     int
 	insecureNoAuth    bool
 	rateLimit         float64
 	rateBurst         int
@@ -74,6 +78,8 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in SPEC defaults)")
 	fs.StringVar(&c.keysFile, "keys-file", "", "API keys file (default: keys.json in --data-dir; see vitals keys add)")
 	fs.StringVar(&c.apiKeys, "api-keys", "", "API keys as name:scope+scope:sha256hex, comma-separated (hashes only)")
+	fs.DurationVar(&c.keysReload, "keys-reload-interval", time.Second, "how often to check the keys file for changes (0: only on SIGHUP)")
+	fs.IntVar(&c.authFailLimit, "auth-fail-limit", api.DefaultAuthFailures, "failed authentications allowed per client address per minute before 429; 0 disables")
 	fs.BoolVar(&c.insecureNoAuth, "insecure-no-auth", false, "allow serving a non-loopback address without API keys")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 200, "requests per second per API key (per client address without keys); 0 disables")
 	fs.IntVar(&c.rateBurst, "rate-burst", 400, "burst size of the rate limit")
@@ -105,9 +111,11 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkExposure(c, keys != nil, log); err != nil {
+	if err := checkExposure(c, keys.Len() > 0, log); err != nil {
 		return err
 	}
+	stopWatch := a.watchKeys(ctx, c, log, keys)
+	defer stopWatch()
 
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{Version: version, Runtime: true})
@@ -171,7 +179,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		defer stopBroker()
 	}
 	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m,
-		Keys: keys, RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
+		Keys: keys, AuthFailures: authFailures(c.authFailLimit), RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
 		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
 		Stats: func(ctx context.Context) (any, error) {
 			head, err := store.Head(ctx)
@@ -309,10 +317,11 @@ func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveCon
 	return nil
 }
 
-// loadKeys reads the API keys from the keys file and --api-keys; nil means
-// no authentication.
+// loadKeys reads the API keys from the keys file and --api-keys. The
+// keyring is empty when there are none: requests then need no key until
+// one is added to the keys file (see watchKeys).
 func loadKeys(c serveConfig, log zerolog.Logger) (*auth.Keyring, error) {
-	var ring auth.Keyring
+	ring := new(auth.Keyring)
 	path := keysPath(c.keysFile, c.dataDir)
 	if err := ring.LoadFile(path); err != nil {
 		return nil, err
@@ -321,10 +330,67 @@ func loadKeys(c serveConfig, log zerolog.Logger) (*auth.Keyring, error) {
 		return nil, fmt.Errorf("--api-keys: %w", err)
 	}
 	if ring.Len() == 0 {
-		return nil, nil
+		log.Info().Str("keys_file", path).Msg("no API keys: requests need no key until one is added to the keys file")
+		return ring, nil
 	}
 	log.Info().Int("keys", ring.Len()).Str("keys_file", path).Msg("API keys required")
-	return &ring, nil
+	return ring, nil
+}
+
+// watchKeys reloads ring from the keys file when the file changes (every
+// --keys-reload-interval) and on SIGHUP, until the returned stop function
+// is called.
+func (a *App) watchKeys(ctx context.Context, c serveConfig, log zerolog.Logger, ring *auth.Keyring) (stop func()) {
+	hup := a.Hangup
+	var sig chan os.Signal
+	if hup == nil {
+		sig = make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGHUP)
+		hup = sig
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	path := keysPath(c.keysFile, c.dataDir)
+	go func() {
+		defer close(done)
+		ring.Watch(wctx, path, c.apiKeys, c.keysReload, hup, keysReloaded(log, ring, path))
+	}()
+	return func() {
+		cancel()
+		<-done
+		if sig != nil {
+			signal.Stop(sig)
+		}
+	}
+}
+
+// keysReloaded logs one reload of the keys, by name only (never key
+// material), and warns when no key is left.
+func keysReloaded(log zerolog.Logger, ring *auth.Keyring, path string) func(auth.Change, error) {
+	return func(ch auth.Change, err error) {
+		switch {
+		case err != nil:
+			log.Error().Err(err).Str("keys_file", path).Int("keys", ch.Keys).Msg("keys file not reloaded: the previous keys stay in force")
+			return
+		case ch.Empty():
+			log.Debug().Str("keys_file", path).Int("keys", ch.Keys).Msg("keys reloaded: no change")
+			return
+		}
+		log.Info().Str("keys_file", path).Int("keys", ch.Keys).Strs("added", ch.Added).Strs("removed", ch.Removed).
+			Strs("replaced", ch.Replaced).Msg("API keys reloaded")
+		if ch.Keys == 0 && ring.Enforced() {
+			log.Warn().Str("keys_file", path).Msg("no API keys left: every request but /livez and /readyz is refused (401) until a key is added")
+		}
+	}
+}
+
+// authFailures maps --auth-fail-limit (0 disables) to api.Config.AuthFailures
+// (negative disables).
+func authFailures(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
 }
 
 // checkExposure refuses to serve a non-loopback address without keys,
