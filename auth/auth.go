@@ -14,6 +14,14 @@
 // time taken does not reveal how much of a hash matched or which key it
 // was. No key or an unknown key is 401; a known key without the scope the
 // route needs is 403.
+//
+// # Reloading
+//
+// A Keyring is safe for concurrent use. Reload swaps in the keys of the
+// keys file (and the environment value) in one step, and Watch does so
+// whenever the file changes or a signal arrives. A keyring that has held a
+// key stays Enforced: with every key removed it authenticates nobody,
+// rather than letting requests through without a key.
 package auth
 
 import (
