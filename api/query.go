@@ -45,14 +45,14 @@ func (s *Server) queryRoutes() {
 func (s *Server) query(fn func(r *http.Request, at time.Time) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		var at time.Time
+		var at time.Time // the zero time means now; an ?at= is never zero (see instantParam)
 		if v := q.Get("at"); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
+			t, err := instantParam("at", v)
 			if err != nil {
-				writeError(w, badRequest("at: must be an RFC 3339 instant, e.g. 2026-03-01T00:00:00Z"))
+				writeError(w, err)
 				return
 			}
-			at = t.UTC()
+			at = t
 		}
 		if v := q.Get("min_position"); v != "" {
 			pos, err := strconv.ParseUint(v, 10, 64)
@@ -118,25 +118,42 @@ func (s *Server) getHealth(r *http.Request, at time.Time) (any, error) {
 	return s.cfg.Projector.Health(r.Context(), r.PathValue("id"), at)
 }
 
+// instantParam parses the query parameter name with domain.ParseInstant,
+// the parser of event times: RFC 3339, an offset within ±23:59, and the
+// instant range 1970-01-01T00:00:00Z..2200-01-01T00:00:00Z (exclusive), so
+// that no instant is the zero time.Time (which means now) and any two
+// differ by less than a time.Duration holds.
+func instantParam(name, v string) (time.Time, error) {
+	t, err := domain.ParseInstant(v)
+	if err != nil {
+		return time.Time{}, badRequest("%s: %v", name, err)
+	}
+	return t, nil
+}
+
 // getHistory: ?from=&to=&step= (step as a Go duration or in days: 1d, 7d;
-// default from = to − 90 d, to = now, step = 1d).
+// default from = to − 90 d, but not before the earliest instant, to = now,
+// step = 1d).
 func (s *Server) getHistory(r *http.Request, _ time.Time) (any, error) {
 	q := r.URL.Query()
 	to := s.cfg.Now().UTC()
 	if v := q.Get("to"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
+		t, err := instantParam("to", v)
 		if err != nil {
-			return nil, badRequest("to: must be an RFC 3339 instant")
+			return nil, err
 		}
-		to = t.UTC()
+		to = t
 	}
 	from := to.AddDate(0, 0, -90)
+	if from.Before(domain.MinInstant()) {
+		from = domain.MinInstant()
+	}
 	if v := q.Get("from"); v != "" {
-		t, err := time.Parse(time.RFC3339Nano, v)
+		t, err := instantParam("from", v)
 		if err != nil {
-			return nil, badRequest("from: must be an RFC 3339 instant")
+			return nil, err
 		}
-		from = t.UTC()
+		from = t
 	}
 	step := 24 * time.Hour
 	if v := q.Get("step"); v != "" {
@@ -149,7 +166,7 @@ func (s *Server) getHistory(r *http.Request, _ time.Time) (any, error) {
 	if to.Before(from) {
 		return nil, badRequest("from: must not be after to")
 	}
-	if n := to.Sub(from)/step + 1; n > projections.MaxHistoryPoints {
+	if n := projections.HistoryLen(from, to, step); n > projections.MaxHistoryPoints {
 		return nil, badRequest("step: %d points requested, at most %d; use a larger step", n, projections.MaxHistoryPoints)
 	}
 	id := r.PathValue("id")
@@ -160,18 +177,33 @@ func (s *Server) getHistory(r *http.Request, _ time.Time) (any, error) {
 	return map[string]any{"account_id": id, "from": from, "to": to, "step": step.String(), "points": points, "position": pos}, nil
 }
 
-// parseStep reads a step such as "1d", "7d" or a Go duration ("6h").
+// maxStepDays bounds a history step: 100000 days (about 274 years) fits a
+// time.Duration (at most 106751 days) and exceeds the whole instant range,
+// so a longer step could only ever give one point.
+const maxStepDays = 100000
+
+// parseStep reads a step such as "1d", "7d" or a Go duration ("6h"),
+// from 1m to maxStepDays days. The number of days is checked before it is
+// multiplied, so no step overflows.
 func parseStep(v string) (time.Duration, error) {
+	const day = 24 * time.Hour
+	tooLong := badRequest("step: must be at most %dd", maxStepDays)
 	var d time.Duration
-	if n, err := strconv.Atoi(v[:max(len(v)-1, 0)]); err == nil && v[len(v)-1] == 'd' {
-		d = time.Duration(n) * 24 * time.Hour
+	if n, err := strconv.ParseInt(v[:max(len(v)-1, 0)], 10, 64); len(v) > 1 && v[len(v)-1] == 'd' && (err == nil || errors.Is(err, strconv.ErrRange)) {
+		if err != nil || n > maxStepDays {
+			return 0, tooLong
+		}
+		d = time.Duration(n) * day
 	} else if pd, err := time.ParseDuration(v); err == nil {
 		d = pd
 	} else {
-		return 0, badRequest("step: must be a number of days (1d) or a duration (6h)")
+		return 0, badRequest("step: must be a number of days (1d) or a duration (6h), at most %dd", maxStepDays)
 	}
-	if d < time.Minute {
+	switch {
+	case d < time.Minute:
 		return 0, badRequest("step: must be at least 1m")
+	case d > maxStepDays*day:
+		return 0, tooLong
 	}
 	return d, nil
 }

@@ -24,7 +24,60 @@ const (
 	msgTimestamp = "must be RFC 3339, e.g. 2026-03-01T09:30:00Z"
 	msgNotNull   = "may not be null; leave the field out to keep the current value"
 	msgMoneyMax  = "is too large; the largest amount is 999999999999999.99"
+	msgSurrogate = `must not contain a lone UTF-16 surrogate escape (\ud800–\udfff outside a high–low pair); send the character itself or a valid pair`
+	msgUTF8      = "must be valid UTF-8"
 )
+
+// loneSurrogate reports whether the JSON text raw holds a \u escape of a
+// UTF-16 surrogate (U+D800–U+DFFF) that is not part of a high–low pair.
+// encoding/json decodes such an escape as U+FFFD, so "\ud800", "\udc00"
+// and "\ufffd" would read as one string; Vitals rejects them instead. raw
+// must be valid JSON text (a member name, a value, or punctuation around
+// them), where a backslash occurs only inside a string and starts an
+// escape.
+func loneSurrogate(raw []byte) bool {
+	wantLow := false // the previous escape was a high surrogate
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' || i+1 == len(raw) || raw[i+1] != 'u' {
+			if wantLow {
+				return true
+			}
+			if raw[i] == '\\' {
+				i++ // skip the escaped character (it may be a backslash)
+			}
+			continue
+		}
+		r, ok := hex4(raw[i+2:])
+		if !ok {
+			return true // not valid JSON; never the case after decoding
+		}
+		i += 5
+		switch {
+		case r >= 0xD800 && r < 0xDC00:
+			if wantLow {
+				return true
+			}
+			wantLow = true
+		case r >= 0xDC00 && r < 0xE000:
+			if !wantLow {
+				return true
+			}
+			wantLow = false
+		case wantLow:
+			return true
+		}
+	}
+	return wantLow
+}
+
+// hex4 reads four hexadecimal digits at the start of b.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	return rune(v), err == nil
+}
 
 // object is a JSON object whose members are kept as raw JSON text.
 type object struct {
@@ -34,8 +87,12 @@ type object struct {
 
 // decodeObject reads raw as exactly one JSON object with unique member
 // names. field names the whole value in errors ("event", "data"); prefix is
-// prepended to member names.
-func decodeObject(raw []byte, field, prefix string) (object, *FieldError) {
+// prepended to member names. When ingest is set (a new event, not a stored
+// one), a member name or value holding a lone surrogate escape is rejected
+// (see loneSurrogate): string values at every level, and nested objects and
+// arrays below "data." (the event's own data member is checked when it is
+// decoded in turn).
+func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
 	o := object{prefix: prefix, members: map[string]json.RawMessage{}}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
@@ -46,14 +103,23 @@ func decodeObject(raw []byte, field, prefix string) (object, *FieldError) {
 		return o, fieldErr(field, "must be a JSON object")
 	}
 	for dec.More() {
+		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			return o, syntaxErr(field, err)
 		}
 		name, _ := tok.(string) // inside an object the decoder only yields string keys
+		key := raw[start:dec.InputOffset()]
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return o, syntaxErr(field, err)
+		}
+		if ingest && (loneSurrogate(key) || (v[0] == '"' || prefix != "") && loneSurrogate(v)) {
+			if name == "" {
+				// An empty member name cannot name the field; name the object.
+				return o, fieldErr(field, `has a member "" whose value %s`, msgSurrogate)
+			}
+			return o, fieldErr(prefix+name, msgSurrogate)
 		}
 		if _, dup := o.members[name]; dup {
 			if name == "" {
@@ -107,9 +173,57 @@ func (o object) get(name string) (json.RawMessage, presence) {
 }
 
 // reader reads typed fields from an object, keeping the first error.
+// ingest is set for a new event: the ranges of numbers, dates and
+// timestamps (see number, date and timestamp) apply to new events only, so
+// that events stored before a range was introduced still decode.
 type reader struct {
-	obj object
-	err *FieldError
+	obj    object
+	ingest bool
+	err    *FieldError
+}
+
+// number returns the parser of a number field: a finite number in
+// [lo, hi] for a new event; for a stored event, one for which stored holds
+// (the rule it was accepted under).
+func (r *reader) number(lo, hi float64, stored func(float64) bool, msg string) parser[float64] {
+	if r.ingest {
+		return pNumber(func(f float64) bool { return lo <= f && f <= hi }, msg)
+	}
+	return pNumber(stored, msg)
+}
+
+// date returns the parser of a date field: within the date range for a new
+// event, any valid date for a stored one.
+func (r *reader) date() parser[Date] {
+	if !r.ingest {
+		return pDate
+	}
+	return func(raw json.RawMessage) (Date, string) {
+		d, msg := pDate(raw)
+		if msg == "" && !inDateRange(d) {
+			return Date{}, msgDateRange
+		}
+		return d, msg
+	}
+}
+
+// timestamp returns the parser of a timestamp field: ParseInstant for a new
+// event, the RFC 3339 rule alone for a stored one.
+func (r *reader) timestamp() parser[time.Time] {
+	if !r.ingest {
+		return pTimestamp
+	}
+	return func(raw json.RawMessage) (time.Time, string) {
+		s, msg := pString(raw)
+		if msg != "" {
+			return time.Time{}, msgTimestamp
+		}
+		t, err := ParseInstant(s)
+		if err != nil {
+			return time.Time{}, err.Error()
+		}
+		return t, ""
+	}
 }
 
 // fail records msg for field name unless an error is already recorded.

@@ -3,8 +3,10 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"mime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -63,6 +65,7 @@ const (
 	msgExtName     = "unknown attribute; extension attribute names must be 1–20 characters of a–z 0–9"
 	msgExtValue    = "must be a string, number or boolean"
 	msgDataBase64  = "binary data is not supported; send data as a JSON object"
+	msgExtNumber   = "must be a finite number (at most ±1.7976931348623157e308)"
 )
 
 // coreAttributes are the attributes Vitals interprets (plus data and
@@ -87,8 +90,11 @@ func Parse(raw []byte, now time.Time) (Event, error) {
 }
 
 // Decode decodes a stored event, the JSON written by Event.MarshalJSON. It
-// applies every rule of Parse except the limit on future times, which was
-// checked when the event was accepted.
+// applies the rules of Parse except those that bound what a new event may
+// hold, which were checked when the event was accepted and may have been
+// added since: the limit on future times, the instant and number ranges,
+// the strict time zone offset, lone surrogate escapes and finite extension
+// numbers. An event stored by an earlier version therefore still decodes.
 func Decode(raw []byte) (Event, error) {
 	e, ferr := parseStructured(raw, time.Time{}, false)
 	if ferr != nil {
@@ -126,7 +132,7 @@ func build(a Attributes, data []byte, now time.Time) (Event, *FieldError) {
 			return Event{}, extNameErr(name)
 		}
 		if !utf8.ValidString(a.Extensions[name]) {
-			return Event{}, fieldErr(name, "must be valid UTF-8")
+			return Event{}, fieldErr(name, msgUTF8)
 		}
 		if e.Extensions == nil {
 			e.Extensions = make(map[string]json.RawMessage, len(names))
@@ -136,17 +142,19 @@ func build(a Attributes, data []byte, now time.Time) (Event, *FieldError) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Event{}, fieldErr("data", msgRequired)
 	}
-	if ferr := e.setData(data); ferr != nil {
+	if ferr := e.setData(data, true); ferr != nil {
 		return Event{}, ferr
 	}
 	return e, nil
 }
 
-func parseStructured(raw []byte, now time.Time, checkFuture bool) (Event, *FieldError) {
+// parseStructured parses a structured-mode event. ingest is set for a new
+// event received at now (Parse), unset for a stored one (Decode).
+func parseStructured(raw []byte, now time.Time, ingest bool) (Event, *FieldError) {
 	if !utf8.Valid(raw) {
-		return Event{}, fieldErr("event", "must be valid UTF-8")
+		return Event{}, fieldErr("event", msgUTF8)
 	}
-	obj, ferr := decodeObject(raw, "event", "")
+	obj, ferr := decodeObject(raw, "event", "", ingest)
 	if ferr != nil {
 		return Event{}, ferr
 	}
@@ -176,7 +184,7 @@ func parseStructured(raw []byte, now time.Time, checkFuture bool) (Event, *Field
 		}
 		*f.dst = s
 	}
-	e, ferr := envelopeOf(a, now, checkFuture)
+	e, ferr := envelopeOf(a, now, ingest)
 	if ferr != nil {
 		return Event{}, ferr
 	}
@@ -198,6 +206,9 @@ func parseStructured(raw []byte, now time.Time, checkFuture bool) (Event, *Field
 		if c := v[0]; c == '{' || c == '[' {
 			return Event{}, fieldErr(name, msgExtValue)
 		}
+		if ingest && !finiteNumber(v) {
+			return Event{}, fieldErr(name, msgExtNumber)
+		}
 		if e.Extensions == nil {
 			e.Extensions = map[string]json.RawMessage{}
 		}
@@ -210,15 +221,29 @@ func parseStructured(raw []byte, now time.Time, checkFuture bool) (Event, *Field
 	if pr != present {
 		return Event{}, fieldErr("data", msgRequired)
 	}
-	if ferr := e.setData(data); ferr != nil {
+	if ferr := e.setData(data, ingest); ferr != nil {
 		return Event{}, ferr
 	}
 	return e, nil
 }
 
+// finiteNumber reports whether v, a JSON value, is not a number or is one
+// that float64 holds as a finite value (1e999 would read as +Inf).
+func finiteNumber(v json.RawMessage) bool {
+	if c := v[0]; c != '-' && !isDigit(c) {
+		return true
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	return err == nil && !math.IsInf(f, 0)
+}
+
 // envelopeOf validates the context attributes and returns an Event without
-// data. now is only used when checkFuture is set.
-func envelopeOf(a Attributes, now time.Time, checkFuture bool) (Event, *FieldError) {
+// data. ingest is set for a new event received at now: its time must then
+// pass ParseInstant and the limit on future times.
+func envelopeOf(a Attributes, now time.Time, ingest bool) (Event, *FieldError) {
+	if ferr := attributesUTF8(a); ferr != nil {
+		return Event{}, ferr
+	}
 	switch {
 	case a.SpecVersion == "":
 		return Event{}, fieldErr("specversion", msgRequired)
@@ -244,10 +269,16 @@ func envelopeOf(a Attributes, now time.Time, checkFuture bool) (Event, *FieldErr
 		return Event{}, fieldErr("time", msgRequired)
 	}
 	t, ok := parseTimestamp(a.Time)
-	if !ok {
+	if ingest {
+		var err error
+		t, err = ParseInstant(a.Time)
+		if err != nil {
+			return Event{}, fieldErr("time", "%s", err.Error())
+		}
+	} else if !ok {
 		return Event{}, fieldErr("time", msgTimestamp)
 	}
-	if checkFuture && t.After(now.Add(MaxFutureSkew)) {
+	if ingest && t.After(now.Add(MaxFutureSkew)) {
 		return Event{}, fieldErr("time", "is more than %d minutes in the future", int(MaxFutureSkew/time.Minute))
 	}
 	if a.DataContentType != "" && !jsonContentType(a.DataContentType) {
@@ -264,17 +295,32 @@ func envelopeOf(a Attributes, now time.Time, checkFuture bool) (Event, *FieldErr
 	}, nil
 }
 
-// setData validates raw as the data object of e's type and stores it
-// (compacted) with its payload.
-func (e *Event) setData(raw []byte) *FieldError {
-	if !utf8.Valid(raw) {
-		return fieldErr("data", "must be valid UTF-8")
+// attributesUTF8 checks that every attribute is valid UTF-8. Structured
+// events are checked as a whole; in binary mode the attributes are
+// percent-decoded headers, which may hold any bytes.
+func attributesUTF8(a Attributes) *FieldError {
+	for _, f := range []struct{ name, value string }{
+		{"specversion", a.SpecVersion}, {"id", a.ID}, {"source", a.Source}, {"type", a.Type},
+		{"subject", a.Subject}, {"time", a.Time}, {"datacontenttype", a.DataContentType},
+	} {
+		if !utf8.ValidString(f.value) {
+			return fieldErr(f.name, msgUTF8)
+		}
 	}
-	obj, ferr := decodeObject(raw, "data", "data.")
+	return nil
+}
+
+// setData validates raw as the data object of e's type and stores it
+// (compacted) with its payload; ingest is set for a new event.
+func (e *Event) setData(raw []byte, ingest bool) *FieldError {
+	if !utf8.Valid(raw) {
+		return fieldErr("data", msgUTF8)
+	}
+	obj, ferr := decodeObject(raw, "data", "data.", ingest)
 	if ferr != nil {
 		return ferr
 	}
-	p, ferr := decodePayload(e.Type, obj, e.Time)
+	p, ferr := decodePayload(e.Type, obj, e.Time, ingest)
 	if ferr != nil {
 		return ferr
 	}

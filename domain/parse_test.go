@@ -247,7 +247,7 @@ func TestBuild(t *testing.T) {
 	}{
 		{"no specversion", func(a *Attributes) { a.SpecVersion = "" }, `{"score":9}`, "specversion", "required"},
 		{"no id", func(a *Attributes) { a.ID = "" }, `{"score":9}`, "id", "required"},
-		{"id invalid UTF-8", func(a *Attributes) { a.ID = "\xff" }, `{"score":9}`, "id", "must be 1–200 characters"},
+		{"id invalid UTF-8", func(a *Attributes) { a.ID = "\xff" }, `{"score":9}`, "id", "must be valid UTF-8"},
 		{"no source", func(a *Attributes) { a.Source = "" }, `{"score":9}`, "source", "required"},
 		{"no type", func(a *Attributes) { a.Type = "" }, `{"score":9}`, "type", "required"},
 		{"bad type", func(a *Attributes) { a.Type = "foo.bar" }, `{"score":9}`, "type", `unknown event type "foo.bar"`},

@@ -22,7 +22,7 @@ type AccountOpened struct {
 	RenewalDate Date   `json:"renewal_date,omitzero"` // zero for none
 	// SLAResponseHours overrides the tier's SLA (> 0); 0 means the tier
 	// default.
-	SLAResponseHours float64 `json:"sla_response_hours,omitzero"`
+	SLAResponseHours float64 `json:"sla_response_hours,omitzero"` // MinHours..MaxSLAHours
 	Industry         string  `json:"industry,omitzero"`
 	Website          string  `json:"website,omitzero"`
 }
@@ -127,8 +127,8 @@ type NPSResponded struct {
 // KPIReported is the data of kpi.reported.
 type KPIReported struct {
 	KPI            string  `json:"kpi"`
-	Target         float64 `json:"target"` // > 0
-	Actual         float64 `json:"actual"` // ≥ 0
+	Target         float64 `json:"target"` // MinKPITarget..MaxKPIValue
+	Actual         float64 `json:"actual"` // 0..MaxKPIValue
 	HigherIsBetter bool    `json:"higher_is_better"`
 	Period         string  `json:"period,omitzero"`
 }
@@ -180,8 +180,8 @@ type HealthOverrideCleared struct{}
 // stream.
 type ManagerJoined struct {
 	Name           string  `json:"name"`
-	CapacityPoints float64 `json:"capacity_points"` // > 0, default 100
-	WeeklyHours    float64 `json:"weekly_hours"`    // 0 < h ≤ 168, default 40
+	CapacityPoints float64 `json:"capacity_points"` // MinCapacityPoints..MaxCapacityPoints, default 100
+	WeeklyHours    float64 `json:"weekly_hours"`    // MinHours..MaxWeeklyHours, default 40
 }
 
 // ManagerUpdated is the data of manager.updated; absent fields stay as they
@@ -202,19 +202,36 @@ const (
 	DefaultWeeklyHours    = 40
 )
 
-// Numeric rules shared by several types.
+// The ranges of the numbers in data (inclusive), chosen so that every
+// quantity scoring and the read models compute from them stays finite and
+// fits a time.Duration: the KPI shortfall (target − actual) ÷ target is at
+// most 10^18 in magnitude; load points ÷ capacity points and billable hours ÷
+// (weekly hours × 4) stay below 10^13 for a million accounts; an SLA of
+// MaxSLAHours is about 10 years, the longest scoring window.
+const (
+	MinKPITarget      = 1e-6
+	MaxKPIValue       = 1e12 // the largest target and actual
+	MinHours          = 0.01 // the smallest sla_response_hours and weekly_hours
+	MaxSLAHours       = 87840.0
+	MinCapacityPoints = 0.01
+	MaxCapacityPoints = 1e6
+	MaxWeeklyHours    = 168.0
+)
+
+// Numeric rules of stored events, which were accepted under them before the
+// ranges above applied to new events (see reader.number).
 func positive(f float64) bool    { return f > 0 }
 func nonNegative(f float64) bool { return f >= 0 }
 func dayHours(f float64) bool    { return f > 0 && f <= 24 }
-func weekHours(f float64) bool   { return f > 0 && f <= 168 }
+func weekHours(f float64) bool   { return f > 0 && f <= MaxWeeklyHours }
 
 const (
-	msgSLAHours    = "must be a number of hours > 0"
-	msgTarget      = "must be a number > 0"
-	msgActual      = "must be a number ≥ 0"
+	msgSLAHours    = "must be a number of hours, 0.01 ≤ h ≤ 87840"
+	msgTarget      = "must be a number, 0.000001 ≤ target ≤ 1000000000000"
+	msgActual      = "must be a number, 0 ≤ actual ≤ 1000000000000"
 	msgDayHours    = "must be a number of hours, 0 < h ≤ 24"
-	msgCapacity    = "must be a number > 0"
-	msgWeekHours   = "must be a number of hours, 0 < h ≤ 168"
+	msgCapacity    = "must be a number, 0.01 ≤ points ≤ 1000000"
+	msgWeekHours   = "must be a number of hours, 0.01 ≤ h ≤ 168"
 	msgScore       = "must be an integer 0..10"
 	msgAfterTime   = "must be after the event's time"
 	msgAccountUpd  = "must set at least one of name, mrr, tier, renewal_date, sla_response_hours"
@@ -224,8 +241,11 @@ const (
 
 // decodePayload validates data for type t and returns its payload struct.
 // eventTime is the event's time (for rules relative to it).
-func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) {
-	r := &reader{obj: data}
+func decodePayload(t Type, data object, eventTime time.Time, ingest bool) (any, *FieldError) {
+	r := &reader{obj: data, ingest: ingest}
+	slaHours := r.number(MinHours, MaxSLAHours, positive, msgSLAHours)
+	capacity := r.number(MinCapacityPoints, MaxCapacityPoints, positive, msgCapacity)
+	weekly := r.number(MinHours, MaxWeeklyHours, weekHours, msgWeekHours)
 	var p any
 	switch t {
 	case TypeAccountOpened:
@@ -234,8 +254,8 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 			MRR:              required(r, "mrr", pMoney(false)),
 			Tier:             optional(r, "tier", pEnum(Tier.Valid, msgTier)),
 			ManagerID:        optional(r, "manager_id", pID),
-			RenewalDate:      optional(r, "renewal_date", pDate),
-			SLAResponseHours: optional(r, "sla_response_hours", pNumber(positive, msgSLAHours)),
+			RenewalDate:      optional(r, "renewal_date", r.date()),
+			SLAResponseHours: optional(r, "sla_response_hours", slaHours),
 			Industry:         optional(r, "industry", pString),
 			Website:          optional(r, "website", pString),
 		}
@@ -244,8 +264,8 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 			Name:             tri(r, "name", false, pText),
 			MRR:              tri(r, "mrr", false, pMoney(false)),
 			Tier:             tri(r, "tier", true, pEnum(Tier.Valid, msgTier)),
-			RenewalDate:      tri(r, "renewal_date", true, pDate),
-			SLAResponseHours: tri(r, "sla_response_hours", true, pNumber(positive, msgSLAHours)),
+			RenewalDate:      tri(r, "renewal_date", true, r.date()),
+			SLAResponseHours: tri(r, "sla_response_hours", true, slaHours),
 		}
 		if !(u.Name.Set || u.MRR.Set || u.Tier.Set || u.RenewalDate.Set || u.SLAResponseHours.Set) {
 			r.err = fieldErr("data", msgAccountUpd)
@@ -296,7 +316,7 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 		p = InvoiceIssued{
 			InvoiceID: required(r, "invoice_id", pID),
 			Amount:    required(r, "amount", pMoney(true)),
-			DueDate:   required(r, "due_date", pDate),
+			DueDate:   required(r, "due_date", r.date()),
 		}
 	case TypePaymentReceived:
 		p = PaymentReceived{
@@ -314,8 +334,8 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 	case TypeKPIReported:
 		k := KPIReported{
 			KPI:            required(r, "kpi", pText),
-			Target:         required(r, "target", pNumber(positive, msgTarget)),
-			Actual:         required(r, "actual", pNumber(nonNegative, msgActual)),
+			Target:         required(r, "target", r.number(MinKPITarget, MaxKPIValue, positive, msgTarget)),
+			Actual:         required(r, "actual", r.number(0, MaxKPIValue, nonNegative, msgActual)),
 			HigherIsBetter: true,
 			Period:         optional(r, "period", pString),
 		}
@@ -350,7 +370,7 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 			Band:      required(r, "band", pEnum(Band.Valid, msgBand)),
 			Reason:    required(r, "reason", pText),
 			Author:    required(r, "author", pText),
-			ExpiresAt: optional(r, "expires_at", pTimestamp),
+			ExpiresAt: optional(r, "expires_at", r.timestamp()),
 		}
 		if !h.ExpiresAt.IsZero() && !h.ExpiresAt.After(eventTime) {
 			r.fail("expires_at", msgAfterTime)
@@ -361,8 +381,8 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 	case TypeManagerJoined:
 		m := ManagerJoined{
 			Name:           required(r, "name", pText),
-			CapacityPoints: optional(r, "capacity_points", pNumber(positive, msgCapacity)),
-			WeeklyHours:    optional(r, "weekly_hours", pNumber(weekHours, msgWeekHours)),
+			CapacityPoints: optional(r, "capacity_points", capacity),
+			WeeklyHours:    optional(r, "weekly_hours", weekly),
 		}
 		if m.CapacityPoints == 0 {
 			m.CapacityPoints = DefaultCapacityPoints
@@ -374,8 +394,8 @@ func decodePayload(t Type, data object, eventTime time.Time) (any, *FieldError) 
 	case TypeManagerUpdated:
 		u := ManagerUpdated{
 			Name:           tri(r, "name", false, pText),
-			CapacityPoints: tri(r, "capacity_points", false, pNumber(positive, msgCapacity)),
-			WeeklyHours:    tri(r, "weekly_hours", false, pNumber(weekHours, msgWeekHours)),
+			CapacityPoints: tri(r, "capacity_points", false, capacity),
+			WeeklyHours:    tri(r, "weekly_hours", false, weekly),
 		}
 		if !(u.Name.Set || u.CapacityPoints.Set || u.WeeklyHours.Set) {
 			r.err = fieldErr("data", msgManagerUpd)

@@ -143,9 +143,9 @@ func TestPayloadInvalid(t *testing.T) {
 		{TypeAccountOpened, `{"name":"A","mrr":1,"manager_id":"` + strings.Repeat("a", 101) + `"}`, "data.manager_id", "must be 1–100 characters"},
 		{TypeAccountOpened, `{"name":"A","mrr":1,"renewal_date":"2026-02-30"}`, "data.renewal_date", "must be a date YYYY-MM-DD"},
 		{TypeAccountOpened, `{"name":"A","mrr":1,"renewal_date":"2026-03-01T00:00:00Z"}`, "data.renewal_date", "must be a date YYYY-MM-DD"},
-		{TypeAccountOpened, `{"name":"A","mrr":1,"sla_response_hours":0}`, "data.sla_response_hours", "must be a number of hours > 0"},
-		{TypeAccountOpened, `{"name":"A","mrr":1,"sla_response_hours":"4"}`, "data.sla_response_hours", "must be a number of hours > 0"},
-		{TypeAccountOpened, `{"name":"A","mrr":1,"sla_response_hours":1e999}`, "data.sla_response_hours", "must be a number of hours > 0"},
+		{TypeAccountOpened, `{"name":"A","mrr":1,"sla_response_hours":0}`, "data.sla_response_hours", "must be a number of hours, 0.01 ≤ h ≤ 87840"},
+		{TypeAccountOpened, `{"name":"A","mrr":1,"sla_response_hours":"4"}`, "data.sla_response_hours", "must be a number of hours, 0.01 ≤ h ≤ 87840"},
+		{TypeAccountOpened, `{"name":"A","mrr":1,"sla_response_hours":1e999}`, "data.sla_response_hours", "must be a number of hours, 0.01 ≤ h ≤ 87840"},
 		{TypeAccountOpened, `{"name":"A","mrr":1,"industry":7}`, "data.industry", "must be a string"},
 		{TypeAccountOpened, `{"name":"A","mrr":1,"website":["x"]}`, "data.website", "must be a string"},
 		// account.updated
@@ -156,7 +156,7 @@ func TestPayloadInvalid(t *testing.T) {
 		{TypeAccountUpdated, `{"mrr":-5}`, "data.mrr", "≥ 0"},
 		{TypeAccountUpdated, `{"tier":"x"}`, "data.tier", "must be one of platinum"},
 		{TypeAccountUpdated, `{"renewal_date":"2026-13-01"}`, "data.renewal_date", "YYYY-MM-DD"},
-		{TypeAccountUpdated, `{"sla_response_hours":-1}`, "data.sla_response_hours", "> 0"},
+		{TypeAccountUpdated, `{"sla_response_hours":-1}`, "data.sla_response_hours", "0.01 ≤ h"},
 		// account.status_changed
 		{TypeAccountStatusChanged, `{}`, "data.status", "required"},
 		{TypeAccountStatusChanged, `{"status":"closed"}`, "data.status", "must be one of active, on_hold, churned"},
@@ -206,10 +206,10 @@ func TestPayloadInvalid(t *testing.T) {
 		// kpi.reported
 		{TypeKPIReported, `{"target":1,"actual":1}`, "data.kpi", "required"},
 		{TypeKPIReported, `{"kpi":"leads","actual":1}`, "data.target", "required"},
-		{TypeKPIReported, `{"kpi":"leads","target":0,"actual":1}`, "data.target", "must be a number > 0"},
-		{TypeKPIReported, `{"kpi":"leads","target":"5","actual":1}`, "data.target", "must be a number > 0"},
+		{TypeKPIReported, `{"kpi":"leads","target":0,"actual":1}`, "data.target", "must be a number, 0.000001 ≤ target"},
+		{TypeKPIReported, `{"kpi":"leads","target":"5","actual":1}`, "data.target", "must be a number, 0.000001 ≤ target"},
 		{TypeKPIReported, `{"kpi":"leads","target":5}`, "data.actual", "required"},
-		{TypeKPIReported, `{"kpi":"leads","target":5,"actual":-0.5}`, "data.actual", "must be a number ≥ 0"},
+		{TypeKPIReported, `{"kpi":"leads","target":5,"actual":-0.5}`, "data.actual", "must be a number, 0 ≤ actual"},
 		{TypeKPIReported, `{"kpi":"leads","target":5,"actual":1,"higher_is_better":"yes"}`, "data.higher_is_better", "must be true or false"},
 		// signals
 		{TypeSignalRaised, `{"kind":"budget_cut"}`, "data.signal_id", "required"},
@@ -235,13 +235,13 @@ func TestPayloadInvalid(t *testing.T) {
 		{TypeHealthOverridden, `{"band":"red","reason":"r","author":"a","expires_at":"2026-03-01T09:30:00Z"}`, "data.expires_at", "must be after the event's time"},
 		// managers
 		{TypeManagerJoined, `{}`, "data.name", "required"},
-		{TypeManagerJoined, `{"name":"Ann","capacity_points":0}`, "data.capacity_points", "must be a number > 0"},
-		{TypeManagerJoined, `{"name":"Ann","weekly_hours":0}`, "data.weekly_hours", "must be a number of hours, 0 < h ≤ 168"},
-		{TypeManagerJoined, `{"name":"Ann","weekly_hours":168.5}`, "data.weekly_hours", "0 < h ≤ 168"},
+		{TypeManagerJoined, `{"name":"Ann","capacity_points":0}`, "data.capacity_points", "must be a number, 0.01 ≤ points ≤ 1000000"},
+		{TypeManagerJoined, `{"name":"Ann","weekly_hours":0}`, "data.weekly_hours", "must be a number of hours, 0.01 ≤ h ≤ 168"},
+		{TypeManagerJoined, `{"name":"Ann","weekly_hours":168.5}`, "data.weekly_hours", "0.01 ≤ h ≤ 168"},
 		{TypeManagerUpdated, `{}`, "data", "must set at least one of name, capacity_points, weekly_hours"},
 		{TypeManagerUpdated, `{"name":null}`, "data.name", "may not be null"},
 		{TypeManagerUpdated, `{"capacity_points":null}`, "data.capacity_points", "may not be null"},
-		{TypeManagerUpdated, `{"capacity_points":-1}`, "data.capacity_points", "> 0"},
+		{TypeManagerUpdated, `{"capacity_points":-1}`, "data.capacity_points", "0.01 ≤ points"},
 		// data itself
 		{TypeManagerLeft, `[]`, "data", "must be a JSON object"},
 		{TypeHealthOverrideCleared, `"x"`, "data", "must be a JSON object"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"slices"
 	"time"
 
@@ -164,6 +166,21 @@ type HistoryPoint struct {
 // MaxHistoryPoints bounds a history series.
 const MaxHistoryPoints = 5000
 
+// HistoryLen returns how many instants from, from+step, … ≤ to there are
+// (to not before from, step > 0). It counts exactly even when to − from is
+// more than the ~292 years a time.Duration holds (to.Sub saturates there);
+// a count past math.MaxInt64 is returned as math.MaxInt64.
+func HistoryLen(from, to time.Time, step time.Duration) int64 {
+	span := new(big.Int).Sub(big.NewInt(to.Unix()), big.NewInt(from.Unix()))
+	span.Mul(span, big.NewInt(int64(time.Second)))
+	span.Add(span, big.NewInt(int64(to.Nanosecond()-from.Nanosecond())))
+	n := span.Quo(span, big.NewInt(int64(step)))
+	if !n.IsInt64() || n.Int64() == math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return n.Int64() + 1
+}
+
 // History returns an account's score at from, from+step, … ≤ to.
 func (p *Projector) History(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]HistoryPoint, eventstore.Position, error) {
 	if step <= 0 {
@@ -175,7 +192,7 @@ func (p *Projector) History(ctx context.Context, id string, from, to time.Time, 
 	if to.After(p.cfg.Now()) {
 		return nil, 0, fmt.Errorf("%w: to %s", ErrFuture, to.Format(time.RFC3339))
 	}
-	if n := to.Sub(from)/step + 1; n > MaxHistoryPoints {
+	if n := HistoryLen(from, to, step); n > MaxHistoryPoints {
 		return nil, 0, fmt.Errorf("projections: %d points requested, at most %d: use a larger step", n, MaxHistoryPoints)
 	}
 	st, pos, release, err := p.accountState(ctx, id, from)
