@@ -8,6 +8,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +52,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxBatchEvents bounds a batch (default DefaultMaxBatchEvents).
 	MaxBatchEvents int
+	// BodyReadTimeout bounds the time to receive an ingest request's body
+	// (default DefaultBodyReadTimeout); a slower body gets 408.
+	BodyReadTimeout time.Duration
 	// IngestObserver, when set, is told about every ingest request (for
 	// metrics).
 	IngestObserver interface {
@@ -91,6 +97,10 @@ type Config struct {
 	Stats func(ctx context.Context) (any, error)
 }
 
+// DefaultBodyReadTimeout is how long an ingest request's body may take to
+// arrive by default: 10 MiB at about 350 KiB/s.
+const DefaultBodyReadTimeout = 30 * time.Second
+
 // DefaultMaxConcurrentIngest is the default cap on concurrent ingests.
 const DefaultMaxConcurrentIngest = 64
 
@@ -103,7 +113,22 @@ type Server struct {
 	authFails   *limiter // failed authentications per client address
 	ingestSlots chan struct{}
 	draining    atomic.Bool
+	// storeFault is the last failed write, until a write succeeds (or
+	// storeFaultHold passes without another failure).
+	storeFault atomic.Pointer[storeFault]
 }
+
+// storeFault is a write the event store failed.
+type storeFault struct {
+	at        time.Time
+	requestID string
+}
+
+// storeFaultHold is how long /readyz reports a failed write when no write
+// succeeds after it: long enough to be seen, short enough that a server
+// taken out of a load balancer's rotation for it gets traffic again to
+// prove the store healthy.
+const storeFaultHold = time.Minute
 
 // New returns a Server for cfg.
 func New(cfg Config) (*Server, error) {
@@ -118,6 +143,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = DefaultMaxWait
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if cfg.MaxBatchEvents <= 0 {
 		cfg.MaxBatchEvents = DefaultMaxBatchEvents
@@ -174,10 +202,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	checks := append([]ReadyCheck{{Name: "store", Check: func(ctx context.Context) error {
-		_, err := s.cfg.Store.Head(ctx)
-		return err
-	}}}, s.cfg.Ready...)
+	checks := append([]ReadyCheck{{Name: "store", Check: s.checkStore}}, s.cfg.Ready...)
 	status := http.StatusOK
 	out := make(map[string]string, len(checks))
 	for _, c := range checks {
@@ -195,7 +220,34 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, map[string]any{"status": state, "checks": out})
 }
 
-// apiError is an error with its HTTP status and code.
+// checkStore is the store's readiness check: the store answers, and the
+// last write did not fail (see noteWrite). Its messages name no files or
+// hosts: /readyz needs no key.
+func (s *Server) checkStore(ctx context.Context) error {
+	if _, err := s.cfg.Store.Head(ctx); err != nil {
+		s.cfg.Logger.Error().Err(err).Msg("readyz: the event store does not answer")
+		return errors.New("the event store does not answer; see the server log")
+	}
+	if f := s.storeFault.Load(); f != nil && s.cfg.Now().Sub(f.at) < storeFaultHold {
+		return fmt.Errorf("the last write failed at %s (request id %s) and none has succeeded since; see the server log",
+			f.at.UTC().Format(time.RFC3339), f.requestID)
+	}
+	return nil
+}
+
+// noteWrite records the outcome of an append for checkStore: a store
+// failure marks the store faulty, a write that stored something clears it.
+func (s *Server) noteWrite(w http.ResponseWriter, err error, wrote bool) {
+	switch {
+	case err != nil && errors.Is(err, eventstore.ErrUnavailable):
+		s.storeFault.Store(&storeFault{at: s.cfg.Now(), requestID: w.Header().Get(RequestIDHeader)})
+	case err == nil && wrote:
+		s.storeFault.Store(nil)
+	}
+}
+
+// apiError is an error with its HTTP status and code. Its message is
+// written for the client as it is.
 type apiError struct {
 	status int
 	code   string
@@ -227,20 +279,79 @@ func statusFor(err error) (int, string) {
 	}
 }
 
-// writeError writes err in the error shape with its status.
+// clientMessage is the message answered for err: an apiError's own message,
+// a read model's error in the client's terms (no Go package prefix), or —
+// for store and internal failures, whose text may name files, hosts or
+// internals — a generic sentence with the request id under which the
+// detail is logged. logged reports whether the detail must go to the log
+// at error level (a server fault the answer does not explain).
+func clientMessage(err error, status int, requestID string) (msg string, logged bool) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.msg, false
+	case errors.Is(err, projections.ErrNotFound):
+		return notFoundMessage(err), false
+	case errors.Is(err, projections.ErrFuture), errors.Is(err, projections.ErrBehind):
+		return strings.TrimPrefix(err.Error(), "projections: "), false
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("the request was canceled or timed out before it completed; retry (request id %s)", requestID), false
+	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
+		return fmt.Sprintf("the event store could not complete the request; nothing was written; retry later (details in the server log, request id %s)", requestID), true
+	case status < http.StatusInternalServerError:
+		return strings.ToLower(http.StatusText(status)), false
+	default:
+		return fmt.Sprintf("internal error; see the server log (request id %s)", requestID), true
+	}
+}
+
+// notFoundMessage turns projections' "projections: not found: account "x""
+// into "account "x" not found" (and keeps a reason such as "did not exist
+// at …" as it is).
+func notFoundMessage(err error) string {
+	detail, ok := strings.CutPrefix(err.Error(), projections.ErrNotFound.Error()+": ")
+	switch {
+	case !ok || detail == "":
+		return "not found"
+	case strings.Contains(detail, " not ") || strings.Contains(detail, " did not "):
+		return detail
+	default:
+		return detail + " not found"
+	}
+}
+
+// writeError writes err in the error shape with its status. The detail of
+// an error whose message is not answered (see clientMessage) goes to the
+// request's log line at error level.
 func writeError(w http.ResponseWriter, err error) {
 	status, code := statusFor(err)
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": err.Error()}})
+	msg, logged := clientMessage(err, status, w.Header().Get(RequestIDHeader))
+	if logged {
+		noteError(w, err)
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }
 
-// writeJSON writes v as JSON with status.
+// writeJSON writes v as JSON with status. v is encoded before anything is
+// written, so a value that cannot be encoded (a NaN or an infinity) is
+// answered as a logged 500, never as a success with an empty body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // the client may be gone; nothing to do about it
+	if err := enc.Encode(v); err != nil {
+		noteError(w, fmt.Errorf("api: encode the answer: %w", err))
+		status = http.StatusInternalServerError
+		buf.Reset()
+		msg, _ := json.Marshal(fmt.Sprintf("the answer could not be encoded; see the server log (request id %s)", w.Header().Get(RequestIDHeader)))
+		fmt.Fprintf(&buf, `{"error":{"code":"internal","message":%s}}`+"\n", msg)
+		w.Header().Del(PositionHeader)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes()) // the client may be gone; nothing to do about it
 }

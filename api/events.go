@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
@@ -47,15 +50,10 @@ type FieldError struct {
 }
 
 // postEvents handles POST /v1/events in structured, binary and batch mode.
+// The body is read (bounded in size and time) before the request takes an
+// ingest slot, so slow uploads cannot hold the slots.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	if !s.acquireIngest(r.Context()) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, &apiError{status: http.StatusServiceUnavailable, code: "busy",
-			msg: fmt.Sprintf("%d ingest requests are already in progress; retry shortly", s.cfg.MaxConcurrentIngest)})
-		return
-	}
-	defer s.releaseIngest()
-	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	body, err := s.readBody(w, r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -65,8 +63,16 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if !s.acquireIngest(r.Context()) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, &apiError{status: http.StatusServiceUnavailable, code: "busy",
+			msg: fmt.Sprintf("%d ingest requests are already in progress; retry shortly", s.cfg.MaxConcurrentIngest)})
+		return
+	}
 	results, pos, err := s.cfg.Ingester.Ingest(r.Context(), cands)
+	s.releaseIngest()
 	if err != nil {
+		s.noteWrite(w, err, false)
 		writeError(w, err)
 		return
 	}
@@ -75,8 +81,10 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := IngestResponse{Position: pos, Results: make([]IngestResult, len(results))}
 	status := http.StatusOK
+	wrote := false
 	for i, res := range results {
 		resp.Results[i] = IngestResult{Index: res.Index, ID: res.ID, Status: res.Status}
+		wrote = wrote || res.Status == ingest.Accepted
 		if res.Error != nil {
 			resp.Results[i].Error = &FieldError{Field: res.Error.Field, Message: res.Error.Message}
 			status = http.StatusMultiStatus
@@ -85,25 +93,90 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	s.noteWrite(w, nil, wrote)
 	w.Header().Set(PositionHeader, strconv.FormatUint(uint64(pos), 10))
 	writeJSON(w, status, resp)
 }
 
-// readBody reads at most limit bytes of the request body; a larger body is
-// a 413.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readBody reads the request body: at most MaxBodyBytes (a larger body is
+// a 413), within BodyReadTimeout (a slower one is a 408), and decoded when
+// it is gzip-compressed (Content-Encoding: gzip; the decompressed body is
+// bounded by MaxBodyBytes too). Any other Content-Encoding is a 415.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.cfg.MaxBodyBytes
+	gz, err := contentEncoding(r.Header)
+	if err != nil {
+		w.Header().Set("Accept-Encoding", "gzip")
+		return nil, err
+	}
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
+	// Without support for deadlines (a recorder in tests), the server's
+	// read timeout still applies.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return nil, tooLarge(limit)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, &apiError{status: http.StatusRequestTimeout, code: "timeout",
+				msg: fmt.Sprintf("the request body did not arrive within %s; send it faster or in smaller batches", s.cfg.BodyReadTimeout)}
+		default:
+			// The cause (a broken connection) names socket addresses: it is
+			// not worth answering.
+			return nil, badRequest("the request body ended early: the connection broke or the body is shorter than its Content-Length")
 		}
-		return nil, &apiError{status: http.StatusBadRequest, code: "bad_request", msg: "reading the request body: " + err.Error()}
+	}
+	if gz {
+		return gunzip(body, limit)
 	}
 	return body, nil
+}
+
+// contentEncoding reports whether the body is gzip-compressed, or returns
+// a 415 for an encoding the server does not decode. "identity" is no
+// encoding; "gzip" (or "x-gzip") may appear once.
+func contentEncoding(h http.Header) (gzip bool, err error) {
+	vals := h.Values("Content-Encoding")
+	var codings []string
+	for _, v := range vals {
+		for c := range strings.SplitSeq(v, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			if c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	switch {
+	case len(codings) == 0:
+		return false, nil
+	case len(codings) == 1 && (codings[0] == "gzip" || codings[0] == "x-gzip"):
+		return true, nil
+	default:
+		return false, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			msg: fmt.Sprintf("Content-Encoding %s is not supported: send the body uncompressed or compressed once with gzip", strings.Join(codings, ", "))}
+	}
+}
+
+// gunzip decompresses a gzip body of at most limit decompressed bytes: a
+// larger one (a gzip bomb) is a 413, a body that is not gzip a 400.
+func gunzip(body []byte, limit int64) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, badRequest("the body is labelled Content-Encoding: gzip but is not gzip data")
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
+	if err != nil {
+		return nil, badRequest("the gzip body is damaged or truncated")
+	}
+	if int64(len(out)) > limit {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large",
+			msg: fmt.Sprintf("the decompressed request body is larger than %d bytes; split it into smaller batches", limit)}
+	}
+	return out, nil
 }
 
 func tooLarge(limit int64) error {
@@ -111,14 +184,25 @@ func tooLarge(limit int64) error {
 		msg: fmt.Sprintf("request body is larger than %d bytes; split it into smaller batches", limit)}
 }
 
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte order mark.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // decodeRequest turns the request into candidates. single is true when the
 // request carried one event (structured or binary mode).
 func (s *Server) decodeRequest(r *http.Request, body []byte) (cands []ingest.Candidate, single bool, err error) {
 	now := s.cfg.Now()
 	ct := r.Header.Get("Content-Type")
-	media, _, perr := mime.ParseMediaType(ct)
+	media, params, perr := mime.ParseMediaType(ct)
 	if ct == "" || perr != nil {
 		media = ""
+	}
+	if cs, ok := params["charset"]; ok && media != "" && !strings.EqualFold(cs, "utf-8") {
+		return nil, false, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			msg: fmt.Sprintf("charset %s is not accepted: JSON must be UTF-8 (send charset=utf-8 or no charset)", cs)}
+	}
+	binary := r.Header.Get("Ce-Specversion") != "" || r.Header.Get("Ce-Id") != ""
+	if (media == mediaBatch || media == mediaStructured || binary) && bytes.HasPrefix(body, utf8BOM) {
+		return nil, media != mediaBatch, badRequest("the body starts with a UTF-8 byte order mark (EF BB BF); JSON must not: remove it")
 	}
 	switch {
 	case media == mediaBatch:
@@ -147,7 +231,7 @@ func (s *Server) decodeRequest(r *http.Request, body []byte) (cands []ingest.Can
 		}
 		ev, err := domain.Parse(body, now)
 		return []ingest.Candidate{candidate(ev, err, body)}, true, nil
-	case r.Header.Get("Ce-Specversion") != "" || r.Header.Get("Ce-Id") != "":
+	case binary:
 		attrs, err := binaryAttributes(r.Header, ct)
 		if err != nil {
 			return nil, true, err
@@ -187,13 +271,22 @@ func candidate(ev domain.Event, err error, raw []byte) ingest.Candidate {
 	return ingest.Candidate{Event: ev, Err: err}
 }
 
-// binaryAttributes maps ce-* headers (percent-decoded) to attributes.
+// binaryAttributes maps ce-* headers (percent-decoded) to attributes. A
+// ce-* header given more than once is refused (an attribute has one value),
+// and so is ce-datacontenttype: in binary mode the data's content type is
+// the Content-Type header, which becomes the datacontenttype attribute.
 func binaryAttributes(h http.Header, contentType string) (domain.Attributes, error) {
 	var a domain.Attributes
 	for name, vals := range h {
 		lower := strings.ToLower(name)
 		if !strings.HasPrefix(lower, "ce-") || len(vals) == 0 {
 			continue
+		}
+		if len(vals) > 1 {
+			return a, badRequest("header %s: given more than once (%d values); send each ce-* header once", name, len(vals))
+		}
+		if lower == "ce-datacontenttype" {
+			return a, badRequest("header ce-datacontenttype: not part of binary mode; the data's content type is the Content-Type header")
 		}
 		val, err := url.PathUnescape(vals[0])
 		if err != nil {

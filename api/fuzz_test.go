@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -72,9 +74,9 @@ func FuzzBatch(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, body []byte, mode uint8, headers string) {
 		req := fuzzRequest(body, mode, headers)
-		kind := requestKind(req.Header)
+		kind, plain := requestKind(req.Header, body)
 		before := fuzzHead(t, store)
-		prev := postAndCheck(t, h, store, req, body, kind, before)
+		prev := postAndCheck(t, h, store, req, plain, kind, before)
 		// Re-post until nothing more is accepted: only events rejected for
 		// ordering (an account or manager that a later event of the request
 		// created) may be accepted the second time, so this settles after a
@@ -84,7 +86,7 @@ func FuzzBatch(f *testing.F) {
 				t.Fatalf("re-posting the same request still accepts events after %d rounds", round)
 			}
 			head := fuzzHead(t, store)
-			next := postAndCheck(t, h, store, fuzzRequest(body, mode, headers), body, kind, head)
+			next := postAndCheck(t, h, store, fuzzRequest(body, mode, headers), plain, kind, head)
 			if next == nil {
 				break // whole-request errors are stable across posts
 			}
@@ -148,26 +150,59 @@ func validHeaderValue(s string) bool {
 	return true
 }
 
-// Request kinds as SPEC §4 defines them.
+// Request kinds of the CloudEvents HTTP binding, plus a body labelled gzip
+// that is not gzip data.
 const (
 	kindBatch = iota
 	kindStructured
 	kindBinary
 	kindUnsupported
+	kindBadGzip
 )
 
-// requestKind tells which CloudEvents HTTP mode a request is in.
-func requestKind(h http.Header) int {
-	media, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+// requestKind tells which CloudEvents HTTP mode a request is in, and
+// returns the body the server decodes (body itself, or decompressed when
+// it is labelled gzip). A Content-Encoding other than one gzip, or a
+// charset other than UTF-8, makes the request unsupported (415).
+func requestKind(h http.Header, body []byte) (int, []byte) {
+	var codings []string
+	for _, v := range h.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	plain := body
+	switch {
+	case len(codings) == 0:
+	case len(codings) == 1 && (codings[0] == "gzip" || codings[0] == "x-gzip"):
+		if len(body) <= fuzzMaxBody {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				return kindBadGzip, body
+			}
+			plain, err = io.ReadAll(io.LimitReader(zr, fuzzMaxBody+1))
+			if err != nil {
+				return kindBadGzip, body
+			}
+		}
+	default:
+		return kindUnsupported, body
+	}
+	media, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if cs, ok := params["charset"]; err == nil && ok && !strings.EqualFold(cs, "utf-8") {
+		return kindUnsupported, plain
+	}
 	switch {
 	case err == nil && media == "application/cloudevents-batch+json":
-		return kindBatch
+		return kindBatch, plain
 	case err == nil && media == "application/cloudevents+json":
-		return kindStructured
+		return kindStructured, plain
 	case h.Get("Ce-Specversion") != "" || h.Get("Ce-Id") != "":
-		return kindBinary
+		return kindBinary, plain
 	default:
-		return kindUnsupported
+		return kindUnsupported, plain
 	}
 }
 
@@ -225,7 +260,9 @@ func postAndCheck(t *testing.T, h http.Handler, store eventstore.Store, req *htt
 	case tooBig:
 		t.Fatalf("a %d-byte body (limit %d) got status %d", len(body), fuzzMaxBody, status)
 	case kind == kindUnsupported && status != http.StatusUnsupportedMediaType:
-		t.Fatalf("Content-Type %q without ce-* headers got status %d, want 415", req.Header.Get("Content-Type"), status)
+		t.Fatalf("Content-Type %q (Content-Encoding %q) without ce-* headers got status %d, want 415", req.Header.Get("Content-Type"), req.Header.Get("Content-Encoding"), status)
+	case kind == kindBadGzip && status != http.StatusBadRequest:
+		t.Fatalf("a body labelled gzip that is not gzip got status %d, want 400", status)
 	case kind == kindBatch && batchLen < 0 && status != http.StatusBadRequest:
 		t.Fatalf("a batch that is not a JSON array got status %d, want 400", status)
 	case kind == kindBatch && batchLen > fuzzMaxEvents && status != http.StatusRequestEntityTooLarge:

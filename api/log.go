@@ -11,11 +11,30 @@ import (
 // client sent one, generated otherwise).
 const RequestIDHeader = "X-Request-Id"
 
-// statusRecorder remembers the status and size of an answer.
+// statusRecorder remembers the status and size of an answer, and the
+// error behind it when its detail is logged rather than answered.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	err    error
+}
+
+// noteError records err for the request's log line (at error level). It
+// reaches the statusRecorder through writers that wrap it; without one it
+// does nothing.
+func noteError(w http.ResponseWriter, err error) {
+	for {
+		switch x := w.(type) {
+		case *statusRecorder:
+			x.err = err
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -38,7 +57,9 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // logRequests writes one log line per request with its id, status and
-// duration. Health probes are logged at debug level only.
+// duration. Health probes are logged at debug level only; a request whose
+// answer hides an error's detail (see writeError) is logged at error level
+// with it.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -52,6 +73,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		ev := s.cfg.Logger.Info()
 		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			ev = s.cfg.Logger.Debug()
+		}
+		if rec.err != nil {
+			ev = s.cfg.Logger.Error().Err(rec.err)
 		}
 		ev.Str("req_id", id).Str("method", r.Method).Str("path", r.URL.Path).
 			Int("status", rec.status).Int("bytes", rec.bytes).

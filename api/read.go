@@ -2,7 +2,7 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -16,6 +16,19 @@ const (
 	defaultEventsLimit = 100
 	maxEventsLimit     = 1000
 )
+
+// MaxEventsPageBytes caps the size of a page of events: a page holds
+// events while its answer stays within this many bytes, and always at least
+// one event (a larger single event comes alone on its page). next_cursor
+// continues after the last event of the page.
+const MaxEventsPageBytes = 1 << 20
+
+// maxReadChunk caps how many records one store read asks for.
+const maxReadChunk = 256
+
+// pageTrailer bounds the bytes after the last event of a page:
+// `],"next_cursor":"<int64>"}` and a newline.
+const pageTrailer = 48
 
 // accountEvents handles GET /v1/accounts/{id}/events?limit=&cursor=: the
 // account's events, oldest first. The cursor is opaque to clients.
@@ -36,7 +49,7 @@ func (s *Server) accountEvents(w http.ResponseWriter, r *http.Request) {
 		from = eventstore.Version(v)
 	}
 	stream := (domain.Event{Type: domain.TypeAccountOpened, Subject: id}).Stream()
-	recs, err := s.cfg.Store.ReadStream(r.Context(), stream, from, limit+1)
+	page, err := s.eventsPage(r.Context(), stream, from, limit)
 	if err != nil {
 		if statusCode, _ := statusFor(err); statusCode == http.StatusNotFound {
 			err = &apiError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("account %q not found", id)}
@@ -44,31 +57,66 @@ func (s *Server) accountEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var next string
-	if len(recs) > limit {
-		next = strconv.FormatInt(int64(recs[limit].Version), 10)
-		recs = recs[:limit]
-	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+	_, _ = w.Write(page)
+}
+
+// eventsPage encodes the page of stream's events from version from: at
+// most limit events and MaxEventsPageBytes bytes (but at least one event),
+// with next_cursor when more follow. It reads the store in chunks sized by
+// the largest event seen so far, so it holds about one page of events in
+// memory, not limit of them.
+func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.Version, limit int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(`{"events":[`)
-	for i, rec := range recs {
-		if i > 0 {
-			buf.WriteByte(',')
+	count, largest, chunk := 0, 0, 1
+	next := eventstore.Version(-1) // the first event not on the page; -1: none
+	more := true                   // the stream may hold events after the last read
+	for more && next < 0 && count < limit {
+		want := min(chunk, limit-count)
+		recs, err := s.cfg.Store.ReadStream(ctx, stream, from, want)
+		if err != nil {
+			return nil, err
 		}
-		if err := writeRecord(&buf, rec); err != nil {
-			writeError(w, err)
-			return
+		more = len(recs) == want
+		for _, rec := range recs {
+			mark := buf.Len()
+			if count > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeRecord(&buf, rec); err != nil {
+				return nil, err
+			}
+			if count > 0 && buf.Len()+pageTrailer > MaxEventsPageBytes {
+				buf.Truncate(mark)
+				next = rec.Version
+				break
+			}
+			count++
+			largest = max(largest, len(rec.Data))
+			from = rec.Version + 1
+		}
+		// The next chunk: what fits in the rest of the page at the size of
+		// the largest event so far, plus one to learn where the page ends.
+		chunk = min(maxReadChunk, max(1, (MaxEventsPageBytes-buf.Len())/max(largest, 1)+1))
+	}
+	if next < 0 && more && count == limit {
+		// The page is full by count: do more events follow?
+		last, err := s.cfg.Store.StreamVersion(ctx, stream)
+		if err != nil {
+			return nil, err
+		}
+		if last >= from {
+			next = from
 		}
 	}
 	buf.WriteByte(']')
-	if next != "" {
-		buf.WriteString(`,"next_cursor":`)
-		q, _ := json.Marshal(next)
-		buf.Write(q)
+	if next >= 0 {
+		fmt.Fprintf(&buf, `,"next_cursor":"%d"`, next)
 	}
 	buf.WriteString("}\n")
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // writeRecord writes a stored CloudEvent with its position as the first

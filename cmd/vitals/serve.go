@@ -55,6 +55,7 @@ type serveConfig struct {
 	maxBatch          int
 	readHeaderTimeout time.Duration
 	readTimeout       time.Duration
+	bodyReadTimeout   time.Duration
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	drainDelay        time.Duration
@@ -88,6 +89,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	fs.IntVar(&c.maxBatch, "max-batch-events", api.DefaultMaxBatchEvents, "most events in one batch")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read request headers")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 2*time.Minute, "time to read a whole request")
+	fs.DurationVar(&c.bodyReadTimeout, "body-read-timeout", api.DefaultBodyReadTimeout, "time to receive an ingest request's body; slower bodies get 408")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 2*time.Minute, "time to write an answer")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "keep-alive idle time")
 	fs.DurationVar(&c.drainDelay, "drain-delay", 0, "on shutdown, how long /readyz reports draining before the listener closes")
@@ -180,7 +182,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	}
 	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m,
 		Keys: keys, AuthFailures: authFailures(c.authFailLimit), RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
-		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
+		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, BodyReadTimeout: c.bodyReadTimeout, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
 		Stats: func(ctx context.Context) (any, error) {
 			head, err := store.Head(ctx)
 			return map[string]any{"store_head": head, "projections": proj.Stats()}, err

@@ -1,0 +1,60 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vitals-hq/vitals/api"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/eventstore/bolt"
+	"github.com/vitals-hq/vitals/ingest"
+)
+
+// newServer builds an api.Server from cfg, filling in a fresh bolt store
+// (when cfg.Store is nil), an ingester on it, the test clock and a logger
+// that writes JSON lines to logs (discarded when logs is nil). It returns
+// the server and the store.
+func newServerLog(t *testing.T, cfg api.Config, logs io.Writer) (*api.Server, eventstore.Store) {
+	t.Helper()
+	if cfg.Store == nil {
+		s, err := bolt.Open(context.Background(), t.TempDir(), bolt.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		cfg.Store = s
+	}
+	if cfg.Ingester == nil {
+		cfg.Ingester = ingest.New(cfg.Store)
+	}
+	cfg.Now = func() time.Time { return now }
+	cfg.Logger = zerolog.Nop()
+	if logs != nil {
+		cfg.Logger = zerolog.New(logs)
+	}
+	h, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, cfg.Store
+}
+
+// newServer is newServerLog without logs.
+func newServer(t *testing.T, cfg api.Config) (*api.Server, eventstore.Store) {
+	t.Helper()
+	return newServerLog(t, cfg, nil)
+}
+
+// startServer serves h over HTTP for the test.
+func startServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
