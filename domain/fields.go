@@ -23,7 +23,7 @@ const (
 	msgDate      = "must be a date YYYY-MM-DD, e.g. 2026-03-31"
 	msgTimestamp = "must be RFC 3339, e.g. 2026-03-01T09:30:00Z"
 	msgNotNull   = "may not be null; leave the field out to keep the current value"
-	msgMoneyMax  = "is too large; the largest amount is 999999999999999.99"
+	msgMoneyMax  = "is too large; the largest amount is " + maxMoneyText
 	msgSurrogate = `must not contain a lone UTF-16 surrogate escape (\ud800–\udfff outside a high–low pair); send the character itself or a valid pair`
 	msgUTF8      = "must be valid UTF-8"
 )

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -17,10 +18,33 @@ import (
 // ("12500.50").
 type Money int64
 
-// MaxMoney is the largest amount an event may carry: 999 999 999 999 999.99
-// (fifteen digits before the point). The bound leaves ample headroom for
-// sums without overflow.
-const MaxMoney Money = 99_999_999_999_999_999
+// MaxMoney is the largest amount an event may carry: 9 999 999 999.99
+// (ten digits before the point). It is chosen so that every sum of one
+// amount per account fits in int64 at 10^6 accounts with a factor of 9 to
+// spare (10^6 × MaxMoney < 10^18 cents): MRR totals, MRR per band, per
+// manager and at risk never overflow at the supported scale. Sums with no
+// bound on their number of terms (payments of an invoice, receivables
+// over every invoice) use [Money.Add], which saturates.
+const MaxMoney Money = 999_999_999_999
+
+// maxMoneyText is MaxMoney as printed, for messages (a test keeps them
+// equal).
+const maxMoneyText = "9999999999.99"
+
+// Add returns m + n, saturating instead of wrapping: a sum beyond the int64
+// range of cents stays at its largest (92 233 720 368 547 758.07) or
+// smallest value. A read model therefore never shows a negative total made
+// of positive amounts; a saturated total is the sign that it was reached.
+func (m Money) Add(n Money) Money {
+	s := m + n
+	switch {
+	case n > 0 && s < m:
+		return math.MaxInt64
+	case n < 0 && s > m:
+		return math.MinInt64
+	}
+	return s
+}
 
 // Reasons a decimal number cannot be read exactly.
 var (
@@ -40,8 +64,9 @@ func ParseMoney(s string) (Money, error) {
 	return Money(v), nil
 }
 
-// Float64 returns the amount in major units, for display and arithmetic
-// where exactness does not matter.
+// Float64 returns the amount in major units, for metrics and arithmetic
+// where exactness does not matter. Never print money through it: beyond
+// 2^53 cents a float64 drops cents (use String or MarshalJSON).
 func (m Money) Float64() float64 { return float64(m) / 100 }
 
 // String formats the amount in major units: "12500" when whole, otherwise

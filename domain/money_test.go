@@ -3,6 +3,8 @@ package domain
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"math/big"
 	"testing"
 )
 
@@ -31,8 +33,11 @@ func TestParseMoney(t *testing.T) {
 		{"0e999999999999", 0, nil},
 		{"0.000e-999999999999", 0, nil},
 		{"-3.05", -305, nil},
-		{"999999999999999.99", MaxMoney, nil},
-		{"-999999999999999.99", -MaxMoney, nil},
+		{"9999999999.99", MaxMoney, nil},
+		{"-9999999999.99", -MaxMoney, nil},
+		{"9.99999999999e9", MaxMoney, nil},
+		{"10000000000", 0, errRange},
+		{"999999999999999.99", 0, errRange},
 		{"0.105", 0, errFraction},
 		{"1.5e-3", 0, errFraction},
 		{"1e-999999999999", 0, errFraction},
@@ -78,7 +83,9 @@ func TestMoneyString(t *testing.T) {
 		{1250000, "12500"},
 		{-305, "-3.05"},
 		{-300, "-3"},
-		{MaxMoney, "999999999999999.99"},
+		{MaxMoney, "9999999999.99"},
+		{MaxMoney * 1_000_000, "9999999999990000"},
+		{math.MaxInt64, "92233720368547758.07"},
 		{-1 << 63, "-92233720368547758.08"},
 	}
 	for _, tt := range tests {
@@ -114,5 +121,62 @@ func TestMoneyJSONRoundTrip(t *testing.T) {
 		if err := json.Unmarshal([]byte(bad), &v); err == nil {
 			t.Errorf("Unmarshal(%s) succeeded, want error", bad)
 		}
+	}
+}
+
+// TestMaxMoneySumsFit: the largest amount times the supported scale (10^6
+// accounts, each with one MRR) fits in int64, so MRR totals cannot overflow.
+func TestMaxMoneySumsFit(t *testing.T) {
+	const accounts = 1_000_000
+	if MaxMoney > math.MaxInt64/accounts {
+		t.Fatalf("MaxMoney %s × %d accounts overflows int64", MaxMoney, accounts)
+	}
+	if got := MaxMoney.String(); got != maxMoneyText {
+		t.Fatalf("MaxMoney prints %s, the documented maximum is %s", got, maxMoneyText)
+	}
+}
+
+// TestMoneyMaxRoundTrip: the largest amount, and sums of it, print exactly
+// (no float64 on the way) and parse back to the same cents.
+func TestMoneyMaxRoundTrip(t *testing.T) {
+	for _, m := range []Money{MaxMoney, -MaxMoney, MaxMoney * 95, MaxMoney*1_000_000 + 1} {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Money
+		if err := json.Unmarshal(b, &back); -MaxMoney <= m && m <= MaxMoney && (err != nil || back != m) {
+			t.Errorf("Money(%d) → %s → %d, %v", int64(m), b, int64(back), err)
+		}
+		if v, ok := new(big.Rat).SetString(string(b)); !ok || v.Cmp(big.NewRat(int64(m), 100)) != 0 {
+			t.Errorf("Money(%d) prints %s, not exactly %d cents", int64(m), b, int64(m))
+		}
+	}
+}
+
+func TestMoneyAdd(t *testing.T) {
+	tests := []struct{ a, b, want Money }{
+		{1, 2, 3},
+		{MaxMoney, MaxMoney, 2 * MaxMoney},
+		{MaxMoney, -MaxMoney, 0},
+		{math.MaxInt64, 1, math.MaxInt64},
+		{math.MaxInt64 - 5, MaxMoney, math.MaxInt64},
+		{math.MinInt64, -1, math.MinInt64},
+		{math.MinInt64 + 5, -MaxMoney, math.MinInt64},
+		{math.MaxInt64, math.MinInt64, -1},
+	}
+	for _, tt := range tests {
+		if got := tt.a.Add(tt.b); got != tt.want {
+			t.Errorf("Money(%d).Add(%d) = %d, want %d", int64(tt.a), int64(tt.b), int64(got), int64(tt.want))
+		}
+	}
+	// A sum of more than 9.2 million largest amounts saturates instead of
+	// wrapping to a negative total.
+	var sum Money
+	for range 10_000_000 {
+		sum = sum.Add(MaxMoney)
+	}
+	if sum != math.MaxInt64 {
+		t.Errorf("10^7 × MaxMoney = %s, want saturated at %s", sum, Money(math.MaxInt64))
 	}
 }

@@ -198,9 +198,9 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 	gauge(dUpsell, float64(pf.Upsell))
 	gauge(dUnassigned, float64(unassigned))
 	for _, b := range bands {
-		gauge(dMRR, pf.MRRByBand[scoring.Band(b)], b)
+		gauge(dMRR, pf.MRRByBand[scoring.Band(b)].Float64(), b)
 	}
-	gauge(dMRRAtRisk, pf.MRRAtRisk)
+	gauge(dMRRAtRisk, pf.MRRAtRisk.Float64())
 	if pf.NPS != nil {
 		gauge(dNPS, *pf.NPS)
 	}
@@ -209,8 +209,8 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 		gauge(dSLA, *pf.SLACompliance)
 	}
 	gauge(dSLAMessages, float64(pf.SLAMessages))
-	gauge(dReceivables, pf.ReceivablesOutstanding)
-	gauge(dOverdue, pf.ReceivablesOverdue)
+	gauge(dReceivables, pf.ReceivablesOutstanding.Float64())
+	gauge(dOverdue, pf.ReceivablesOverdue.Float64())
 	if pf.LogoRetention != nil {
 		gauge(dRetention, *pf.LogoRetention)
 	}
@@ -233,8 +233,8 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 		if mv.Utilization != nil {
 			gauge(dMgrUtil, *mv.Utilization, id)
 		}
-		gauge(dMgrMRR, mv.MRRManaged, id)
-		gauge(dMgrMRRAtRisk, mv.MRRAtRisk, id)
+		gauge(dMgrMRR, mv.MRRManaged.Float64(), id)
+		gauge(dMgrMRRAtRisk, mv.MRRAtRisk.Float64(), id)
 	}
 	gauge(dManagers, float64(active))
 	return out, nil

@@ -307,7 +307,7 @@ func TestInvoiceTurnsRedWithTime(t *testing.T) {
 		}
 		if wantAtRisk {
 			want := []string{projections.ReasonHealthRed, projections.ReasonOverdueInvoice}
-			if !reflect.DeepEqual(risk.Items[0].Reasons, want) || pf.MRRAtRisk != 2500 {
+			if !reflect.DeepEqual(risk.Items[0].Reasons, want) || pf.MRRAtRisk != 250000 { // cents
 				t.Fatalf("at %s: reasons %v (want %v), MRR at risk %v", at, risk.Items[0].Reasons, want, pf.MRRAtRisk)
 			}
 		}

@@ -117,6 +117,7 @@ func readSnapshot(path string) (*snapshot, error) {
 		if a.Signals == nil {
 			a.Signals = make(map[string]*Signal)
 		}
+		a.syncSince() // snapshots written before scoring knew the opening
 		a.Scoring.Normalize()
 	}
 	return &s, nil

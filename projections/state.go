@@ -205,6 +205,7 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 	switch p := ev.Payload.(type) {
 	case domain.AccountOpened:
 		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time
+		a.syncSince()
 		a.Industry, a.Website = p.Industry, p.Website
 		mrr, tier := int64(p.MRR), string(p.Tier)
 		ch := ProfileChange{Stamp: st, Full: true, Name: &p.Name, MRRCents: &mrr, Tier: &tier, SLAHours: &p.SLAResponseHours}
@@ -400,6 +401,14 @@ func (a *Account) ProfileAt(t time.Time) Profile {
 		p = ch.apply(p)
 	}
 	return p
+}
+
+// syncSince gives scoring the account's opening: no score (and no trend
+// value) exists before it, as [Account.ExistsAt] says for queries.
+func (a *Account) syncSince() {
+	if a.Opened {
+		a.Scoring.Since = a.OpenedAt.UTC()
+	}
 }
 
 // ExistsAt reports whether the account was opened at or before t.

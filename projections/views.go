@@ -67,7 +67,7 @@ type AccountView struct {
 	Name         string         `json:"name"`
 	Status       domain.Status  `json:"status"`
 	Tier         scoring.Tier   `json:"tier"`
-	MRR          float64        `json:"mrr"`
+	MRR          domain.Money   `json:"mrr"`
 	ManagerID    string         `json:"manager_id,omitempty"`
 	RenewalDate  string         `json:"renewal_date,omitempty"`
 	OpenedAt     time.Time      `json:"opened_at"`
@@ -80,8 +80,6 @@ type AccountView struct {
 	Reasons      []string       `json:"reasons"`
 	Upsell       bool           `json:"upsell"`
 	Trend        *scoring.Trend `json:"trend,omitempty"`
-
-	mrrCents int64
 }
 
 // account evaluates one account (which must exist at v.t), once per view.
@@ -103,7 +101,7 @@ func (v *view) evaluate(a *Account) AccountView {
 	res := v.score(a)
 	av := AccountView{
 		ID: a.ID, Name: p.Name, Status: a.StatusAt(v.t), Tier: res.Tier,
-		MRR: cents(p.MRRCents), mrrCents: p.MRRCents, ManagerID: v.managerOf(a),
+		MRR: domain.Money(p.MRRCents), ManagerID: v.managerOf(a),
 		OpenedAt: a.OpenedAt, Industry: a.Industry, Website: a.Website,
 		Score: res.Score, Band: res.Band, ComputedBand: res.ComputedBand, Coverage: res.Coverage,
 		Trend: res.Trend, Reasons: []string{},
@@ -167,9 +165,10 @@ func (v *view) reasons(a *Account, p Profile, res scoring.Result) []string {
 	return out
 }
 
-// owed sums what an account is owed at t.
+// owed sums what an account is owed at t. The sums saturate (see
+// [domain.Money.Add]): an account may have any number of invoices.
 type owed struct {
-	outstanding, overdue int64 // cents
+	outstanding, overdue domain.Money
 	maxDaysLate          int
 }
 
@@ -183,19 +182,19 @@ func receivables(a *Account, t time.Time) owed {
 		if !inv.Issued || inv.IssuedAt.After(t) || (inv.VoidedAt != nil && !inv.VoidedAt.After(t)) {
 			continue
 		}
-		var paid int64
+		var paid domain.Money
 		for _, p := range inv.Payments {
 			if !p.Time.After(t) {
-				paid += p.AmountCents
+				paid = paid.Add(domain.Money(p.AmountCents))
 			}
 		}
-		rest := inv.AmountCents - paid
-		if rest <= 0 {
+		if paid >= domain.Money(inv.AmountCents) {
 			continue
 		}
-		o.outstanding += rest
+		rest := domain.Money(inv.AmountCents).Add(-paid) // paid ≥ 0 for ingested facts: no overflow
+		o.outstanding = o.outstanding.Add(rest)
 		if late := int(today.Sub(inv.Due) / day); late >= 1 {
-			o.overdue += rest
+			o.overdue = o.overdue.Add(rest)
 			o.maxDaysLate = max(o.maxDaysLate, late)
 		}
 	}
@@ -228,7 +227,7 @@ func (v *view) activeViews() []AccountView {
 // sortByMRR orders a list by MRR descending, then account id.
 func sortByMRR(items []AccountView) {
 	slices.SortFunc(items, func(x, y AccountView) int {
-		return cmp.Or(cmp.Compare(y.mrrCents, x.mrrCents), cmp.Compare(x.ID, y.ID))
+		return cmp.Or(cmp.Compare(y.MRR, x.MRR), cmp.Compare(x.ID, y.ID))
 	})
 }
 
@@ -272,8 +271,8 @@ type ManagerView struct {
 	Over           bool                   `json:"over"`
 	TierLimits     map[scoring.Tier]Limit `json:"tier_limits"`
 	TierExceeded   bool                   `json:"tier_limit_exceeded"`
-	MRRManaged     float64                `json:"mrr_managed"`
-	MRRAtRisk      float64                `json:"mrr_at_risk"`
+	MRRManaged     domain.Money           `json:"mrr_managed"`
+	MRRAtRisk      domain.Money           `json:"mrr_at_risk"`
 	AtRisk         int                    `json:"at_risk"`
 	BillableHours  float64                `json:"billable_hours_28d"`
 	LoggedHours    float64                `json:"logged_hours_28d"`
@@ -294,7 +293,7 @@ type Capacity struct {
 	Managers   []ManagerView `json:"managers"`
 	Unassigned []string      `json:"unassigned"`
 	// UnassignedMRR is the MRR of active accounts without a manager.
-	UnassignedMRR float64 `json:"unassigned_mrr"`
+	UnassignedMRR domain.Money `json:"unassigned_mrr"`
 }
 
 // capacity evaluates every manager that had joined by v.t (left ones only
@@ -302,16 +301,14 @@ type Capacity struct {
 func (v *view) capacity(includeLeft bool) Capacity {
 	byManager := map[string][]AccountView{}
 	c := Capacity{Managers: []ManagerView{}, Unassigned: []string{}}
-	var unassignedMRR int64
 	for _, av := range v.activeViews() {
 		if av.ManagerID == "" {
 			c.Unassigned = append(c.Unassigned, av.ID)
-			unassignedMRR += av.mrrCents
+			c.UnassignedMRR = c.UnassignedMRR.Add(av.MRR)
 			continue
 		}
 		byManager[av.ManagerID] = append(byManager[av.ManagerID], av)
 	}
-	c.UnassignedMRR = cents(unassignedMRR)
 	ids := make([]string, 0, len(v.st.Managers))
 	for id, m := range v.st.Managers {
 		if m.Joined && !m.JoinedAt.After(v.t) && (includeLeft || m.ActiveAt(v.t)) {
@@ -331,27 +328,25 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 	mv := ManagerView{
 		ID: m.ID, Name: p.Name, Active: m.ActiveAt(v.t), Accounts: len(accts), AccountIDs: []string{},
 		ByTier: map[scoring.Tier]int{}, ByBand: map[scoring.Band]int{}, TierLimits: map[scoring.Tier]Limit{},
-		CapacityPoints: p.CapacityPoints, WeeklyHours: p.WeeklyHours,
+		CapacityPoints: finite(p.CapacityPoints), WeeklyHours: finite(p.WeeklyHours),
 	}
 	if !m.LeftAt.IsZero() && !m.LeftAt.After(v.t) {
 		left := m.LeftAt
 		mv.LeftAt = &left
 	}
-	var managed, atRisk int64
 	for _, av := range accts {
 		mv.AccountIDs = append(mv.AccountIDs, av.ID)
 		mv.ByTier[av.Tier]++
 		mv.ByBand[av.Band]++
 		mv.LoadPoints += loadPoints[av.Tier]
-		managed += av.mrrCents
+		mv.MRRManaged = mv.MRRManaged.Add(av.MRR)
 		if len(av.Reasons) > 0 {
 			mv.AtRisk++
-			atRisk += av.mrrCents
+			mv.MRRAtRisk = mv.MRRAtRisk.Add(av.MRR)
 		}
 	}
-	mv.MRRManaged, mv.MRRAtRisk = cents(managed), cents(atRisk)
-	if p.CapacityPoints > 0 {
-		mv.LoadRatio = round4(mv.LoadPoints / p.CapacityPoints)
+	if mv.CapacityPoints > 0 {
+		mv.LoadRatio = round4(finite(mv.LoadPoints / mv.CapacityPoints))
 	}
 	mv.Over = mv.LoadRatio > 1
 	for tier, limit := range tierLimits {
@@ -365,15 +360,15 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 	for _, e := range m.Time {
 		if e.Time.After(from) && !e.Time.After(v.t) {
 			logged = true
-			mv.LoggedHours += e.Hours
+			mv.LoggedHours = finite(mv.LoggedHours + e.Hours)
 			if e.Billable {
-				mv.BillableHours += e.Hours
+				mv.BillableHours = finite(mv.BillableHours + e.Hours)
 			}
 		}
 	}
 	mv.LoggedHours, mv.BillableHours = round4(mv.LoggedHours), round4(mv.BillableHours)
-	if logged && p.WeeklyHours > 0 {
-		u := round4(mv.BillableHours / (p.WeeklyHours * 4))
+	if logged && mv.WeeklyHours > 0 {
+		u := round4(finite(mv.BillableHours / finite(mv.WeeklyHours*4)))
 		mv.Utilization = &u
 		switch {
 		case u < utilUnder:
@@ -389,36 +384,36 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 
 // Portfolio is the agency-wide summary as of an instant.
 type Portfolio struct {
-	At                     time.Time                `json:"at"`
-	Accounts               int                      `json:"accounts"`
-	ByStatus               map[domain.Status]int    `json:"by_status"`
-	ByBand                 map[scoring.Band]int     `json:"by_band"`
-	ByTier                 map[scoring.Tier]int     `json:"by_tier"`
-	MRRTotal               float64                  `json:"mrr_total"`
-	MRRByBand              map[scoring.Band]float64 `json:"mrr_by_band"`
-	AtRisk                 int                      `json:"at_risk"`
-	AtRiskByReason         map[string]int           `json:"at_risk_by_reason"`
-	MRRAtRisk              float64                  `json:"mrr_at_risk"`
-	Upsell                 int                      `json:"upsell"`
-	NewThisMonth           int                      `json:"new_this_month"`
-	NewThisQuarter         int                      `json:"new_this_quarter"`
-	ChurnedThisMonth       int                      `json:"churned_this_month"`
-	ChurnedThisQuarter     int                      `json:"churned_this_quarter"`
-	ReceivablesOutstanding float64                  `json:"receivables_outstanding"`
-	ReceivablesOverdue     float64                  `json:"receivables_overdue"`
-	NPS                    *float64                 `json:"nps"`
-	NPSResponses           int                      `json:"nps_responses"`
-	SLACompliance          *float64                 `json:"sla_compliance"`
-	SLAMessages            int                      `json:"sla_messages"`
-	LogoRetention          *float64                 `json:"logo_retention"`
-	Referrals12m           int                      `json:"referrals_12m"`
+	At                     time.Time                     `json:"at"`
+	Accounts               int                           `json:"accounts"`
+	ByStatus               map[domain.Status]int         `json:"by_status"`
+	ByBand                 map[scoring.Band]int          `json:"by_band"`
+	ByTier                 map[scoring.Tier]int          `json:"by_tier"`
+	MRRTotal               domain.Money                  `json:"mrr_total"`
+	MRRByBand              map[scoring.Band]domain.Money `json:"mrr_by_band"`
+	AtRisk                 int                           `json:"at_risk"`
+	AtRiskByReason         map[string]int                `json:"at_risk_by_reason"`
+	MRRAtRisk              domain.Money                  `json:"mrr_at_risk"`
+	Upsell                 int                           `json:"upsell"`
+	NewThisMonth           int                           `json:"new_this_month"`
+	NewThisQuarter         int                           `json:"new_this_quarter"`
+	ChurnedThisMonth       int                           `json:"churned_this_month"`
+	ChurnedThisQuarter     int                           `json:"churned_this_quarter"`
+	ReceivablesOutstanding domain.Money                  `json:"receivables_outstanding"`
+	ReceivablesOverdue     domain.Money                  `json:"receivables_overdue"`
+	NPS                    *float64                      `json:"nps"`
+	NPSResponses           int                           `json:"nps_responses"`
+	SLACompliance          *float64                      `json:"sla_compliance"`
+	SLAMessages            int                           `json:"sla_messages"`
+	LogoRetention          *float64                      `json:"logo_retention"`
+	Referrals12m           int                           `json:"referrals_12m"`
 }
 
 // portfolio evaluates the summary.
 func (v *view) portfolio() Portfolio {
 	pf := Portfolio{
 		At: v.t, ByStatus: map[domain.Status]int{}, ByBand: map[scoring.Band]int{}, ByTier: map[scoring.Tier]int{},
-		MRRByBand: map[scoring.Band]float64{}, AtRiskByReason: map[string]int{},
+		MRRByBand: map[scoring.Band]domain.Money{}, AtRiskByReason: map[string]int{},
 	}
 	for _, r := range Reasons() {
 		pf.AtRiskByReason[r] = 0
@@ -426,8 +421,6 @@ func (v *view) portfolio() Portfolio {
 	monthStart := time.Date(v.t.Year(), v.t.Month(), 1, 0, 0, 0, 0, time.UTC)
 	quarterStart := time.Date(v.t.Year(), (v.t.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC)
 	yearAgo := v.t.Add(-retentionLookbak)
-	var total, atRisk, outstanding, overdue int64
-	mrrByBand := map[scoring.Band]int64{}
 	var promoters, detractors, slaOK, retainedBase, retained int
 	for _, a := range v.accounts() {
 		status := a.StatusAt(v.t)
@@ -454,8 +447,8 @@ func (v *view) portfolio() Portfolio {
 			}
 		}
 		o := receivables(a, v.t)
-		outstanding += o.outstanding
-		overdue += o.overdue
+		pf.ReceivablesOutstanding = pf.ReceivablesOutstanding.Add(o.outstanding)
+		pf.ReceivablesOverdue = pf.ReceivablesOverdue.Add(o.overdue)
 		for _, r := range a.Referrals {
 			if r.Time.After(v.t.Add(-referralWindow)) && !r.Time.After(v.t) {
 				pf.Referrals12m++
@@ -467,11 +460,11 @@ func (v *view) portfolio() Portfolio {
 		av := v.account(a)
 		pf.ByBand[av.Band]++
 		pf.ByTier[av.Tier]++
-		total += av.mrrCents
-		mrrByBand[av.Band] += av.mrrCents
+		pf.MRRTotal = pf.MRRTotal.Add(av.MRR)
+		pf.MRRByBand[av.Band] = pf.MRRByBand[av.Band].Add(av.MRR)
 		if len(av.Reasons) > 0 {
 			pf.AtRisk++
-			atRisk += av.mrrCents
+			pf.MRRAtRisk = pf.MRRAtRisk.Add(av.MRR)
 			for _, r := range av.Reasons {
 				pf.AtRiskByReason[r]++
 			}
@@ -494,11 +487,6 @@ func (v *view) portfolio() Portfolio {
 		slaOK += ok
 		pf.SLAMessages += counted
 	}
-	pf.MRRTotal, pf.MRRAtRisk = cents(total), cents(atRisk)
-	for b, c := range mrrByBand {
-		pf.MRRByBand[b] = cents(c)
-	}
-	pf.ReceivablesOutstanding, pf.ReceivablesOverdue = cents(outstanding), cents(overdue)
 	if pf.NPSResponses > 0 {
 		n := round2(100 * float64(promoters-detractors) / float64(pf.NPSResponses))
 		pf.NPS = &n
@@ -559,7 +547,30 @@ func midnight(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-func cents(c int64) float64 { return float64(c) / 100 }
+// finite keeps a read model's number encodable whatever the facts (hours,
+// capacities that bypassed ingest ranges, sums that overflow): ±Inf becomes
+// ±math.MaxFloat64 (the largest value, so "over capacity" stays true) and
+// NaN becomes 0.
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case math.IsInf(x, 1):
+		return math.MaxFloat64
+	case math.IsInf(x, -1):
+		return -math.MaxFloat64
+	}
+	return x
+}
 
-func round2(x float64) float64 { return math.Round(x*100) / 100 }
-func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+// round2 and round4 round to 2 and 4 decimals; a finite x stays finite
+// (a number too large to scale has no decimals to round).
+func round2(x float64) float64 { return roundTo(x, 100) }
+func round4(x float64) float64 { return roundTo(x, 1e4) }
+
+func roundTo(x, scale float64) float64 {
+	if r := math.Round(x*scale) / scale; !math.IsInf(r, 0) {
+		return r
+	}
+	return x
+}

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,12 @@ type Account struct {
 	Invoices  []Invoice        `json:"invoices,omitempty"`  // by ID, one entry per ID
 	Messages  []Message        `json:"messages,omitempty"`  // by ID, one entry per ID
 	Overrides []OverrideFact   `json:"overrides,omitempty"` // by (Time, Ref)
+	// Since is when the account came into existence (its opening); zero
+	// means always. No score exists at an instant before Since, even when
+	// back-dated facts cover it: such an evaluation has every component
+	// missing and a null score, and so does a trend look-back that reaches
+	// before Since.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // AttrChange is the full set of scoring attributes in effect from Time on:
@@ -168,6 +175,20 @@ func sortCompact[T any](s []T, c func(a, b T) int) []T {
 	return slices.CompactFunc(s, func(a, b T) bool { return c(a, b) == 0 })
 }
 
+// addCents returns a + b, saturating at the int64 range instead of
+// wrapping: a sum of payments that exceeds it (possible only for facts that
+// bypass ingest, whose amounts are bounded) stays the largest amount.
+func addCents(a, b int64) int64 {
+	s := a + b
+	switch {
+	case b > 0 && s < a:
+		return math.MaxInt64
+	case b < 0 && s > a:
+		return math.MinInt64
+	}
+	return s
+}
+
 // utcPtr returns a copy of *p in UTC, or nil.
 func utcPtr(p *time.Time) *time.Time {
 	if p == nil {
@@ -298,6 +319,7 @@ func (a *Account) AddReply(id string, r Reply) {
 // the Add… methods keep: times in UTC, due dates at midnight, every list
 // sorted without duplicates, one invoice and one message entry per id.
 func (a *Account) Normalize() {
+	a.Since = a.Since.UTC()
 	for i := range a.Attrs {
 		a.Attrs[i].Time = a.Attrs[i].Time.UTC()
 	}
@@ -373,7 +395,7 @@ func (a *Account) prune(from time.Time, window time.Duration) {
 		var paid int64
 		for _, p := range inv.Payments {
 			if !p.Time.After(from) {
-				paid += p.AmountCents
+				paid = addCents(paid, p.AmountCents)
 			}
 		}
 		return paid >= inv.AmountCents && !inv.Due.After(cut)

@@ -217,6 +217,10 @@ func (c Config) forTier(t Tier) Components {
 // rejected to keep instant arithmetic far from overflow.
 const maxWindowDays = 3660
 
+// maxWeight bounds a component weight, so that weights × points and their
+// sums stay far from float64 overflow.
+const maxWeight = 1e6
+
 // Validate checks the configuration and names each bad field by its YAML
 // path ("components.nps.weight: must be ≥ 0"). All problems are reported,
 // joined; the error wraps [ErrInvalidConfig].
@@ -237,8 +241,13 @@ func (c Config) Validate() error {
 		for i, cc := range cs.list() {
 			id := compID(i)
 			f := prefix + "components." + id.name() + "."
-			if finite(f+"weight", cc.Weight) && cc.Weight < 0 {
-				bad(f+"weight", "must be ≥ 0")
+			if finite(f+"weight", cc.Weight) {
+				switch {
+				case cc.Weight < 0:
+					bad(f+"weight", "must be ≥ 0")
+				case cc.Weight > maxWeight:
+					bad(f+"weight", "must be at most %g", maxWeight)
+				}
 			}
 			total += cc.Weight
 			if cc.WindowDays < 1 || cc.WindowDays > maxWindowDays {

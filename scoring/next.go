@@ -52,6 +52,7 @@ func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
 	tier := s.tierOf(attrs)
 	rules := &s.tiers[tierIndex(tier)]
 
+	e.add(a.Since) // no score before it
 	for _, c := range a.Attrs {
 		e.add(c.Time)
 	}
@@ -85,7 +86,7 @@ func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
 		for _, p := range inv.Payments {
 			e.add(p.Time)
 			if !p.Time.After(x) {
-				paid += p.AmountCents
+				paid = addCents(paid, p.AmountCents)
 			}
 		}
 		if inv.VoidedAt != nil {

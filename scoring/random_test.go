@@ -89,6 +89,10 @@ func randomOps(r *rand.Rand) []op {
 			ops = append(ops, func(a *Account) { a.AddOverride(o) })
 		}
 	}
+	if r.IntN(3) == 0 {
+		since := randomInstant(r)
+		ops = append(ops, func(a *Account) { a.Since = since })
+	}
 	return ops
 }
 

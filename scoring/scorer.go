@@ -103,8 +103,8 @@ func (s *Scorer) tierOf(c AttrChange) Tier {
 
 // slaOf returns the SLA hours of an attribute set of tier t.
 func (s *Scorer) slaOf(c AttrChange, t Tier) float64 {
-	if c.SLAHours > 0 {
-		return c.SLAHours
+	if c.SLAHours > 0 { // not NaN
+		return min(max(c.SLAHours, minSLAHours), maxSLAHours)
 	}
 	return s.slaHours[tierIndex(t)]
 }
@@ -113,7 +113,9 @@ func (s *Scorer) slaOf(c AttrChange, t Tier) float64 {
 // from MRR.
 func (s *Scorer) Tier(a *Account, t time.Time) Tier { return s.tierOf(attrsAt(a, t)) }
 
-// SLAHours returns the account's response SLA at t: its own, else its tier's.
+// SLAHours returns the account's response SLA at t: its own, else its
+// tier's. An SLA of its own is clamped to 1 ns .. 100 × 366 days (in hours),
+// so that +Inf or a subnormal number still gives a finite SLA.
 func (s *Scorer) SLAHours(a *Account, t time.Time) float64 {
 	c := attrsAt(a, t)
 	return s.slaOf(c, s.tierOf(c))
@@ -224,6 +226,7 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 	rules := &s.tiers[tierIndex(tier)]
 	sla := s.slaOf(attrs, tier)
 
+	before := t.Before(a.Since)
 	var comps []Component
 	if detail {
 		comps = make([]Component, numComps)
@@ -237,16 +240,18 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 			*c = Component{Name: id.name(), Weight: r.weight, WindowDays: r.windowDays, Band: BandUnknown, Evidence: []string{}}
 		}
 		var o outcome
-		switch id {
-		case compNPS:
+		switch {
+		case before:
+			// No score before the account existed: every component missing.
+		case id == compNPS:
 			o = s.nps(a, t, r, c)
-		case compMeetings:
+		case id == compMeetings:
 			o = s.meetings(a, t, r, c)
-		case compKPI:
+		case id == compKPI:
 			o = s.kpi(a, t, r, c)
-		case compInvoices:
+		case id == compInvoices:
 			o = s.invoices(a, t, r, c)
-		case compResponse:
+		case id == compResponse:
 			o = s.response(a, t, r, sla, c)
 		}
 		if !o.present {
@@ -277,7 +282,7 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 		return res
 	}
 	res.Tier, res.SLAHours, res.ConfigVersion, res.Components = tier, sla, s.version, comps
-	if o := overrideAt(a, t); o != nil {
+	if o := overrideAt(a, t); o != nil && !before {
 		res.Override = o
 		res.Band = o.Band
 	}
@@ -392,17 +397,40 @@ func validKPI(k KPIReport) bool {
 // rounded to 9 decimals so that decimal inputs land exactly on decimal
 // thresholds: (100 − 90) ÷ 100 and (0.3 − 0.27) ÷ 0.3 are both exactly the
 // float64 nearest to 0.10.
+//
+// The shortfall is kept finite whatever the (finite, target > 0) inputs:
+// when target − actual overflows float64 the same ratio is computed as
+// 1 − actual ÷ target instead, and a ratio beyond ±maxShortfall (a subnormal
+// target, say) is clamped to ±maxShortfall — the worst value when actual
+// falls short, the best when it exceeds the target.
 func shortfall(k KPIReport) float64 {
 	d := k.Target - k.Actual
-	if !k.HigherIsBetter {
-		d = -d
+	var q float64
+	if math.IsInf(d, 0) {
+		q = 1 - k.Actual/k.Target
+	} else {
+		q = d / k.Target
 	}
-	sf := math.Round(d/k.Target*1e9) / 1e9
+	if !k.HigherIsBetter {
+		q = -q
+	}
+	switch {
+	case math.IsNaN(q) || q > maxShortfall:
+		q = maxShortfall // NaN cannot arise from valid reports; worst if it did
+	case q < -maxShortfall:
+		q = -maxShortfall
+	}
+	sf := math.Round(q*1e9) / 1e9
 	if sf == 0 {
 		return 0 // no -0
 	}
 	return sf
 }
+
+// maxShortfall bounds a KPI shortfall (a million times the target): far
+// beyond every band threshold, and small enough that rounding to 9
+// decimals stays exact.
+const maxShortfall = 1e6
 
 // kpi: per KPI name the latest valid report in the window; the mean of
 // their points.
@@ -471,7 +499,7 @@ func (s *Scorer) invoices(a *Account, t time.Time, r rule, c *Component) outcome
 				break
 			}
 			np++
-			paid += p.AmountCents
+			paid = addCents(paid, p.AmountCents)
 			if !done && paid >= inv.AmountCents {
 				done, paidDay = true, dayNum(p.Time)
 			}
@@ -512,6 +540,12 @@ func (s *Scorer) invoices(a *Account, t time.Time, r rule, c *Component) outcome
 
 // maxSLA caps absurd SLAs (from data) far from Duration overflow.
 const maxSLA = 100 * 366 * day
+
+// The range of an account's own SLA, in hours: 1 ns .. maxSLA.
+const (
+	minSLAHours = float64(time.Nanosecond) / float64(time.Hour)
+	maxSLAHours = float64(maxSLA) / float64(time.Hour)
+)
 
 // slaDuration converts SLA hours to a duration, 1ns..maxSLA.
 func slaDuration(hours float64) time.Duration {
