@@ -320,14 +320,26 @@ func pEnum[T ~string](valid func(T) bool, msg string) parser[T] {
 	}
 }
 
-// pMoney accepts an exact amount > 0 (positive) or ≥ 0.
-func pMoney(positive bool) parser[Money] {
+// money returns the parser of an amount: > 0 (positive) or ≥ 0, and at
+// most MaxMoney for a new event; a stored event may hold up to
+// maxStoredMoney, the limit of earlier versions, so that it still decodes.
+func (r *reader) money(positive bool) parser[Money] {
+	limit := MaxMoney
+	if !r.ingest {
+		limit = maxStoredMoney
+	}
+	return pMoney(positive, limit)
+}
+
+// pMoney accepts an exact amount > 0 (positive) or ≥ 0, of magnitude at
+// most limit.
+func pMoney(positive bool, limit Money) parser[Money] {
 	msg := "must be a number ≥ 0 with at most 2 decimals"
 	if positive {
 		msg = "must be a number > 0 with at most 2 decimals"
 	}
 	return func(raw json.RawMessage) (Money, string) {
-		m, err := ParseMoney(string(raw))
+		m, err := parseMoney(string(raw), limit)
 		switch {
 		case errors.Is(err, errRange) && (len(raw) == 0 || raw[0] != '-'):
 			return 0, msgMoneyMax

@@ -57,7 +57,17 @@ var (
 // "1.25e4") exactly. It fails when the value is not a whole number of cents
 // or its magnitude exceeds MaxMoney.
 func ParseMoney(s string) (Money, error) {
-	v, err := parseScaled(s, 2, uint64(MaxMoney))
+	return parseMoney(s, MaxMoney)
+}
+
+// maxStoredMoney is the largest amount a stored event may hold: the limit
+// of versions before MaxMoney (999 999 999 999 999.99). Events accepted
+// under it still decode; the read models' sums saturate ([Money.Add]).
+const maxStoredMoney Money = 99_999_999_999_999_999
+
+// parseMoney is ParseMoney with the magnitude limit given.
+func parseMoney(s string, limit Money) (Money, error) {
+	v, err := parseScaled(s, 2, uint64(limit))
 	if err != nil {
 		return 0, fmt.Errorf("domain: money %q: %w", s, err)
 	}

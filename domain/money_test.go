@@ -5,7 +5,9 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseMoney(t *testing.T) {
@@ -178,5 +180,23 @@ func TestMoneyAdd(t *testing.T) {
 	}
 	if sum != math.MaxInt64 {
 		t.Errorf("10^7 × MaxMoney = %s, want saturated at %s", sum, Money(math.MaxInt64))
+	}
+}
+
+// TestStoredMoneyBeyondMaxStillDecodes: an amount accepted by an earlier
+// version (up to 999999999999999.99) is rejected at ingest but still
+// decodes from the log, so lowering MaxMoney drops no stored event.
+func TestStoredMoneyBeyondMaxStillDecodes(t *testing.T) {
+	raw := []byte(`{"specversion":"1.0","id":"o1","source":"crm","type":"account.opened","subject":"big",` +
+		`"time":"2026-01-01T00:00:00Z","data":{"name":"Big","tier":"gold","mrr":999999999999999.99,"started_on":"2026-01-01"}}`)
+	if _, err := Parse(raw, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)); err == nil || !strings.Contains(err.Error(), "data.mrr") {
+		t.Fatalf("Parse: %v, want a data.mrr range error", err)
+	}
+	ev, err := Decode(raw)
+	if err != nil {
+		t.Fatalf("Decode of a stored event: %v", err)
+	}
+	if got := ev.Payload.(AccountOpened).MRR; got.String() != "999999999999999.99" {
+		t.Errorf("mrr = %s, want 999999999999999.99", got)
 	}
 }

@@ -251,7 +251,7 @@ func decodePayload(t Type, data object, eventTime time.Time, ingest bool) (any, 
 	case TypeAccountOpened:
 		p = AccountOpened{
 			Name:             required(r, "name", pText),
-			MRR:              required(r, "mrr", pMoney(false)),
+			MRR:              required(r, "mrr", r.money(false)),
 			Tier:             optional(r, "tier", pEnum(Tier.Valid, msgTier)),
 			ManagerID:        optional(r, "manager_id", pID),
 			RenewalDate:      optional(r, "renewal_date", r.date()),
@@ -262,7 +262,7 @@ func decodePayload(t Type, data object, eventTime time.Time, ingest bool) (any, 
 	case TypeAccountUpdated:
 		u := AccountUpdated{
 			Name:             tri(r, "name", false, pText),
-			MRR:              tri(r, "mrr", false, pMoney(false)),
+			MRR:              tri(r, "mrr", false, r.money(false)),
 			Tier:             tri(r, "tier", true, pEnum(Tier.Valid, msgTier)),
 			RenewalDate:      tri(r, "renewal_date", true, r.date()),
 			SLAResponseHours: tri(r, "sla_response_hours", true, slaHours),
@@ -315,13 +315,13 @@ func decodePayload(t Type, data object, eventTime time.Time, ingest bool) (any, 
 	case TypeInvoiceIssued:
 		p = InvoiceIssued{
 			InvoiceID: required(r, "invoice_id", pID),
-			Amount:    required(r, "amount", pMoney(true)),
+			Amount:    required(r, "amount", r.money(true)),
 			DueDate:   required(r, "due_date", r.date()),
 		}
 	case TypePaymentReceived:
 		p = PaymentReceived{
 			InvoiceID: required(r, "invoice_id", pID),
-			Amount:    required(r, "amount", pMoney(true)),
+			Amount:    required(r, "amount", r.money(true)),
 		}
 	case TypeInvoiceVoided:
 		p = InvoiceVoided{InvoiceID: required(r, "invoice_id", pID)}
