@@ -516,7 +516,7 @@ func churnedAt(a *Account, t time.Time) time.Time {
 // at t — answered, or unanswered past the SLA — and those answered within
 // the SLA.
 func slaCounts(a *Account, t time.Time, slaHours float64) (ok, counted int) {
-	sla := time.Duration(slaHours * float64(time.Hour))
+	sla := scoring.SLADuration(slaHours)
 	for _, m := range a.Scoring.Messages {
 		if !m.Received || !m.ReceivedAt.After(t.Add(-slaWindow)) || m.ReceivedAt.After(t) {
 			continue

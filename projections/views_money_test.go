@@ -105,3 +105,19 @@ func TestManagerNumbersFinite(t *testing.T) {
 		t.Errorf("over %v, utilization status %q; want over", mv.Over, mv.UtilStatus)
 	}
 }
+
+// TestSLACountsHugeSLA: an SLA beyond time.Duration's range (a stored value
+// from before the ingest range) counts an answered message as answered in
+// time, instead of overflowing to a negative duration that counts it late.
+func TestSLACountsHugeSLA(t *testing.T) {
+	at := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	a := &Account{}
+	a.Scoring.Messages = []scoring.Message{{Received: true, ReceivedAt: at.Add(-48 * time.Hour),
+		Replies: []scoring.Reply{{Time: at.Add(-24 * time.Hour)}}}}
+	for _, hours := range []float64{1e300, math.Inf(1)} {
+		ok, counted := slaCounts(a, at, hours)
+		if ok != 1 || counted != 1 {
+			t.Errorf("sla %g h: ok %d of %d, want 1 of 1", hours, ok, counted)
+		}
+	}
+}

@@ -106,7 +106,7 @@ func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
 	}
 
 	r := rules.comps[compResponse]
-	sla := slaDuration(s.slaOf(attrs, tier))
+	sla := SLADuration(s.slaOf(attrs, tier))
 	for i := range a.Messages {
 		m := &a.Messages[i]
 		for _, rep := range m.Replies {

@@ -547,8 +547,10 @@ const (
 	maxSLAHours = float64(maxSLA) / float64(time.Hour)
 )
 
-// slaDuration converts SLA hours to a duration, 1ns..maxSLA.
-func slaDuration(hours float64) time.Duration {
+// SLADuration converts SLA hours to a duration, clamped to 1 ns … 100 × 366
+// days (also for NaN and ±Inf), the one conversion scoring and the read
+// models share.
+func SLADuration(hours float64) time.Duration {
 	ns := math.Round(hours * float64(time.Hour))
 	if !(ns < float64(maxSLA)) { // also NaN
 		return maxSLA
@@ -571,7 +573,7 @@ func firstReply(m *Message, t time.Time) (Reply, bool) {
 // messages received in the window that count.
 func (s *Scorer) response(a *Account, t time.Time, r rule, slaHours float64, c *Component) outcome {
 	lo := t.Add(-r.window)
-	sla := slaDuration(slaHours)
+	sla := SLADuration(slaHours)
 	var buf [16]float64
 	ratios := buf[:0]
 	pending := 0
