@@ -16,7 +16,7 @@ import (
 // running server's embedded store.
 func (a *App) backup(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("backup", "backup --out FILE [flags]  (copies a running server's event store)")
-	server := fs.String("server", "http://127.0.0.1:8080", "Vitals server URL")
+	server := fs.String("server", defaultServer, "Vitals server URL")
 	token := fs.String("token", "", "API key with the admin scope")
 	out := fs.String("out", "", "file to write (required; written atomically)")
 	if err := a.parse(fs, args); err != nil {

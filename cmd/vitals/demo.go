@@ -57,14 +57,15 @@ func (d *demoFlags) config(now time.Time) (demo.Config, error) {
 	return cfg, nil
 }
 
-// demo: vitals demo [flags] — JSON lines on stdout, or posted --to a server.
+// demo: vitals demo [flags] — JSON lines on stdout, or posted to --server.
 func (a *App) demo(ctx context.Context, args []string) error {
-	fs := a.newFlagSet("demo", "demo [flags]  (writes CloudEvents as JSON lines to stdout, or posts them with --to)")
+	fs := a.newFlagSet("demo", "demo [flags]  (writes CloudEvents as JSON lines to stdout, or posts them to --server)")
 	var d demoFlags
 	d.register(fs, "")
-	to := fs.String("to", "", "post the events to this Vitals server URL instead of printing them")
-	batch := fs.Int("batch", 1000, "events per request with --to (1..5000)")
-	token := fs.String("token", "", "API key sent as a Bearer token with --to")
+	server := fs.String("server", "", "post the events to this Vitals server URL instead of printing them")
+	alias(fs, "to", "server")
+	batch := fs.Int("batch", 1000, "events per request with --server (1..5000)")
+	token := fs.String("token", "", "API key sent as a Bearer token with --server (ingest and read scopes)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func (a *App) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *to == "" {
+	if *server == "" {
 		w := bufio.NewWriterSize(a.Stdout, 1<<16)
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -84,7 +85,7 @@ func (a *App) demo(ctx context.Context, args []string) error {
 	if *batch < 1 || *batch > 5000 {
 		return fmt.Errorf("--batch: must be 1..5000, got %d", *batch)
 	}
-	s, err := a.newSender(*to, *token, *batch)
+	s, err := a.newSender(*server, *token, *batch)
 	if err != nil {
 		return err
 	}

@@ -13,12 +13,13 @@ import (
 	"github.com/vitals-hq/vitals/client"
 )
 
-// emit: vitals emit [--to URL] [--batch N] [FILE|-]
+// emit: vitals emit [--server URL] [--batch N] [FILE|-]
 func (a *App) emit(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("emit", "emit [flags] [FILE|-]  (JSON lines or a JSON array of CloudEvents; stdin when FILE is - or absent)")
-	to := fs.String("to", "http://127.0.0.1:8080", "Vitals server URL")
+	server := fs.String("server", defaultServer, "Vitals server URL")
+	alias(fs, "to", "server")
 	batch := fs.Int("batch", 500, "events per request (1..5000)")
-	token := fs.String("token", "", "API key sent as a Bearer token")
+	token := fs.String("token", "", "API key with the ingest scope, sent as a Bearer token")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func (a *App) emit(ctx context.Context, args []string) error {
 		defer f.Close()
 		in, name = f, p
 	}
-	s, err := a.newSender(*to, *token, *batch)
+	s, err := a.newSender(*server, *token, *batch)
 	if err != nil {
 		return err
 	}
