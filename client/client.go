@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -74,11 +75,8 @@ func (c *Client) PostBatch(ctx context.Context, events []json.RawMessage) (Respo
 	var lastErr error
 	for attempt := 0; attempt <= c.Retries; attempt++ {
 		if attempt > 0 {
-			delay := time.Duration(1<<min(attempt-1, 5)) * 200 * time.Millisecond
-			select {
-			case <-ctx.Done():
-				return Response{}, ctx.Err()
-			case <-time.After(delay):
+			if err := sleep(ctx, attempt); err != nil {
+				return Response{}, err
 			}
 		}
 		resp, retry, err := c.post(ctx, body)
@@ -122,22 +120,114 @@ func (c *Client) post(ctx context.Context, body []byte) (Response, bool, error) 
 		}
 		return out, false, nil
 	default:
-		se := &StatusError{Status: res.StatusCode}
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			se.Code, se.Message = e.Error.Code, e.Error.Message
-		} else {
-			se.Message = strings.TrimSpace(string(data))
-		}
+		se := ParseError(res.StatusCode, data)
 		retry := res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusTooManyRequests
 		return Response{}, retry, se
 	}
+}
+
+// ParseError turns a failed answer (status and body) into a *StatusError,
+// reading the server's {"error": {"code", "message"}} shape when the body
+// has it.
+func ParseError(status int, body []byte) *StatusError {
+	se := &StatusError{Status: status}
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error.Code != "" {
+		se.Code, se.Message = e.Error.Code, e.Error.Message
+	} else {
+		se.Message = strings.TrimSpace(string(body))
+	}
+	return se
 }
 
 // IsStatus reports whether err is a StatusError with the given status.
 func IsStatus(err error, status int) bool {
 	var se *StatusError
 	return errors.As(err, &se) && se.Status == status
+}
+
+// StoredEvent is an event as the server lists it from its log.
+type StoredEvent struct {
+	Position uint64    `json:"position"`
+	ID       string    `json:"id"`
+	Source   string    `json:"source"`
+	Type     string    `json:"type"`
+	Time     time.Time `json:"time"`
+}
+
+// FirstEvent returns the first event of the account's stream (its
+// account.opened), or false when the server holds no such account. It
+// needs a key with the read scope when the server requires keys.
+func (c *Client) FirstEvent(ctx context.Context, account string) (StoredEvent, bool, error) {
+	u := c.base + "/v1/accounts/" + url.PathEscape(account) + "/events?limit=1"
+	var lastErr error
+	for attempt := 0; attempt <= c.Retries; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, attempt); err != nil {
+				return StoredEvent{}, false, err
+			}
+		}
+		ev, found, retry, err := c.firstEvent(ctx, u)
+		if err == nil {
+			return ev, found, nil
+		}
+		lastErr = err
+		if !retry {
+			break
+		}
+	}
+	return StoredEvent{}, false, lastErr
+}
+
+func (c *Client) firstEvent(ctx context.Context, u string) (ev StoredEvent, found, retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return ev, false, false, fmt.Errorf("client: %w", err)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ev, false, false, ctx.Err()
+		}
+		return ev, false, true, fmt.Errorf("client: read events: %w", err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return ev, false, true, fmt.Errorf("client: read answer: %w", err)
+	}
+	switch res.StatusCode {
+	case http.StatusOK:
+		var page struct {
+			Events []StoredEvent `json:"events"`
+		}
+		if err := json.Unmarshal(data, &page); err != nil {
+			return ev, false, false, fmt.Errorf("client: decode answer: %w", err)
+		}
+		if len(page.Events) == 0 {
+			return ev, false, false, nil
+		}
+		return page.Events[0], true, false, nil
+	case http.StatusNotFound:
+		return ev, false, false, nil
+	default:
+		retry := res.StatusCode == http.StatusServiceUnavailable || res.StatusCode == http.StatusTooManyRequests
+		return ev, false, retry, ParseError(res.StatusCode, data)
+	}
+}
+
+// sleep waits before retry attempt (1, 2, …): 200 ms doubling up to 6.4 s.
+func sleep(ctx context.Context, attempt int) error {
+	delay := time.Duration(1<<min(attempt-1, 5)) * 200 * time.Millisecond
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(delay):
+		return nil
+	}
 }

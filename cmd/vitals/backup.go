@@ -10,13 +10,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/vitals-hq/vitals/client"
 )
 
 // backup: vitals backup --server URL --out FILE — a consistent copy of a
 // running server's embedded store.
 func (a *App) backup(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("backup", "backup --out FILE [flags]  (copies a running server's event store)")
-	server := fs.String("server", "http://127.0.0.1:8080", "Vitals server URL")
+	server := fs.String("server", defaultServer, "Vitals server URL")
 	token := fs.String("token", "", "API key with the admin scope")
 	out := fs.String("out", "", "file to write (required; written atomically)")
 	if err := a.parse(fs, args); err != nil {
@@ -39,7 +41,7 @@ func (a *App) backup(ctx context.Context, args []string) error {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-		return fmt.Errorf("backup: server answered %s: %s", res.Status, body)
+		return fmt.Errorf("backup: %w", authError(client.ParseError(res.StatusCode, body), *token != "", "the admin scope", "admin"))
 	}
 	want, _ := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64)
 	tmp, err := os.CreateTemp(filepath.Dir(*out), ".vitals-backup-*")

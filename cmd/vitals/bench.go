@@ -15,20 +15,24 @@ import (
 	"github.com/vitals-hq/vitals/projections"
 )
 
+// benchEnd is the default end of bench's demo agency.
+const benchEnd = "2026-06-30T00:00:00Z"
+
 // bench: vitals bench — loads a demo agency into a fresh embedded store and
 // measures ingestion, replay, memory, snapshots and queries.
 func (a *App) bench(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("bench", "bench [flags]  (measures ingest, replay rate, live memory per account, snapshot, queries)")
 	var d demoFlags
 	d.register(fs, "")
+	// A fixed end: the same agency every run, so runs compare.
+	end := fs.Lookup("end")
+	end.Usage, end.DefValue = "demo: the instant the history ends, RFC 3339 (fixed, so that every run builds the same agency)", benchEnd
+	d.end = benchEnd
 	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards); a dir that already holds events is reused as it is")
 	batch := fs.Int("batch", 1000, "events per ingest request")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
 	if err := a.parse(fs, args); err != nil {
 		return err
-	}
-	if d.end == "" {
-		d.end = "2026-06-30T00:00:00Z" // a fixed end: the same agency every run
 	}
 	cfg, err := d.config(time.Now())
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vitals-hq/vitals/client"
 	"github.com/vitals-hq/vitals/demo"
+	"github.com/vitals-hq/vitals/domain"
 )
 
 // demoFlags are the flags shared by "vitals demo" and "vitals serve --demo".
@@ -57,14 +59,16 @@ func (d *demoFlags) config(now time.Time) (demo.Config, error) {
 	return cfg, nil
 }
 
-// demo: vitals demo [flags] — JSON lines on stdout, or posted --to a server.
+// demo: vitals demo [flags] — JSON lines on stdout, or posted to --server.
 func (a *App) demo(ctx context.Context, args []string) error {
-	fs := a.newFlagSet("demo", "demo [flags]  (writes CloudEvents as JSON lines to stdout, or posts them with --to)")
+	fs := a.newFlagSet("demo", "demo [flags]  (writes CloudEvents as JSON lines to stdout, or posts them to --server)")
 	var d demoFlags
 	d.register(fs, "")
-	to := fs.String("to", "", "post the events to this Vitals server URL instead of printing them")
-	batch := fs.Int("batch", 1000, "events per request with --to (1..5000)")
-	token := fs.String("token", "", "API key sent as a Bearer token with --to")
+	server := fs.String("server", "", "post the events to this Vitals server URL instead of printing them")
+	alias(fs, "to", "server")
+	batch := fs.Int("batch", 1000, "events per request with --server (1..5000)")
+	token := fs.String("token", "", "API key sent as a Bearer token with --server (ingest and read scopes)")
+	force := fs.Bool("force", false, "with --server, post even into a server that already holds accounts with the demo's ids (their facts get mixed)")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -72,7 +76,7 @@ func (a *App) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *to == "" {
+	if *server == "" {
 		w := bufio.NewWriterSize(a.Stdout, 1<<16)
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -84,9 +88,14 @@ func (a *App) demo(ctx context.Context, args []string) error {
 	if *batch < 1 || *batch > 5000 {
 		return fmt.Errorf("--batch: must be 1..5000, got %d", *batch)
 	}
-	s, err := a.newSender(*to, *token, *batch)
+	s, err := a.newSender(*server, *token, *batch)
 	if err != nil {
 		return err
+	}
+	if !*force {
+		if err := checkDemoAccounts(ctx, s.c, cfg); err != nil {
+			return authError(err, *token != "", "the ingest and read scopes", "ingest,read")
+		}
 	}
 	err = demo.Generate(ctx, cfg, func(e demo.Event) error {
 		raw, err := json.Marshal(e)
@@ -98,12 +107,43 @@ func (a *App) demo(ctx context.Context, args []string) error {
 	if err == nil {
 		err = s.flush(ctx)
 	}
+	if err != nil {
+		s.summaryIfSent()
+		return authError(err, *token != "", "the ingest and read scopes", "ingest,read")
+	}
 	s.summary()
+	if s.rejected > 0 {
+		return fmt.Errorf("%d of %d demo events were rejected", s.rejected, s.total())
+	}
+	return nil
+}
+
+// checkDemoAccounts refuses to post the demo agency cfg to a server that
+// already holds an account with one of its ids, unless this very agency
+// opened it (same event id, source and time): posting the same agency again
+// is all duplicates and changes nothing, but any other agency would mix its
+// facts into accounts it did not open.
+func checkDemoAccounts(ctx context.Context, c *client.Client, cfg demo.Config) error {
+	var opened []demo.Event
+	err := demo.Generate(ctx, cfg, func(e demo.Event) error {
+		if e.Type == string(domain.TypeAccountOpened) {
+			opened = append(opened, e)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if s.rejected > 0 {
-		return fmt.Errorf("%d of %d demo events were rejected", s.rejected, s.total())
+	for _, e := range opened {
+		got, found, err := c.FirstEvent(ctx, e.Subject)
+		if err != nil {
+			return fmt.Errorf("checking whether the server already holds the demo's accounts: %w", err)
+		}
+		if found && (got.ID != e.ID || got.Source != e.Source || !got.Time.Equal(e.Time)) {
+			return fmt.Errorf("the server already holds an account %q (opened by event %q from %q at %s) and this demo agency would open one with the same id: "+
+				"posting it would mix demo facts into that account; nothing was sent. Post the demo into an empty store, or pass --force to post anyway",
+				e.Subject, got.ID, got.Source, got.Time.Format(time.RFC3339))
+		}
 	}
 	return nil
 }

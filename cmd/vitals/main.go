@@ -4,10 +4,11 @@
 // Usage:
 //
 //	vitals serve   [--addr 127.0.0.1:8080] [--data-dir ./vitals-data] [--demo]
-//	vitals emit    [--to URL] [FILE|-]
-//	vitals demo    [--seed N] [--accounts N] [--managers N] [--months N] [--to URL]
+//	vitals emit    [--server URL] [--token KEY] [FILE|-]
+//	vitals demo    [--seed N] [--accounts N] [--managers N] [--months N] [--server URL]
 //	vitals rebuild [--data-dir ./vitals-data]
 //	vitals version
+//	vitals help    [command]
 //
 // Every flag can also be set in the environment as VITALS_<FLAG>, with
 // dashes as underscores (VITALS_DATA_DIR); a flag on the command line wins.

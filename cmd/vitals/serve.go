@@ -67,7 +67,7 @@ type serveConfig struct {
 }
 
 // serve: vitals serve [flags]
-func (a *App) serve(ctx context.Context, args []string) error {
+func (a *App) serve(ctx context.Context, args []string) (err error) {
 	fs := a.newFlagSet("serve", "serve [flags]")
 	var c serveConfig
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -105,6 +105,13 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
+	// A start-up that fails leaves no data dir it made behind.
+	started, removeDataDir := false, removeIfMade(c.dataDir)
+	defer func() {
+		if err != nil && !started {
+			removeDataDir()
+		}
+	}()
 	log, err := newLogger(a.Stdout, c.logLevel, c.logFormat)
 	if err != nil {
 		return err
@@ -118,6 +125,12 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	}
 	stopWatch := a.watchKeys(ctx, c, log, keys)
 	defer stopWatch()
+	// Bind before touching the disk: a busy port fails fast.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.addr, err)
+	}
+	defer ln.Close()
 
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, metrics.Options{Version: version, Runtime: true})
@@ -161,8 +174,10 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	projCtx, stopProj := context.WithCancel(context.WithoutCancel(ctx))
 	projDone := make(chan error, 1)
 	var projFailed atomic.Pointer[error] // set when the projector stops on its own
+	catchCtx, projStopped := context.WithCancel(projCtx)
 	go func() {
 		err := proj.Run(projCtx)
+		projStopped()
 		if err != nil {
 			projFailed.Store(&err)
 			log.Error().Err(err).Msg("projections stopped with an error; /readyz reports not ready")
@@ -173,6 +188,8 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		stopProj()
 		<-projDone
 	}()
+	stopCatchUpLog := startCatchUpLog(catchCtx, log, proj.Stats().StartPosition, startHead, proj.Position)
+	defer stopCatchUpLog()
 	if c.natsURL != "" {
 		stopBroker, err := startBroker(ctx, c, log, ing, m)
 		if err != nil {
@@ -199,7 +216,8 @@ func (a *App) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.listenAndServe(ctx, log, c, srv, m.InstrumentHTTP(srv))
+	started = true
+	return a.listenAndServe(ctx, log, c, ln, srv, m.InstrumentHTTP(srv))
 }
 
 // startBroker consumes events from NATS JetStream until the returned stop
@@ -275,13 +293,9 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-// listenAndServe serves h on c.addr until ctx is done, then shuts down
+// listenAndServe serves h on ln until ctx is done, then shuts down
 // gracefully.
-func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveConfig, srv *api.Server, h http.Handler) error {
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.addr, err)
-	}
+func (a *App) listenAndServe(ctx context.Context, log zerolog.Logger, c serveConfig, ln net.Listener, srv *api.Server, h http.Handler) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: c.readHeaderTimeout,
@@ -509,17 +523,26 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	switch format {
 	case "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime, NoColor: !isTerminal(w)}
 	case "auto":
-		if f, ok := w.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
-			}
+		if isTerminal(w) {
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.DateTime}
 		}
 	default:
 		return zerolog.Logger{}, fmt.Errorf("--log-format: must be json, console or auto, got %q", format)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// isTerminal reports whether w is a terminal (colours and console logs
+// are for people, not files and pipes).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // snapshotPath is the projections' snapshot file in the data dir.
