@@ -48,6 +48,8 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err = a.demo(ctx, rest)
 	case "rebuild":
 		err = a.rebuild(ctx, rest)
+	case "verify":
+		err = a.verify(ctx, rest)
 	case "keys":
 		err = a.keys(ctx, rest)
 	case "backup":
@@ -86,6 +88,7 @@ Commands:
   emit      send CloudEvents (JSON lines or a JSON array) from a file or stdin
   demo      generate a deterministic synthetic agency (JSON lines, or --to a server)
   rebuild   replay every event into fresh projections (the server must be stopped)
+  verify    check every stored event's checksum and the store file (the server must be stopped)
   keys      manage API keys: add, list, remove
   backup    copy a running server's event store to a file
   bench     measure ingest, replay rate, memory per account and queries on a demo agency

@@ -7,6 +7,7 @@
 //	vitals emit    [--to URL] [FILE|-]
 //	vitals demo    [--seed N] [--accounts N] [--managers N] [--months N] [--to URL]
 //	vitals rebuild [--data-dir ./vitals-data]
+//	vitals verify  [--data-dir ./vitals-data]
 //	vitals version
 //
 // Every flag can also be set in the environment as VITALS_<FLAG>, with

@@ -84,60 +84,122 @@ func openFile(path string, lockTimeout time.Duration) (*bbolt.DB, eventstore.Pos
 		// bbolt would silently make a new, empty store of it.
 		return nil, 0, &DamagedError{Path: path, Reason: "the file is empty; if it was just being created, delete it"}
 	}
+	if err := checkSize(path, lockTimeout); err != nil {
+		return nil, 0, err
+	}
+	// When bbolt panics inside Open (on a damaged freelist page) it returns
+	// no DB to close: keep its file to close it all the same. Its memory
+	// map, and with it the file lock, stays until the process exits.
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
 	var db *bbolt.DB
 	err := guard("open", func() error {
 		var err error
-		db, err = bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, FreelistType: bbolt.FreelistMapType})
+		db, err = bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, FreelistType: bbolt.FreelistMapType, OpenFile: openFile})
 		return err
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, 0, fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, lockTimeout)
 	case errors.Is(err, ErrDamaged):
-		// bbolt panicked inside Open: its file handle cannot be closed.
+		if file != nil {
+			_ = file.Close()
+		}
 		return nil, 0, &DamagedError{Path: path, Reason: reason(err)}
 	case err != nil && !isSystemError(err):
 		return nil, 0, &DamagedError{Path: path, Reason: oneLine(err.Error())}
 	case err != nil:
 		return nil, 0, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	if err := guard("open", func() error { return checkPages(db, path) }); err != nil {
+		_ = guard("close", db.Close) // read transactions leave no lock behind
+		return nil, 0, damagedAt(path, err)
+	}
 	var head eventstore.Position
 	err = guard("open", func() error {
-		if err := checkPages(db, path); err != nil {
-			return err
-		}
 		var err error
 		head, err = prepare(db)
 		return err
 	})
-	if err != nil {
-		// Close may meet the damage again; it must not crash either.
-		_ = guard("close", db.Close)
-		var de *DamagedError
-		switch {
-		case errors.As(err, &de):
-			return nil, 0, err
-		case errors.Is(err, ErrDamaged):
-			return nil, 0, &DamagedError{Path: path, Reason: reason(err)}
-		}
+	switch {
+	case errors.Is(err, ErrDamaged):
+		// bbolt may still hold its writer lock, which Close would wait for.
+		_ = file.Close()
+		return nil, 0, damagedAt(path, err)
+	case err != nil:
+		_ = db.Close()
 		return nil, 0, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	return db, head, nil
 }
 
+// damagedAt makes err, which matches ErrDamaged, a *DamagedError for path
+// (unless it is one already).
+func damagedAt(path string, err error) error {
+	var de *DamagedError
+	if errors.As(err, &de) {
+		return de
+	}
+	return &DamagedError{Path: path, Reason: reason(err)}
+}
+
+// checkSize opens an existing file read-only, which reads nothing but its
+// two meta pages, to check that the file holds every page the meta page
+// counts: a truncated file does not, and opening it for writing would read
+// its freelist past the end of the file.
+func checkSize(path string, lockTimeout time.Duration) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // a new store
+	}
+	if err != nil {
+		return fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	var db *bbolt.DB
+	err = guard("open", func() error {
+		var err error
+		db, err = bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: lockTimeout})
+		return err
+	})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, lockTimeout)
+	case errors.Is(err, ErrDamaged):
+		return &DamagedError{Path: path, Reason: reason(err)}
+	case err != nil && !isSystemError(err):
+		return &DamagedError{Path: path, Reason: oneLine(err.Error())}
+	case err != nil:
+		return fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bbolt.Tx) error { return sizeOK(tx, path, fi.Size()) })
+}
+
+// sizeOK checks that a file of size bytes holds every page tx counts.
+func sizeOK(tx *bbolt.Tx, path string, size int64) error {
+	if need := tx.Size(); size < need {
+		return &DamagedError{Path: path, Reason: fmt.Sprintf("the file is %d bytes but its pages take %d: it was truncated", size, need)}
+	}
+	return nil
+}
+
 // checkPages checks that the file holds every page its meta page counts
-// (a truncated file does not) and that every page in use starts with the
-// header of a branch, leaf or freelist page (an overwritten or zeroed page
-// does not). It reads one header per page; the records themselves are
-// checked by their checksums when read, and all at once by Verify.
+// and that every page in use starts with the header of a branch, leaf or
+// freelist page (an overwritten or zeroed page does not). It reads one
+// header per page; the records themselves are checked by their checksums
+// when read, and all at once by Verify.
 func checkPages(db *bbolt.DB, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("stat: %w", err)
 	}
 	return db.View(func(tx *bbolt.Tx) error {
-		if need := tx.Size(); fi.Size() < need {
-			return &DamagedError{Path: path, Reason: fmt.Sprintf("the file is %d bytes but its pages take %d: it was truncated", fi.Size(), need)}
+		if err := sizeOK(tx, path, fi.Size()); err != nil {
+			return err
 		}
 		for id := 2; ; {
 			info, err := tx.Page(id)
