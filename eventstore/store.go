@@ -19,8 +19,10 @@ package eventstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,7 +65,61 @@ var (
 	// error, server unreachable); the request may be retried later. Nothing
 	// of the failed request was written.
 	ErrUnavailable = errors.New("eventstore: unavailable")
+	// ErrCorrupt: a stored record fails its checksum or cannot be decoded
+	// (see CorruptError for where). Retrying does not help: the record is
+	// damaged on disk and must be restored from a backup.
+	ErrCorrupt = errors.New("eventstore: corrupt record")
 )
+
+// CorruptError names the positions of stored records that failed
+// verification. It matches ErrCorrupt. Reads stop at the first damaged
+// record, so a read reports one position; a full verification reports all.
+type CorruptError struct {
+	Positions []Position
+	// Reason says what failed for the first position (for example
+	// "checksum mismatch").
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	var b strings.Builder
+	b.WriteString("eventstore: corrupt record")
+	if len(e.Positions) > 1 {
+		b.WriteString("s")
+	}
+	b.WriteString(" at position")
+	if len(e.Positions) > 1 {
+		b.WriteString("s")
+	}
+	b.WriteString(" ")
+	b.WriteString(FormatPositions(e.Positions, 20))
+	if e.Reason != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Reason)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+
+// FormatPositions lists positions separated by commas, at most max of them
+// followed by "and N more".
+func FormatPositions(ps []Position, max int) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i == max {
+			fmt.Fprintf(&b, " and %d more", len(ps)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatUint(uint64(p), 10))
+	}
+	return b.String()
+}
 
 // EventData is one event to append.
 type EventData struct {
@@ -176,14 +232,17 @@ type Store interface {
 	// ReadAll returns up to limit records with position > after, in
 	// position order. Reading past the end returns no records and no error.
 	//
-	// Errors: ErrInvalid (limit ≤ 0), ErrUnavailable, ErrClosed.
+	// Errors: ErrInvalid (limit ≤ 0), ErrCorrupt (a *CorruptError naming
+	// the first damaged record; none of the page is returned),
+	// ErrUnavailable, ErrClosed.
 	ReadAll(ctx context.Context, after Position, limit int) ([]Record, error)
 
 	// Subscribe yields every record with position > after, in order and
 	// without gaps or repeats: first the stored ones (catch-up), then new
 	// ones as they commit (live). It ends when ctx is done (yielding
 	// ctx.Err()), when the consumer stops, or after yielding an error
-	// (ErrClosed, ErrUnavailable).
+	// (ErrClosed, ErrUnavailable, or ErrCorrupt after every record before
+	// the damaged one).
 	Subscribe(ctx context.Context, after Position) iter.Seq2[Record, error]
 
 	// Head returns the position of the last committed record (0 when the

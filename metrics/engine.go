@@ -42,6 +42,12 @@ func (o observer) Skipped(reason string) {
 	o.m.skipped.WithLabelValues("other").Inc()
 }
 
+// Corrupt implements projections.Observer: it counts the damaged records
+// the projector stopped at.
+func (o observer) Corrupt(positions []eventstore.Position) {
+	o.m.corrupt.Add(float64(len(positions)))
+}
+
 // Projections is what the scrape-time collectors read from the projections;
 // *projections.Projector implements it.
 type Projections interface {

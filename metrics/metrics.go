@@ -42,6 +42,7 @@ type Metrics struct {
 	applied  prometheus.Counter
 	rescores prometheus.Counter
 	skipped  *prometheus.CounterVec
+	corrupt  prometheus.Counter
 }
 
 // Buckets of the histograms. Latency histograms also carry native
@@ -116,6 +117,10 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 			Namespace: Namespace, Name: "projector_skipped_total",
 			Help: "Log records the projector skipped, by reason (duplicate, undecodable, other).",
 		}, []string{"reason"}),
+		corrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "store_corrupt_records_total",
+			Help: "Damaged log records (failing their checksum or undecodable) the projector stopped at; run vitals verify to list them all.",
+		}),
 	}
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "build_info",
@@ -136,7 +141,7 @@ func New(reg prometheus.Registerer, opts Options) *Metrics {
 		m.skipped.WithLabelValues(r)
 	}
 
-	reg.MustRegister(buildInfo, m.ingestEvents, m.batchSize, m.appendDur, m.syncDur, m.httpDur, m.applied, m.rescores, m.skipped)
+	reg.MustRegister(buildInfo, m.ingestEvents, m.batchSize, m.appendDur, m.syncDur, m.httpDur, m.applied, m.rescores, m.skipped, m.corrupt)
 	if opts.Runtime {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}

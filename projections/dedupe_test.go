@@ -41,6 +41,7 @@ type countSkips struct{ duplicates atomic.Int64 }
 
 func (c *countSkips) Applied(eventstore.Position, time.Time, int) {}
 func (c *countSkips) Rescored(int)                                {}
+func (c *countSkips) Corrupt([]eventstore.Position)               {}
 func (c *countSkips) Skipped(reason string) {
 	if reason == "duplicate" {
 		c.duplicates.Add(1)

@@ -80,6 +80,9 @@ type Observer interface {
 	Applied(pos eventstore.Position, recordedAt time.Time, n int)
 	Rescored(n int)
 	Skipped(reason string)
+	// Corrupt is called when the projector stops at records the store
+	// reports damaged (eventstore.ErrCorrupt): it never skips them.
+	Corrupt(positions []eventstore.Position)
 }
 
 // ErrNotFound is returned for an unknown account or manager.
@@ -163,6 +166,7 @@ func New(cfg Config) (*Projector, error) {
 		p.seen = make(map[uint64]struct{})
 	}
 	if cfg.SnapshotPath != "" {
+		removeStaleSnapshotTemps(cfg.SnapshotPath, cfg.Logger)
 		snap, err := readSnapshot(cfg.SnapshotPath)
 		switch {
 		case err == nil && snap.ConfigVersion == cfg.Scorer.Version():
@@ -243,8 +247,18 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
-// stop writes the final snapshot.
+// stop writes the final snapshot. A damaged record in the log stops the
+// projector (Run returns the error, so readiness fails): it is reported to
+// the observer and logged, never skipped.
 func (p *Projector) stop(cause error) error {
+	var ce *eventstore.CorruptError
+	if errors.As(cause, &ce) {
+		p.cfg.Logger.Error().Err(cause).Uint64("position", uint64(p.Position())).
+			Msg("projections: stopped at a damaged record of the event log; run vitals verify, restore events.db from a backup")
+		if o := p.cfg.Observer; o != nil {
+			o.Corrupt(ce.Positions)
+		}
+	}
 	if err := p.maybeSnapshot(true); err != nil {
 		p.cfg.Logger.Error().Err(err).Msg("projections: final snapshot failed")
 		if cause == nil || errors.Is(cause, context.Canceled) {

@@ -14,6 +14,9 @@ import (
 // once a second with the position reached.
 func Rebuild(ctx context.Context, cfg Config, head eventstore.Position, progress func(eventstore.Position)) (Stats, error) {
 	snapPath := cfg.SnapshotPath
+	if snapPath != "" {
+		removeStaleSnapshotTemps(snapPath, cfg.Logger)
+	}
 	cfg.SnapshotPath = "" // do not load: replay from zero
 	cfg.SnapshotEvery = 1 << 62
 	cfg.SnapshotInterval = 1 << 62

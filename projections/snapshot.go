@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/eventstore"
 )
@@ -26,6 +29,42 @@ const (
 )
 
 var errNoSnapshot = errors.New("projections: no snapshot")
+
+// snapshotTempPrefix starts the name of the temp file a snapshot is written
+// to before it is renamed into place; os.CreateTemp puts digits after it.
+const snapshotTempPrefix = ".snapshot-"
+
+// removeStaleSnapshotTemps removes the temp files that a crash (kill -9,
+// power loss) during a snapshot write left next to path, logging each. It
+// runs before the projector writes, so no temp file there is in use: the
+// store lets one process at a time open a data directory. Failures are
+// logged, not returned: a leftover file costs only disk space.
+func removeStaleSnapshotTemps(path string, log zerolog.Logger) {
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			log.Warn().Err(err).Str("dir", dir).Msg("projections: cannot list the snapshot directory for leftover temp files")
+		}
+		return
+	}
+	for _, e := range entries {
+		digits, ok := strings.CutPrefix(e.Name(), snapshotTempPrefix)
+		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		tmp := filepath.Join(dir, e.Name())
+		var size int64
+		if fi, err := e.Info(); err == nil {
+			size = fi.Size()
+		}
+		if err := os.Remove(tmp); err != nil {
+			log.Warn().Err(err).Str("file", tmp).Msg("projections: cannot remove a leftover snapshot temp file")
+			continue
+		}
+		log.Info().Str("file", tmp).Int64("bytes", size).Msg("projections: removed a snapshot temp file left by an interrupted write")
+	}
+}
 
 // snapshot is what a snapshot file holds: the state and the checkpoint it
 // reflects, written together.
@@ -46,7 +85,7 @@ func writeSnapshot(path string, s *snapshot) error {
 		return fmt.Errorf("projections: encode snapshot: %w", err)
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".snapshot-*")
+	f, err := os.CreateTemp(dir, snapshotTempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("projections: write snapshot: %w", err)
 	}

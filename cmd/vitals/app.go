@@ -50,6 +50,7 @@ func commands() []command {
 		{"emit", "send CloudEvents (JSON lines or a JSON array) from a file or stdin to a server", (*App).emit},
 		{"demo", "generate a deterministic synthetic agency (JSON lines, or --server URL to post it)", (*App).demo},
 		{"rebuild", "replay every event into fresh projections (the server must be stopped)", (*App).rebuild},
+		{"verify", "check every stored event's checksum and the store file (the server must be stopped)", (*App).verify},
 		{"keys", "manage API keys: add, list, remove", (*App).keys},
 		{"backup", "copy a running server's event store to a file", (*App).backup},
 		{"bench", "measure ingest, replay rate, memory per account and queries on a demo agency", (*App).bench},

@@ -7,6 +7,7 @@
 //	vitals emit    [--server URL] [--token KEY] [FILE|-]
 //	vitals demo    [--seed N] [--accounts N] [--managers N] [--months N] [--server URL]
 //	vitals rebuild [--data-dir ./vitals-data]
+//	vitals verify  [--data-dir ./vitals-data]
 //	vitals version
 //	vitals help    [command]
 //

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/eventstore"
-	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/projections"
 )
 
@@ -29,9 +28,9 @@ func (a *App) rebuild(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := bolt.Open(ctx, *dataDir, bolt.Options{})
+	store, err := openExisting(ctx, *dataDir)
 	if err != nil {
-		return fmt.Errorf("open store in %s (is vitals serve running on it?): %w", *dataDir, err)
+		return err
 	}
 	defer store.Close()
 	snap := snapshotPath(*dataDir)
@@ -49,6 +48,9 @@ func (a *App) rebuild(ctx context.Context, args []string) error {
 			fmt.Fprintf(a.Stderr, "  %d/%d events (%.0f%%), %.0f events/s\n", pos, head,
 				100*float64(pos)/float64(max(head, 1)), float64(pos)/time.Since(start).Seconds())
 		})
+	if errors.Is(err, eventstore.ErrCorrupt) {
+		return fmt.Errorf("%w; run \"vitals verify --data-dir %s\" to list every damaged record, then restore events.db from a backup made with \"vitals backup\"", err, *dataDir)
+	}
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -223,11 +224,44 @@ func TestRecordEncoding(t *testing.T) {
 	}
 }
 
+// TestRecordChecksum flips every bit of a format 2 record, one at a time:
+// each flip must be reported as corruption of the record's position.
+func TestRecordChecksum(t *testing.T) {
+	b := encodeRecord("account-acme", 4, 1763900000123456789,
+		eventstore.EventData{Key: "crm/evt-1", Type: "nps.responded", Data: []byte(`{"score":9}`)})
+	for i := range b {
+		for bit := range 8 {
+			damaged := slices.Clone(b)
+			damaged[i] ^= 1 << bit
+			_, err := decodeRecord(12, damaged)
+			var ce *eventstore.CorruptError
+			if !errors.As(err, &ce) || !slices.Equal(ce.Positions, []eventstore.Position{12}) {
+				t.Fatalf("byte %d bit %d flipped: %v", i, bit, err)
+			}
+		}
+	}
+}
+
+// TestRecordFormatV1 decodes a record as format 1 wrote it (no checksum).
+func TestRecordFormatV1(t *testing.T) {
+	ev := eventstore.EventData{Key: "crm/evt-1", Type: "nps.responded", Data: []byte(`{"score":9}`)}
+	r, err := decodeRecord(3, encodeRecordV1("account-acme", 4, 77, ev))
+	if err != nil || r.Stream != "account-acme" || r.Version != 4 || r.RecordedAt.UnixNano() != 77 ||
+		r.Key != ev.Key || r.Type != ev.Type || string(r.Data) != string(ev.Data) {
+		t.Fatalf("decoded %+v, %v", r, err)
+	}
+}
+
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(encodeRecord("s", 3, 42, eventstore.EventData{Key: "k", Type: "t", Data: []byte("{}")}))
+	f.Add(encodeRecordV1("s", 3, 42, eventstore.EventData{Key: "k", Type: "t", Data: []byte("{}")}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := decodeRecord(9, b)
 		if err != nil {
+			var ce *eventstore.CorruptError
+			if !errors.As(err, &ce) || !slices.Equal(ce.Positions, []eventstore.Position{9}) {
+				t.Fatalf("error %v is not a corrupt record at position 9", err)
+			}
 			return
 		}
 		// Varints have more than one encoding: compare decoded records.

@@ -16,20 +16,40 @@
 //	streams  len(stream) (uvarint) stream version (8 bytes, big-endian) → position
 //	keys     idempotency key                          → position
 //	heads    stream                                   → version of its last record (8 bytes, big-endian)
-//	meta     "format"                                 → file format (1 byte)
+//	meta     "format"                                 → file format (1 byte: 2)
 //
 // Big-endian keys make bbolt's byte order the numeric order, so the log
 // and each stream are read with one cursor. A record is encoded as
 //
-//	format byte (1)
+//	format byte (2)
 //	uvarint len(stream), stream
 //	uvarint version
 //	varint  recorded-at, Unix nanoseconds (UTC)
 //	uvarint len(key), key
 //	uvarint len(type), type
 //	uvarint len(data), data
+//	CRC-32C (Castagnoli) of every byte above, 4 bytes big-endian
 //
 // The position is the record's key in the log bucket and is not repeated.
+// Records of format 1, written by earlier versions, have the same fields
+// without the checksum; they are still read, but damage that leaves them
+// decodable cannot be detected (Verify counts them). Open upgrades a file
+// of format 1 to format 2, so that an earlier version refuses it instead
+// of misreading its records.
+//
+// # Damage
+//
+// Every read verifies each record it decodes; a record that fails its
+// checksum or does not decode is an *eventstore.CorruptError naming its
+// position, and none of it is returned (a subscription yields the records
+// before it, then the error). Verify checks every record and the indexes.
+//
+// Open checks the file before use: that it holds every page its meta page
+// counts (a truncated file does not) and that every page in use starts
+// with a valid page header. bbolt panics, or faults reading past the end
+// of a truncated file, when it meets damage; Open and every transaction
+// turn that into a *DamagedError or ErrDamaged instead of a crash. After a
+// write transaction met damage the store accepts no more appends.
 //
 // # Writes
 //

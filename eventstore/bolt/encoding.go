@@ -2,16 +2,37 @@ package bolt
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
+	"hash/crc32"
+	"strconv"
 	"time"
 
 	"github.com/vitals-hq/vitals/eventstore"
 )
 
-// formatV1 is the first byte of every record and the value of meta's
-// "format" key.
-const formatV1 byte = 1
+// Record formats: the first byte of every record. Format 1 records carry
+// no checksum; format 2 records end with the CRC-32C (Castagnoli) of every
+// byte before it. New records are written in format 2; format 1 records,
+// written by earlier versions, are still read.
+const (
+	formatV1 byte = 1
+	formatV2 byte = 2
+)
+
+// File formats: the value of meta's "format" key. File format 1 holds
+// format 1 records only; file format 2 may hold both. Open upgrades a
+// format 1 file to 2 (so that an earlier version refuses it rather than
+// misreading a format 2 record).
+const (
+	fileFormatV1 byte = 1
+	fileFormatV2 byte = 2
+	fileFormat        = fileFormatV2
+)
+
+// crcTable is the CRC-32C table of record checksums.
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// crcLen is the length of a format 2 record's checksum.
+const crcLen = 4
 
 // Bucket names and meta keys (see the package doc).
 const (
@@ -22,9 +43,6 @@ const (
 	bucketMeta    = "meta"
 	metaFormat    = "format"
 )
-
-// errCorrupt reports a record that cannot be decoded.
-var errCorrupt = errors.New("corrupt record")
 
 // u64 encodes n as 8 big-endian bytes.
 func u64(n uint64) []byte {
@@ -43,17 +61,19 @@ func streamKey(stream string, v eventstore.Version) []byte {
 	return binary.BigEndian.AppendUint64(streamPrefix(stream), uint64(v))
 }
 
-// encodeRecord encodes one record (everything but its position).
+// encodeRecord encodes one record (everything but its position) in format
+// 2: the fields, then their CRC-32C.
 func encodeRecord(stream string, v eventstore.Version, at int64, ev eventstore.EventData) []byte {
-	b := make([]byte, 0, 1+4*binary.MaxVarintLen64+len(stream)+len(ev.Key)+len(ev.Type)+len(ev.Data)+binary.MaxVarintLen64)
-	b = append(b, formatV1)
+	b := make([]byte, 0, 1+5*binary.MaxVarintLen64+len(stream)+len(ev.Key)+len(ev.Type)+len(ev.Data)+crcLen)
+	b = append(b, formatV2)
 	b = appendString(b, stream)
 	b = binary.AppendUvarint(b, uint64(v))
 	b = binary.AppendVarint(b, at)
 	b = appendString(b, ev.Key)
 	b = appendString(b, ev.Type)
 	b = binary.AppendUvarint(b, uint64(len(ev.Data)))
-	return append(b, ev.Data...)
+	b = append(b, ev.Data...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
 func appendString(b []byte, s string) []byte {
@@ -61,13 +81,47 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decodeRecord decodes the record stored at pos. It copies what it keeps,
-// so the result stays valid after the transaction.
-func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) {
-	d := decoder{b: b}
-	if f := d.byte(); f != formatV1 {
-		return eventstore.Record{}, fmt.Errorf("position %d: format %d: %w", pos, f, errCorrupt)
+// corrupt is the error of a record that fails verification.
+func corrupt(pos eventstore.Position, reason string) error {
+	return &eventstore.CorruptError{Positions: []eventstore.Position{pos}, Reason: reason}
+}
+
+// checkRecord verifies the stored bytes of the record at pos: its format,
+// and for format 2 its checksum. It returns the record's format and its
+// fields (without format byte and checksum).
+func checkRecord(pos eventstore.Position, b []byte) (byte, []byte, error) {
+	switch {
+	case b == nil:
+		return 0, nil, corrupt(pos, "missing from the log")
+	case len(b) == 0:
+		return 0, nil, corrupt(pos, "empty")
 	}
+	switch b[0] {
+	case formatV1:
+		return formatV1, b[1:], nil
+	case formatV2:
+		if len(b) < 1+crcLen {
+			return 0, nil, corrupt(pos, "too short for its checksum")
+		}
+		body := b[:len(b)-crcLen]
+		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(b[len(body):]) {
+			return 0, nil, corrupt(pos, "checksum mismatch")
+		}
+		return formatV2, body[1:], nil
+	default:
+		return 0, nil, corrupt(pos, "unknown record format "+strconv.Itoa(int(b[0])))
+	}
+}
+
+// decodeRecord verifies and decodes the record stored at pos; a damaged
+// record is a *eventstore.CorruptError. It copies what it keeps, so the
+// result stays valid after the transaction.
+func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) {
+	_, fields, err := checkRecord(pos, b)
+	if err != nil {
+		return eventstore.Record{}, err
+	}
+	d := decoder{b: fields}
 	r := eventstore.Record{Position: pos}
 	r.Stream = string(d.bytes())
 	r.Version = eventstore.Version(d.uvarint())
@@ -78,7 +132,7 @@ func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) 
 		r.Data = append([]byte(nil), data...)
 	}
 	if d.bad || len(d.b) != 0 {
-		return eventstore.Record{}, fmt.Errorf("position %d: %w", pos, errCorrupt)
+		return eventstore.Record{}, corrupt(pos, "undecodable fields")
 	}
 	return r, nil
 }
@@ -88,16 +142,6 @@ func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) 
 type decoder struct {
 	b   []byte
 	bad bool
-}
-
-func (d *decoder) byte() byte {
-	if d.bad || len(d.b) == 0 {
-		d.bad = true
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
 }
 
 func (d *decoder) uvarint() uint64 {

@@ -32,6 +32,11 @@ const (
 // this process) has the data directory open.
 var ErrLocked = errors.New("bolt: data directory is locked by another process")
 
+// ErrDamaged is returned by Open when the store file is damaged (truncated,
+// a page overwritten, not a store file at all), and by reads that meet
+// damage Open could not see. It matches eventstore.ErrCorrupt.
+var ErrDamaged = fmt.Errorf("bolt: store file damaged: %w", eventstore.ErrCorrupt)
+
 // Options tune a Store. The zero value is ready to use.
 type Options struct {
 	// LockTimeout is how long Open waits for another process to release
@@ -78,6 +83,12 @@ type Store struct {
 	commits atomic.Uint64
 	events  atomic.Uint64
 
+	// damaged holds the error of a write transaction that met a damaged
+	// page. bbolt may then still hold its writer lock (its rollback can
+	// meet the damage again), so the store writes nothing more and Close
+	// leaves the file to the process's exit.
+	damaged atomic.Pointer[error]
+
 	// beforeCommit, when set (by tests, before the first append), runs at
 	// the end of every write transaction; an error aborts the transaction.
 	beforeCommit func() error
@@ -110,40 +121,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	}
 
 	path := filepath.Join(dir, FileName)
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:      opts.LockTimeout,
-		FreelistType: bbolt.FreelistMapType,
-	})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, opts.LockTimeout)
-	}
+	db, head, err := openFile(path, opts.LockTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
-	}
-	var head eventstore.Position
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range []string{bucketLog, bucketStreams, bucketKeys, bucketHeads, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket([]byte(bucketMeta))
-		switch f := meta.Get([]byte(metaFormat)); {
-		case f == nil:
-			if err := meta.Put([]byte(metaFormat), []byte{formatV1}); err != nil {
-				return err
-			}
-		case len(f) != 1 || f[0] != formatV1:
-			return fmt.Errorf("unsupported file format %v (this version reads format %d)", f, formatV1)
-		}
-		if k, _ := tx.Bucket([]byte(bucketLog)).Cursor().Last(); k != nil {
-			head = eventstore.Position(beUint64(k))
-		}
-		return nil
-	})
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, err
 	}
 
 	s := &Store{
@@ -173,6 +153,10 @@ func (s *Store) Close() error {
 		s.sendMu.Unlock()
 		<-s.writerDone
 		close(s.done)
+		if d := s.damaged.Load(); d != nil {
+			err = fmt.Errorf("bolt: close: the file stays open until the process exits: %w", *d)
+			return
+		}
 		err = s.db.Close()
 		if err != nil {
 			err = fmt.Errorf("bolt: close: %w", err)
@@ -227,10 +211,14 @@ func errClosed(op string) error {
 }
 
 // unavailable translates a bbolt or OS error into eventstore.ErrUnavailable
-// (or ErrClosed when the database is closed), keeping the cause.
+// (or ErrClosed when the database is closed), keeping the cause. Damage
+// (ErrDamaged) is returned as it is: retrying does not help.
 func unavailable(op string, err error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return errClosed(op)
+	}
+	if errors.Is(err, ErrDamaged) {
+		return err
 	}
 	return fmt.Errorf("bolt: %s: %w: %w", op, eventstore.ErrUnavailable, err)
 }
@@ -245,9 +233,11 @@ func (s *Store) view(ctx context.Context, op string, fn func(tx *bbolt.Tx) error
 		return err
 	}
 	var fnErr error
-	if err := s.db.View(func(tx *bbolt.Tx) error {
-		fnErr = fn(tx)
-		return nil
+	if err := guard(op, func() error {
+		return s.db.View(func(tx *bbolt.Tx) error {
+			fnErr = fn(tx)
+			return nil
+		})
 	}); err != nil {
 		return unavailable(op, err)
 	}
@@ -307,7 +297,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 			pos := eventstore.Position(beUint64(p))
 			r, err := decodeRecord(pos, log.Get(p))
 			if err != nil {
-				return unavailable("read stream", err)
+				return fmt.Errorf("bolt: read stream %q: %w", stream, err)
 			}
 			recs = append(recs, r)
 		}
@@ -321,6 +311,17 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 
 // ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	recs, err := s.readLog(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// readLog reads up to limit records after a position. When it meets a
+// damaged record it returns the records before it with the error, so that
+// a subscription can deliver them before it stops.
+func (s *Store) readLog(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("bolt: read all limit %d: %w", limit, eventstore.ErrInvalid)
 	}
@@ -333,14 +334,11 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 		for k, v := c.Seek(u64(uint64(after) + 1)); k != nil && len(recs) < limit; k, v = c.Next() {
 			r, err := decodeRecord(eventstore.Position(beUint64(k)), v)
 			if err != nil {
-				return unavailable("read all", err)
+				return fmt.Errorf("bolt: read all: %w", err)
 			}
 			recs = append(recs, r)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return recs, nil
+	return recs, err
 }

@@ -30,16 +30,17 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position) iter.S
 			s.mu.Unlock()
 
 			if after < head {
-				recs, err := s.ReadAll(ctx, after, subscribePage)
-				if err != nil {
-					yield(eventstore.Record{}, err)
-					return
-				}
+				recs, err := s.readLog(ctx, after, subscribePage)
 				for _, r := range recs {
 					if !yield(r, nil) {
 						return
 					}
 					after = r.Position
+				}
+				if err != nil {
+					// A damaged record: everything before it was yielded.
+					yield(eventstore.Record{}, err)
+					return
 				}
 				if len(recs) > 0 {
 					continue

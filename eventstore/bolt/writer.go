@@ -131,33 +131,45 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	if len(live) == 0 {
 		return head
 	}
+	if d := s.damaged.Load(); d != nil {
+		for _, o := range live {
+			o.err = *d
+			close(o.done)
+		}
+		return head
+	}
 
 	w := &txWriter{next: head + 1, at: time.Now().UnixNano()}
 	var applied time.Time // when the requests were applied; the rest is commit and fsync
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		w.bind(tx)
-		for _, o := range live {
-			o.outs = make([]eventstore.AppendOutcome, len(o.reqs))
-			for i, r := range o.reqs {
-				o.outs[i] = w.apply(r)
-				if w.fatal != nil {
-					return w.fatal
+	err := guard("append", func() error {
+		return s.db.Update(func(tx *bbolt.Tx) error {
+			w.bind(tx)
+			for _, o := range live {
+				o.outs = make([]eventstore.AppendOutcome, len(o.reqs))
+				for i, r := range o.reqs {
+					o.outs[i] = w.apply(r)
+					if w.fatal != nil {
+						return w.fatal
+					}
 				}
 			}
-		}
-		if w.next == head+1 {
-			return errNothingWritten
-		}
-		if s.beforeCommit != nil {
-			if err := s.beforeCommit(); err != nil {
-				return err
+			if w.next == head+1 {
+				return errNothingWritten
 			}
-		}
-		applied = time.Now()
-		return nil
+			if s.beforeCommit != nil {
+				if err := s.beforeCommit(); err != nil {
+					return err
+				}
+			}
+			applied = time.Now()
+			return nil
+		})
 	})
 	if errors.Is(err, errNothingWritten) {
 		err = nil
+	}
+	if errors.Is(err, ErrDamaged) {
+		s.damaged.CompareAndSwap(nil, &err)
 	}
 	if err != nil {
 		err = unavailable("append", err)
@@ -232,7 +244,7 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 	if stored == len(evs) {
 		rec, err := decodeRecord(eventstore.Position(beUint64(last)), w.log.Get(last))
 		if err != nil {
-			return eventstore.AppendOutcome{Err: unavailable("append", err)}
+			return eventstore.AppendOutcome{Err: fmt.Errorf("bolt: append to %q: the original of a duplicate: %w", r.Stream, err)}
 		}
 		return eventstore.AppendOutcome{Result: eventstore.AppendResult{
 			First:     eventstore.Position(beUint64(first)),
