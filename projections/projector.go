@@ -313,10 +313,12 @@ done:
 	p.mu.Unlock()
 	p.replayed.Add(int64(n))
 	p.sinceSnap += n
-	p.publish(pos)
+	// The observer hears of the batch before waiters do, so that whoever
+	// WaitFor releases sees metrics that include it.
 	if o := p.cfg.Observer; o != nil {
 		o.Applied(pos, recordedAt, n)
 	}
+	p.publish(pos)
 }
 
 // applyLocked applies one record; p.mu is held.
