@@ -44,18 +44,17 @@ func (m *router) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 // ServeHTTP dispatches r to its pattern's handler. The same *http.Request
 // reaches the ServeMux, so its Pattern is seen by middleware outside.
 func (m *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := m.ServeMux.Handler(r); pattern == "" {
-		m.unmatched(w, r)
+	if h, pattern := m.ServeMux.Handler(r); pattern == "" {
+		unmatched(w, r, h)
 		return
 	}
 	m.ServeMux.ServeHTTP(w, r)
 }
 
-// unmatched answers a request no pattern matches. The ServeMux decides
-// between 404 and 405 (and computes Allow); its plain-text answer is
-// replaced by the error shape.
-func (m *router) unmatched(w http.ResponseWriter, r *http.Request) {
-	h, _ := m.ServeMux.Handler(r)
+// unmatched answers a request no pattern matches, given the handler the
+// ServeMux chose for it. That handler decides between 404 and 405 (and
+// computes Allow); its plain-text answer is replaced by the error shape.
+func unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	probe := &headerProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
