@@ -107,7 +107,8 @@ const DefaultMaxConcurrentIngest = 64
 // Server is the HTTP handler of Vitals.
 type Server struct {
 	cfg         Config
-	mux         *http.ServeMux
+	mux         *router
+	openapi     []byte // the OpenAPI document as JSON
 	handler     http.Handler
 	limiter     *limiter
 	authFails   *limiter // failed authentications per client address
@@ -162,14 +163,24 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthFailures == 0 {
 		cfg.AuthFailures = DefaultAuthFailures
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
+	doc, err := openAPIJSON(openAPIYAML)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, mux: newRouter(), openapi: doc, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
 		authFails: newLimiter(float64(cfg.AuthFailures)/60, cfg.AuthFailures), ingestSlots: make(chan struct{}, cfg.MaxConcurrentIngest)}
 	s.routes()
 	s.handler = s.logRequests(s.authenticate(s.mux))
 	return s, nil
 }
 
+// routes registers every route on s.mux, which records them (Routes):
+// each one is described in openapi.yaml, and a test holds the two equal.
+// A request no route matches gets 404, or 405 with Allow when its path
+// exists with other methods (see router).
 func (s *Server) routes() {
+	s.mux.HandleFunc("GET /{$}", s.index)
+	s.mux.HandleFunc("GET "+OpenAPIPath, s.openAPI)
 	s.mux.HandleFunc("POST /v1/events", s.postEvents)
 	s.mux.HandleFunc("GET /v1/accounts/{id}/events", s.accountEvents)
 	if s.cfg.Projector != nil {
@@ -181,9 +192,6 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.mux.HandleFunc("GET /livez", s.livez)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &apiError{status: http.StatusNotFound, code: "not_found", msg: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)})
-	})
 }
 
 // ServeHTTP implements http.Handler.

@@ -39,9 +39,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &fixture{store: store, srv: srv}
+	return &fixture{store: store, srv: startServer(t, h)}
 }
 
 func (f *fixture) post(t *testing.T, contentType string, body []byte, headers ...string) (int, []byte) {

@@ -15,12 +15,13 @@ import (
 )
 
 // RequiredScope is the scope a request needs: none for the health probes,
-// ingest to post events, admin under /v1/admin/, read for the other
-// queries and /metrics, admin for anything else.
+// the index (/) and the OpenAPI document (/openapi.json), ingest to post
+// events, admin under /v1/admin/, read for the other queries and /metrics,
+// admin for anything else.
 func RequiredScope(r *http.Request) auth.Scope {
 	p := r.URL.Path
 	switch {
-	case p == "/livez" || p == "/readyz":
+	case isPublicPath(p):
 		return ""
 	case r.Method == http.MethodPost && p == "/v1/events":
 		return auth.ScopeIngest

@@ -40,9 +40,7 @@ func serve(t *testing.T, store eventstore.Store, cfg api.Config) *httptest.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+	return startServer(t, h)
 }
 
 func do(t *testing.T, method, url, token string, body []byte) *http.Response {

@@ -51,10 +51,11 @@ func newServer(t *testing.T, cfg api.Config) (*api.Server, eventstore.Store) {
 	return newServerLog(t, cfg, nil)
 }
 
-// startServer serves h over HTTP for the test.
+// startServer serves h over HTTP for the test, checking every request and
+// answer against openapi.yaml (see validating).
 func startServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(validating(t, h))
 	t.Cleanup(srv.Close)
 	return srv
 }

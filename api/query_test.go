@@ -46,9 +46,7 @@ func queryServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv
+	return startServer(t, h)
 }
 
 func getJSON(t *testing.T, url string, status int) map[string]any {
