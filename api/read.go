@@ -31,7 +31,11 @@ const maxReadChunk = 256
 const pageTrailer = 48
 
 // accountEvents handles GET /v1/accounts/{id}/events?limit=&cursor=: the
-// account's events, oldest first. The cursor is opaque to clients.
+// account's events, oldest first. The cursor is opaque to clients. Like
+// every list answer it carries position — the store's head, read before
+// the events, so every event of the account at or before it is listed on
+// this page or a later one (a write whose answer gave position P is listed
+// once position ≥ P) — and total, the number of the account's events.
 func (s *Server) accountEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	limit, err := intParam(r, "limit", defaultEventsLimit, 1, maxEventsLimit)
@@ -62,14 +66,23 @@ func (s *Server) accountEvents(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(page)
 }
 
-// eventsPage encodes the page of stream's events from version from: at
-// most limit events and MaxEventsPageBytes bytes (but at least one event),
-// with next_cursor when more follow. It reads the store in chunks sized by
-// the largest event seen so far, so it holds about one page of events in
-// memory, not limit of them.
+// eventsPage encodes the page of stream's events from version from: the
+// position and total (see accountEvents), then at most limit events and
+// MaxEventsPageBytes bytes (but at least one event), with next_cursor when
+// more follow. It reads the store in chunks sized by the largest event seen
+// so far, so it holds about one page of events in memory, not limit of
+// them.
 func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.Version, limit int) ([]byte, error) {
+	head, err := s.cfg.Store.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last, err := s.cfg.Store.StreamVersion(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
-	buf.WriteString(`{"events":[`)
+	fmt.Fprintf(&buf, `{"position":%d,"total":%d,"events":[`, head, last+1)
 	count, largest, chunk := 0, 0, 1
 	next := eventstore.Version(-1) // the first event not on the page; -1: none
 	more := true                   // the stream may hold events after the last read

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -133,6 +134,34 @@ type Health struct {
 	scoring.Result
 }
 
+// MarshalJSON writes account_id and position, then the members of the
+// result (which rounds its numbers: see [scoring.Result.MarshalJSON]).
+// Without it the method promoted from the embedded Result would write the
+// result alone.
+func (h Health) MarshalJSON() ([]byte, error) {
+	head, err := json.Marshal(struct {
+		AccountID string              `json:"account_id"`
+		Position  eventstore.Position `json:"position"`
+	}{h.AccountID, h.Position})
+	if err != nil {
+		return nil, err
+	}
+	res, err := json.Marshal(h.Result)
+	if err != nil {
+		return nil, err
+	}
+	return joinObjects(head, res), nil
+}
+
+// joinObjects joins two non-empty encoded JSON objects into one: a's
+// members, then b's.
+func joinObjects(a, b []byte) []byte {
+	out := make([]byte, 0, len(a)+len(b))
+	out = append(out, a[:len(a)-1]...)
+	out = append(out, ',')
+	return append(out, b[1:]...)
+}
+
 // Health explains an account's score as of at (now when zero).
 func (p *Projector) Health(ctx context.Context, id string, at time.Time) (Health, error) {
 	now := p.cfg.Now()
@@ -207,7 +236,7 @@ func (p *Projector) History(ctx context.Context, id string, from, to time.Time, 
 			continue
 		}
 		r := p.cfg.Scorer.ScoreWithoutTrend(&a.Scoring, t)
-		points = append(points, HistoryPoint{At: t, Score: r.Score, Band: r.Band, ComputedBand: r.ComputedBand, Coverage: r.Coverage})
+		points = append(points, HistoryPoint{At: t, Score: r.Score, Band: r.Band, ComputedBand: r.ComputedBand, Coverage: round4(r.Coverage)})
 	}
 	return points, pos, nil
 }
@@ -272,10 +301,12 @@ func (p *Projector) Account(ctx context.Context, id string, at time.Time) (Accou
 	return out, position, err
 }
 
-// List is the at-risk or upsell list.
+// List is the at-risk or upsell list. Total is the number of items (the
+// list is not paged).
 type List struct {
 	At       time.Time           `json:"at"`
 	Items    []AccountView       `json:"items"`
+	Total    int                 `json:"total"`
 	Position eventstore.Position `json:"position"`
 }
 
@@ -294,15 +325,18 @@ func (p *Projector) list(ctx context.Context, at time.Time, items func(*view) []
 	var l List
 	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
 		l = List{At: v.t, Items: items(v), Position: pos}
+		l.Total = len(l.Items)
 		return nil
 	})
 	return l, err
 }
 
 // CapacityView is the managers' capacity with its instant and position.
+// Total is the number of managers listed (the list is not paged).
 type CapacityView struct {
 	At time.Time `json:"at"`
 	Capacity
+	Total    int                 `json:"total"`
 	Position eventstore.Position `json:"position"`
 }
 
@@ -311,6 +345,7 @@ func (p *Projector) Capacity(ctx context.Context, at time.Time) (CapacityView, e
 	var c CapacityView
 	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
 		c = CapacityView{At: v.t, Capacity: v.capacity(false), Position: pos}
+		c.Total = len(c.Managers)
 		return nil
 	})
 	return c, err

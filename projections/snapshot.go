@@ -22,10 +22,11 @@ import (
 // Snapshot file layout: magic, format version (uint32), payload length
 // (uint64), the gob-encoded snapshot, and the SHA-256 of the payload. A file
 // that is short, has another magic or version, or fails the checksum is
-// rejected and the projector replays the log instead.
+// rejected and the projector replays the log instead. Version 2: a signal
+// raise keeps its note (a version-1 snapshot lacks them and is replayed).
 const (
 	snapshotMagic   = "VITALSNP"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 var errNoSnapshot = errors.New("projections: no snapshot")

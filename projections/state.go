@@ -136,6 +136,7 @@ type Signal struct {
 type SignalRaise struct {
 	Stamp
 	Kind domain.SignalKind
+	Note string
 }
 
 // Manager is one account manager's state.
@@ -283,7 +284,7 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 		a.Scoring.AddKPI(scoring.KPIReport{Ref: st.Ref, Time: ev.Time, Name: p.KPI, Target: p.Target, Actual: p.Actual, HigherIsBetter: p.HigherIsBetter})
 	case domain.SignalRaised:
 		sg := a.signal(p.SignalID)
-		sg.Raised = insertStamped(sg.Raised, SignalRaise{Stamp: st, Kind: p.Kind}, func(r SignalRaise) Stamp { return r.Stamp })
+		sg.Raised = insertStamped(sg.Raised, SignalRaise{Stamp: st, Kind: p.Kind, Note: p.Note}, func(r SignalRaise) Stamp { return r.Stamp })
 	case domain.SignalResolved:
 		sg := a.signal(p.SignalID)
 		sg.Resolved = insertTime(sg.Resolved, ev.Time)
@@ -442,11 +443,17 @@ func (a *Account) lastTouchAt(t time.Time) time.Time {
 	return time.Time{}
 }
 
-// openSignals returns the kinds of signals open at t: raised (last raise
-// with time ≤ t) within window, and not resolved since.
-func (a *Account) openSignals(t time.Time, window time.Duration) []domain.SignalKind {
-	var kinds []domain.SignalKind
-	for _, sg := range a.Signals {
+// openSignal is a signal open at an instant: its id and its last raise.
+type openSignal struct {
+	ID string
+	SignalRaise
+}
+
+// openSignals returns the signals open at t — raised (last raise with
+// time ≤ t) within window, and not resolved since — by raise time, then id.
+func (a *Account) openSignals(t time.Time, window time.Duration) []openSignal {
+	var open []openSignal
+	for id, sg := range a.Signals {
 		i := lastAt(sg.Raised, t, func(r SignalRaise) time.Time { return r.Time })
 		if i < 0 {
 			continue
@@ -463,10 +470,11 @@ func (a *Account) openSignals(t time.Time, window time.Duration) []domain.Signal
 			}
 		}
 		if !resolved {
-			kinds = append(kinds, r.Kind)
+			open = append(open, openSignal{ID: id, SignalRaise: r})
 		}
 	}
-	return kinds
+	slices.SortFunc(open, func(x, y openSignal) int { return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.ID, y.ID)) })
+	return open
 }
 
 // ProfileAt folds the manager's changes with time ≤ t.

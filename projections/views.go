@@ -61,7 +61,10 @@ type view struct {
 	memo map[string]AccountView
 }
 
-// AccountView is one account as of an instant.
+// AccountView is one account as of an instant. Signals are the signals
+// open at the instant (raised in the last 90 days and not resolved since),
+// by raise time: the risk signals behind the risk_signal reason and the
+// opportunities behind upsell.
 type AccountView struct {
 	ID           string         `json:"account_id"`
 	Name         string         `json:"name"`
@@ -79,7 +82,26 @@ type AccountView struct {
 	Coverage     float64        `json:"coverage"`
 	Reasons      []string       `json:"reasons"`
 	Upsell       bool           `json:"upsell"`
+	Signals      []SignalView   `json:"signals"`
 	Trend        *scoring.Trend `json:"trend,omitempty"`
+}
+
+// Signal categories of a [SignalView].
+const (
+	CategoryRisk        = "risk"
+	CategoryOpportunity = "opportunity"
+)
+
+// SignalView is one open signal of an account: its id, kind, category
+// (risk or opportunity), note, when it was (last) raised and the event
+// that raised it.
+type SignalView struct {
+	ID       string            `json:"signal_id"`
+	Kind     domain.SignalKind `json:"kind"`
+	Category string            `json:"category"`
+	Note     string            `json:"note,omitempty"`
+	RaisedAt time.Time         `json:"raised_at"`
+	Evidence string            `json:"evidence"`
 }
 
 // account evaluates one account (which must exist at v.t), once per view.
@@ -103,17 +125,35 @@ func (v *view) evaluate(a *Account) AccountView {
 		ID: a.ID, Name: p.Name, Status: a.StatusAt(v.t), Tier: res.Tier,
 		MRR: domain.Money(p.MRRCents), ManagerID: v.managerOf(a),
 		OpenedAt: a.OpenedAt, Industry: a.Industry, Website: a.Website,
-		Score: res.Score, Band: res.Band, ComputedBand: res.ComputedBand, Coverage: res.Coverage,
-		Trend: res.Trend, Reasons: []string{},
+		Score: res.Score, Band: res.Band, ComputedBand: res.ComputedBand, Coverage: round4(res.Coverage),
+		Trend: res.Trend, Reasons: []string{}, Signals: signalViews(a.openSignals(v.t, signalWindow)),
 	}
 	if !p.RenewalDate.IsZero() {
 		av.RenewalDate = p.RenewalDate.Format(time.DateOnly)
 	}
 	if av.Status == domain.StatusActive {
-		av.Reasons = v.reasons(a, p, res)
-		av.Upsell = res.Band == scoring.BandGreen && v.hasSignal(a, domain.SignalKind.IsOpportunity)
+		av.Reasons = v.reasons(a, p, res, av.Signals)
+		av.Upsell = res.Band == scoring.BandGreen && hasCategory(av.Signals, CategoryOpportunity)
 	}
 	return av
+}
+
+// signalViews describes open signals for an answer.
+func signalViews(open []openSignal) []SignalView {
+	out := make([]SignalView, 0, len(open))
+	for _, s := range open {
+		category := CategoryRisk
+		if s.Kind.IsOpportunity() {
+			category = CategoryOpportunity
+		}
+		out = append(out, SignalView{ID: s.ID, Kind: s.Kind, Category: category, Note: s.Note, RaisedAt: s.Time, Evidence: s.Ref})
+	}
+	return out
+}
+
+// hasCategory reports whether any of the signals is of the category.
+func hasCategory(signals []SignalView, category string) bool {
+	return slices.ContainsFunc(signals, func(s SignalView) bool { return s.Category == category })
 }
 
 // managerOf is the account's manager at v.t: the last assignment, unless
@@ -129,17 +169,8 @@ func (v *view) managerOf(a *Account) string {
 	return id
 }
 
-func (v *view) hasSignal(a *Account, want func(domain.SignalKind) bool) bool {
-	for _, k := range a.openSignals(v.t, signalWindow) {
-		if want(k) {
-			return true
-		}
-	}
-	return false
-}
-
 // reasons lists the at-risk reasons that hold for an active account.
-func (v *view) reasons(a *Account, p Profile, res scoring.Result) []string {
+func (v *view) reasons(a *Account, p Profile, res scoring.Result, signals []SignalView) []string {
 	out := []string{}
 	if res.Band == scoring.BandRed {
 		out = append(out, ReasonHealthRed)
@@ -147,7 +178,7 @@ func (v *view) reasons(a *Account, p Profile, res scoring.Result) []string {
 	if tr := res.Trend; tr != nil && res.Score != nil && tr.Score30dAgo != nil && *res.Score <= *tr.Score30dAgo-scoreDropPoints {
 		out = append(out, ReasonScoreDrop)
 	}
-	if v.hasSignal(a, domain.SignalKind.IsRisk) {
+	if hasCategory(signals, CategoryRisk) {
 		out = append(out, ReasonRiskSignal)
 	}
 	if o := receivables(a, v.t); o.maxDaysLate >= overdueDays {
@@ -346,7 +377,7 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 		}
 	}
 	if mv.CapacityPoints > 0 {
-		mv.LoadRatio = round4(finite(mv.LoadPoints / mv.CapacityPoints))
+		mv.LoadRatio = finite(mv.LoadPoints / mv.CapacityPoints)
 	}
 	mv.Over = mv.LoadRatio > 1
 	for tier, limit := range tierLimits {
@@ -366,9 +397,8 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 			}
 		}
 	}
-	mv.LoggedHours, mv.BillableHours = round4(mv.LoggedHours), round4(mv.BillableHours)
 	if logged && mv.WeeklyHours > 0 {
-		u := round4(finite(mv.BillableHours / finite(mv.WeeklyHours*4)))
+		u := finite(mv.BillableHours / finite(mv.WeeklyHours*4))
 		mv.Utilization = &u
 		switch {
 		case u < utilUnder:
@@ -378,6 +408,20 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 		default:
 			mv.UtilStatus = "target"
 		}
+	}
+	return mv.rounded()
+}
+
+// rounded returns the view with its computed numbers rounded to 4
+// decimals for the answer, once every comparison (over capacity,
+// utilization status) has been made on the exact values. Capacity points
+// and weekly hours are facts, shown as given.
+func (mv ManagerView) rounded() ManagerView {
+	mv.LoadPoints, mv.LoadRatio = round4(mv.LoadPoints), round4(mv.LoadRatio)
+	mv.BillableHours, mv.LoggedHours = round4(mv.BillableHours), round4(mv.LoggedHours)
+	if mv.Utilization != nil {
+		u := round4(*mv.Utilization)
+		mv.Utilization = &u
 	}
 	return mv
 }
@@ -563,10 +607,11 @@ func finite(x float64) float64 {
 	return x
 }
 
-// round2 and round4 round to 2 and 4 decimals; a finite x stays finite
-// (a number too large to scale has no decimals to round).
+// round2 rounds to 2 decimals and round4 to the 4 decimals of every number
+// in an answer ([scoring.Round4]); a finite x stays finite (a number too
+// large to scale has no decimals to round).
 func round2(x float64) float64 { return roundTo(x, 100) }
-func round4(x float64) float64 { return roundTo(x, 1e4) }
+func round4(x float64) float64 { return scoring.Round4(x) }
 
 func roundTo(x, scale float64) float64 {
 	if r := math.Round(x*scale) / scale; !math.IsInf(r, 0) {

@@ -1,6 +1,43 @@
 package scoring
 
-import "time"
+import (
+	"encoding/json"
+	"math"
+	"time"
+)
+
+// AnswerDecimals is how many decimals a computed number of an answer
+// shows. Every float of a [Result] is kept exact in memory (bands are
+// decided on exact values); the computed ones (coverage, values, points,
+// shortfalls, hours, ratios) are rounded to AnswerDecimals only when they
+// are written as JSON. Facts and settings — KPI targets and actuals, SLA
+// hours, weights — are written as given, like money.
+const AnswerDecimals = 4
+
+// Round4 rounds x half away from zero to [AnswerDecimals] decimals, the
+// rounding of every number in an answer. A finite x stays finite: a number
+// too large to scale has no decimals to round and is returned as is. A
+// value that rounds to zero is 0, never -0.
+func Round4(x float64) float64 {
+	const scale = 1e4
+	r := math.Round(x*scale) / scale
+	switch {
+	case math.IsInf(r, 0) || math.IsNaN(r):
+		return x
+	case r == 0:
+		return 0
+	}
+	return r
+}
+
+// round4p rounds *p with [Round4]; nil stays nil.
+func round4p(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	r := Round4(*p)
+	return &r
+}
 
 // Result is the health of one account as of At, with its explanation. Its
 // JSON names are those of SPEC §4.1 (the caller adds account_id and
@@ -31,6 +68,17 @@ type Result struct {
 	Trend *Trend `json:"trend,omitempty"`
 }
 
+// MarshalJSON writes the result with its coverage rounded by [Round4]
+// (its components, details and trend round their own numbers). A type
+// that embeds Result gets this method too and must write its own fields
+// itself.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result // plain has no methods: no recursion
+	p := plain(r)
+	p.Coverage = Round4(p.Coverage)
+	return json.Marshal(p)
+}
+
 // Component is one component's part of a [Result].
 type Component struct {
 	Name       string   `json:"name"`
@@ -45,6 +93,15 @@ type Component struct {
 	// Details is one of *NPSDetails, *MeetingDetails, *KPIDetails,
 	// *InvoiceDetails, *ResponseDetails; nil when the component is missing.
 	Details any `json:"details,omitempty"`
+}
+
+// MarshalJSON writes the component with its value and points rounded by
+// [Round4] (the weight is a setting, written as given).
+func (c Component) MarshalJSON() ([]byte, error) {
+	type plain Component
+	p := plain(c)
+	p.Value, p.Points = round4p(p.Value), round4p(p.Points)
+	return json.Marshal(p)
 }
 
 // Override is an active override of the reported band.
@@ -64,6 +121,16 @@ type Trend struct {
 	Score30dAgo *float64 `json:"score_30d_ago"`
 	Delta7d     *float64 `json:"delta_7d"`
 	Delta30d    *float64 `json:"delta_30d"`
+}
+
+// MarshalJSON writes the trend with its scores and deltas rounded by
+// [Round4] (they already have at most 2 decimals).
+func (tr Trend) MarshalJSON() ([]byte, error) {
+	type plain Trend
+	p := plain(tr)
+	p.Score7dAgo, p.Score30dAgo = round4p(p.Score7dAgo), round4p(p.Score30dAgo)
+	p.Delta7d, p.Delta30d = round4p(p.Delta7d), round4p(p.Delta30d)
+	return json.Marshal(p)
 }
 
 // NPSDetails explains the nps component: the mean of Sum over Responses.
@@ -96,11 +163,20 @@ type KPIDetail struct {
 	Actual         float64   `json:"actual"`
 	HigherIsBetter bool      `json:"higher_is_better"`
 	// Shortfall is (target − actual) ÷ target (negated when lower is
-	// better), rounded to 9 decimals.
+	// better), rounded to 9 decimals to decide the band (and to 4 in JSON).
 	Shortfall float64 `json:"shortfall"`
 	Band      Band    `json:"band"`
 	Points    float64 `json:"points"`
 	Evidence  string  `json:"evidence"`
+}
+
+// MarshalJSON writes the KPI with its shortfall and points rounded by
+// [Round4] (the target and actual are facts, written as reported).
+func (k KPIDetail) MarshalJSON() ([]byte, error) {
+	type plain KPIDetail
+	p := plain(k)
+	p.Shortfall, p.Points = Round4(p.Shortfall), Round4(p.Points)
+	return json.Marshal(p)
 }
 
 // InvoiceDetails explains the invoices component, one entry per counted
@@ -144,4 +220,13 @@ type MessageDetail struct {
 	RepliedAt  *time.Time `json:"replied_at,omitempty"`
 	Hours      float64    `json:"hours"`
 	Ratio      float64    `json:"ratio"`
+}
+
+// MarshalJSON writes the message with its hours and ratio rounded by
+// [Round4].
+func (m MessageDetail) MarshalJSON() ([]byte, error) {
+	type plain MessageDetail
+	p := plain(m)
+	p.Hours, p.Ratio = Round4(p.Hours), Round4(p.Ratio)
+	return json.Marshal(p)
 }
