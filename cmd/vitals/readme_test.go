@@ -44,6 +44,7 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatalf("README.md has only %d shell commands; the extraction is broken", len(cmds))
 	}
 	r := &readmeRunner{t: t}
+	r.installTools() // before the server: skip (or fail) at once without them
 	for _, c := range cmds {
 		start := time.Now()
 		r.run(c)
@@ -264,7 +265,6 @@ func (r *readmeRunner) shell(where, text string) {
 	if r.base == "" {
 		t.Fatalf("%s: runs before any command started a server", where)
 	}
-	r.installTools()
 	statusFile := filepath.Join(t.TempDir(), "status")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -312,9 +312,6 @@ exit $rc
 // wrapper.
 func (r *readmeRunner) installTools() {
 	t := r.t
-	if r.tools != "" {
-		return
-	}
 	for _, name := range []string{"bash", "curl", "jq"} {
 		p, err := exec.LookPath(name)
 		if err != nil {
