@@ -1,5 +1,6 @@
 // Package api serves Vitals over HTTP: event ingestion (CloudEvents over
-// HTTP, SPEC §4), queries, and the health endpoints.
+// HTTP, README "Send events" and docs/events.md#http-requests), queries
+// (README "Query"), and the health endpoints.
 //
 // # Errors
 //
@@ -31,8 +32,8 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultMaxBodyBytes   = 10 << 20 // 10 MiB (SPEC §4)
-	DefaultMaxBatchEvents = 5000     // SPEC §4
+	DefaultMaxBodyBytes   = 10 << 20 // 10 MiB (docs/events.md#http-requests)
+	DefaultMaxBatchEvents = 5000     // docs/events.md#http-requests
 )
 
 // ReadyCheck reports whether one dependency can serve requests now.

@@ -42,7 +42,8 @@ var fuzzModes = []string{
 
 // FuzzBatch posts arbitrary bodies to POST /v1/events in batch, structured
 // and binary mode against one bolt store per fuzzing process, and checks the
-// contract of SPEC §4: no panic and no 5xx; the status set; one result per
+// contract of README "Send events" and docs/events.md#http-requests: no
+// panic and no 5xx; the status set; one result per
 // event in order; 200 exactly when nothing is rejected; every accepted event
 // and nothing else is appended, in order, and decodes again; and re-posting
 // the same request stores nothing new except events whose account or
@@ -408,7 +409,8 @@ func comparePosts(t *testing.T, prev, next []fuzzResult) int {
 }
 
 // orderDependent reports whether a rejection depends on what the store holds
-// (SPEC §1.2: unknown account or manager, an account opened twice), as
+// (docs/events.md#ordering-rules-append-order: unknown account or manager,
+// an account opened twice), as
 // opposed to the event alone.
 func orderDependent(msg string) bool {
 	return strings.HasPrefix(msg, "unknown account") || strings.HasPrefix(msg, "unknown manager") ||

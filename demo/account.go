@@ -42,7 +42,8 @@ var tierWeight = map[string]float64{tierPlatinum: 6, tierGold: 4, tierSilver: 2,
 // tierContact scales how much contact an account of a tier has.
 var tierContact = map[string]float64{tierPlatinum: 1.4, tierGold: 1.2, tierSilver: 1.0, tierBronze: 0.7}
 
-// tierSLA is the default SLA response hours by tier (SPEC §2).
+// tierSLA is the default SLA response hours by tier
+// (docs/scoring.md#tier-and-sla).
 var tierSLA = map[string]int{tierPlatinum: 4, tierGold: 8, tierSilver: 24, tierBronze: 48}
 
 // tierMeetingDays is the days between meetings by tier.
@@ -54,7 +55,7 @@ var tierAbove = map[string]string{tierBronze: tierSilver, tierSilver: tierGold, 
 // tierRank orders tiers, bronze lowest.
 var tierRank = map[string]int{tierBronze: 0, tierSilver: 1, tierGold: 2, tierPlatinum: 3}
 
-// tierFor derives the tier from MRR in cents (SPEC §2).
+// tierFor derives the tier from MRR in cents (docs/scoring.md#tier-and-sla).
 func tierFor(cents int64) string {
 	switch {
 	case cents >= 1000000:

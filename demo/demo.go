@@ -120,7 +120,7 @@ func (c Config) Validate() error {
 }
 
 // Event is one generated CloudEvent. Its MarshalJSON produces the
-// structured-mode JSON object of SPEC §1.1.
+// structured-mode JSON object of docs/events.md#envelope.
 type Event struct {
 	SpecVersion string
 	ID          string

@@ -274,7 +274,8 @@ func TestEventMarshalJSON(t *testing.T) {
 	}
 }
 
-// catalogTypes are the event types of SPEC §1.3.
+// catalogTypes are the event types of docs/events.md (its sections
+// "Account events" and "Manager events").
 var catalogTypes = []string{
 	"account.opened", "account.updated", "account.status_changed", "account.manager_assigned",
 	"touchpoint.recorded", "message.received", "message.replied", "meeting.held", "meeting.missed",
@@ -406,7 +407,8 @@ const inf = math.MaxFloat64
 
 var tiersEnum = oneOf(tierPlatinum, tierGold, tierSilver, tierBronze)
 
-// catalog are the data rules of SPEC §1.3.
+// catalog are the data rules of docs/events.md (the field tables of each
+// event type).
 var catalog = map[string]map[string]field{
 	"account.opened": {"name": {str, true}, "mrr": {amount(false), true}, "tier": {tiersEnum, false},
 		"manager_id": {ident, false}, "renewal_date": {day, false}, "sla_response_hours": {num(0, true, inf), false},
@@ -442,7 +444,8 @@ var catalog = map[string]map[string]field{
 	"manager.left":            {},
 }
 
-// checkStream checks every event of a generated stream against SPEC §1 and
+// checkStream checks every event of a generated stream against
+// docs/events.md (envelope, values, ordering rules, field tables) and
 // the order rules of the package, using the JSON as written.
 func checkStream(cfg Config, evs []Event, lines [][]byte) []error {
 	var errs []error

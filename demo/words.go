@@ -87,7 +87,8 @@ type weighted struct {
 	weight int
 }
 
-// riskKinds and opportunityKinds are the signal kinds of SPEC §1.3.
+// riskKinds and opportunityKinds are the signal kinds of docs/events.md
+// (signal.raised).
 var riskKinds = []string{
 	"scope_dispute", "competitor_mention", "new_stakeholder", "scope_reduction",
 	"project_canceled", "budget_cut", "champion_left", "other_risk",

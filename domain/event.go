@@ -1,7 +1,7 @@
 // Package domain is the Vitals event catalog: the CloudEvents envelope, one
 // typed payload per event type, and the validation rules of the product
-// contract (SPEC §1). It uses the standard library only and knows nothing of
-// HTTP, storage or metrics.
+// contract (docs/events.md). It uses the standard library only and knows
+// nothing of HTTP, storage or metrics.
 //
 // # Parsing
 //

@@ -2,7 +2,7 @@ package domain
 
 import "slices"
 
-// Type is a CloudEvents event type of the Vitals catalog (SPEC §1.3), such
+// Type is a CloudEvents event type of the Vitals catalog (docs/events.md), such
 // as "nps.responded".
 type Type string
 

@@ -2,7 +2,8 @@
 //
 // # Rules
 //
-// An Ingester enforces what a single event cannot check by itself (SPEC §1.2):
+// An Ingester enforces what a single event cannot check by itself (the
+// ordering rules of docs/events.md#ordering-rules-append-order):
 // events about an account must come after that account's account.opened in
 // append order, and manager references must name a manager that has joined.
 // Both are decided by the store in the same commit as the append: an

@@ -10,7 +10,7 @@ import (
 	"github.com/vitals-hq/vitals/scoring"
 )
 
-// The list rules of SPEC §3.
+// The list rules of docs/scoring.md#lists-managers-and-the-portfolio.
 const (
 	day              = 24 * time.Hour
 	signalWindow     = 90 * day
@@ -27,7 +27,7 @@ const (
 	utilOver         = 0.80
 )
 
-// At-risk reasons (SPEC §3).
+// At-risk reasons (docs/scoring.md#lists-managers-and-the-portfolio).
 const (
 	ReasonHealthRed      = "health_red"
 	ReasonScoreDrop      = "score_drop"
@@ -42,7 +42,8 @@ func Reasons() []string {
 	return []string{ReasonHealthRed, ReasonScoreDrop, ReasonRiskSignal, ReasonOverdueInvoice, ReasonQuiet, ReasonRenewalRisk}
 }
 
-// loadPoints and tierLimits are the capacity rules of SPEC §3.
+// loadPoints and tierLimits are the capacity rules of
+// docs/scoring.md#lists-managers-and-the-portfolio.
 var (
 	loadPoints = map[scoring.Tier]float64{scoring.TierPlatinum: 25, scoring.TierGold: 15, scoring.TierSilver: 8, scoring.TierBronze: 3}
 	tierLimits = map[scoring.Tier]int{scoring.TierPlatinum: 5, scoring.TierGold: 8, scoring.TierSilver: 15}

@@ -118,7 +118,8 @@ type ComponentPatch struct {
 	Yellow     *float64 `yaml:"yellow,omitempty" json:"yellow,omitempty"`
 }
 
-// DefaultConfig returns the configuration of SPEC §2.
+// DefaultConfig returns the default configuration of docs/scoring.md
+// (section "Configuration"; scoring/testdata/default.yaml is the same in YAML).
 func DefaultConfig() Config {
 	return Config{
 		Label: "spec-v1",

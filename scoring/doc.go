@@ -1,6 +1,6 @@
 // Package scoring computes the health of one client account as a pure
 // function of (facts with time ≤ T, the instant T, the configuration), as the
-// product contract (SPEC §2) defines it.
+// docs/scoring.md defines it.
 //
 // # Facts, not totals
 //
@@ -13,10 +13,11 @@
 //
 // # Scoring
 //
-// A [Scorer] is built from a [Config] (the SPEC defaults, or YAML read by
-// [LoadConfig]). [Scorer.Score] returns a [Result]: the score, the band, the
-// coverage, the active override, one [Component] per component with its
-// value, band, points, window and evidence, and the trend.
+// A [Scorer] is built from a [Config] (the defaults of docs/scoring.md, or
+// YAML read by [LoadConfig]). [Scorer.Score] returns a [Result]: the score,
+// the band, the coverage, the active override, one [Component] per
+// component with its value, band, points, window and evidence, and the
+// trend.
 // [Scorer.ScoreWithoutTrend] is the cheaper path for history series.
 //
 // # Scheduling

@@ -40,8 +40,8 @@ func round4p(p *float64) *float64 {
 }
 
 // Result is the health of one account as of At, with its explanation. Its
-// JSON names are those of SPEC §4.1 (the caller adds account_id and
-// position).
+// JSON names are those of docs/scoring.md#the-explanation (the caller adds
+// account_id and position).
 type Result struct {
 	At time.Time `json:"at"`
 	// Score is 0..100 rounded to 2 decimals; nil when every component is

@@ -76,7 +76,7 @@ const (
 // day is one UTC calendar day.
 const day = 24 * time.Hour
 
-// The trend look-backs of SPEC §2.
+// The trend look-backs of docs/scoring.md#trend.
 const (
 	trendShort = 7 * day
 	trendLong  = 30 * day

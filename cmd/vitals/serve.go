@@ -76,7 +76,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a shutdown waits for requests in flight")
 	fs.StringVar(&c.store, "store", "bolt", "event store: bolt (embedded, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB)")
-	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in SPEC defaults)")
+	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in defaults of docs/scoring.md)")
 	fs.StringVar(&c.keysFile, "keys-file", "", "API keys file (default: keys.json in --data-dir; see vitals keys add)")
 	fs.StringVar(&c.apiKeys, "api-keys", "", "API keys as name:scope+scope:sha256hex, comma-separated (hashes only)")
 	fs.DurationVar(&c.keysReload, "keys-reload-interval", time.Second, "how often to check the keys file for changes (0: only on SIGHUP)")

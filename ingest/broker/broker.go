@@ -1,5 +1,5 @@
 // Package broker ingests events that arrive on a message broker, through a
-// Watermill router (SPEC §4 "Brokers"). NATS JetStream is supported out of
+// Watermill router (docs/brokers.md). NATS JetStream is supported out of
 // the box (NewJetStream); any Watermill Subscriber and Publisher work.
 //
 // # Messages
