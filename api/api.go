@@ -27,6 +27,7 @@ import (
 	"github.com/vitals-hq/vitals/auth"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/notify"
 	"github.com/vitals-hq/vitals/projections"
 )
 
@@ -63,6 +64,9 @@ type Config struct {
 	}
 	// Projector answers the queries; nil serves ingestion only.
 	Projector *projections.Projector
+	// Notifications, when set, serves GET /v1/notifications from the
+	// outbox of derived events.
+	Notifications notify.Outbox
 	// MaxWait bounds how long a query waits for ?min_position= (default
 	// DefaultMaxWait).
 	MaxWait time.Duration
@@ -186,6 +190,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/accounts/{id}/events", s.accountEvents)
 	if s.cfg.Projector != nil {
 		s.queryRoutes()
+	}
+	if s.cfg.Notifications != nil {
+		s.mux.HandleFunc("GET /v1/notifications", s.notifications)
 	}
 	if s.cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)

@@ -22,6 +22,7 @@ import (
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/metrics"
+	"github.com/vitals-hq/vitals/notify"
 	"github.com/vitals-hq/vitals/projections"
 	"github.com/vitals-hq/vitals/scoring"
 )
@@ -53,6 +54,14 @@ func fullServer(t *testing.T, cfg api.Config) *api.Server {
 	m := metrics.New(reg, metrics.Options{Now: clock})
 	cfg.Store, cfg.Ingester, cfg.Logger, cfg.Now, cfg.Projector = store, ingest.New(store), zerolog.Nop(), clock, proj
 	cfg.IngestObserver, cfg.Metrics, cfg.Backup = m, metrics.Handler(reg), store.Backup
+	if cfg.Notifications == nil {
+		ob, err := notify.OpenOutbox(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ob.Close() })
+		cfg.Notifications = ob
+	}
 	cfg.Stats = func(ctx context.Context) (any, error) { // as cmd/vitals serve answers it
 		head, err := store.Head(ctx)
 		return map[string]any{"store_head": head, "projections": proj.Stats()}, err

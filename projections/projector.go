@@ -71,6 +71,15 @@ type Config struct {
 	Logger     zerolog.Logger
 	// Observer, when set, is told about progress (for metrics).
 	Observer Observer
+	// Transitions, when set, receives the transitions of accounts and
+	// managers the projector derives (see transitions.go and
+	// docs/notifications.md). TransitionRecency (default
+	// DefaultTransitionRecency) is how recent a transition must be, when
+	// derived, to be handed on; TransitionDebounce (0: none) how long it
+	// must have held first.
+	Transitions        TransitionSink
+	TransitionRecency  time.Duration
+	TransitionDebounce time.Duration
 }
 
 // Observer receives the projector's progress. Its methods may be called with
@@ -118,11 +127,24 @@ type Projector struct {
 	advanced chan struct{} // closed and replaced when pos advances
 	advMu    sync.Mutex
 
+	// marks is the last derived state of every subject (persisted in
+	// the snapshot); catchingUp is set until the log is applied up to the
+	// head found at start (no transitions are derived before); mgrCheck
+	// queues managers whose capacity may have moved, mgrWake holds their
+	// debounce wake-ups; out collects transitions until emit.
+	marks      Marks
+	catchingUp bool
+	catchUpTo  eventstore.Position
+	mgrCheck   map[string]struct{}
+	mgrWake    map[string]time.Time
+	out        []Transition
+
 	startPos  eventstore.Position
 	replayed  atomic.Int64
 	rescores  atomic.Int64
 	sinceSnap int
 	lastSnap  time.Time
+	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
 }
 
 // cached is an account's score as of the last re-score.
@@ -134,6 +156,9 @@ type cached struct {
 	// pruned; sincePrune counts the events applied to it since.
 	pruned     time.Time
 	sincePrune int
+	// wake is when a pending transition will have held for the debounce
+	// time (zero for none).
+	wake time.Time
 }
 
 // pruneEvery is how many events an account takes between prunes when the
@@ -158,9 +183,14 @@ func New(cfg Config) (*Projector, error) {
 	if cfg.Retain <= 0 {
 		cfg.Retain = DefaultRetain
 	}
+	if cfg.TransitionRecency <= 0 {
+		cfg.TransitionRecency = DefaultTransitionRecency
+	}
+	cfg.TransitionDebounce = max(cfg.TransitionDebounce, 0)
 	p := &Projector{
 		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]int),
-		advanced: make(chan struct{}),
+		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true,
+		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{},
 	}
 	if cfg.DedupeKeys {
 		p.seen = make(map[uint64]struct{})
@@ -173,6 +203,15 @@ func New(cfg Config) (*Projector, error) {
 			p.state, p.pos, p.horizon = snap.State, snap.Position, snap.Horizon
 			if cfg.DedupeKeys && snap.Seen != nil {
 				p.seen = snap.Seen
+			}
+			if snap.Marks != nil {
+				p.marks = *snap.Marks
+				if p.marks.Accounts == nil {
+					p.marks.Accounts = map[string]*AccountMark{}
+				}
+				if p.marks.Managers == nil {
+					p.marks.Managers = map[string]*ManagerMark{}
+				}
 			}
 			cfg.Logger.Info().Uint64("position", uint64(p.pos)).Int("accounts", len(p.state.Accounts)).Msg("projections: resumed from snapshot")
 		case err == nil:
@@ -198,6 +237,7 @@ func New(cfg Config) (*Projector, error) {
 func (p *Projector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	p.startCatchUp(ctx)
 	recs := make(chan eventstore.Record, 4096)
 	subErr := make(chan error, 1)
 	go func() {
@@ -217,7 +257,7 @@ func (p *Projector) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	p.lastSnap = time.Now()
-	lastFlush := time.Now()
+	p.lastFlush = time.Now()
 	for {
 		p.resetTimer(timer)
 		select {
@@ -231,12 +271,6 @@ func (p *Projector) Run(ctx context.Context) error {
 				return p.stop(err)
 			}
 			p.applyBatch(rec, recs)
-			if len(recs) == 0 || time.Since(lastFlush) > time.Second {
-				p.mu.Lock()
-				p.flushDirty(p.cfg.Now())
-				p.mu.Unlock()
-				lastFlush = time.Now()
-			}
 			p.maybeSnapshot(false)
 		case <-timer.C:
 			p.Refresh()
@@ -309,6 +343,18 @@ func (p *Projector) applyBatch(rec eventstore.Record, more <-chan eventstore.Rec
 		break
 	}
 done:
+	// Re-score what the batch touched before waiters are released, when
+	// nothing more is queued (or a second has passed), so that a
+	// WaitFor(pos) returns after the accounts were re-scored and their
+	// transitions derived.
+	if len(more) == 0 || time.Since(p.lastFlush) > time.Second {
+		now := p.cfg.Now()
+		p.flushDirty(now)
+		if p.catchingUp && p.pos >= p.catchUpTo {
+			p.endCatchUp(now)
+		}
+		p.lastFlush = time.Now()
+	}
 	pos := p.pos
 	p.mu.Unlock()
 	p.replayed.Add(int64(n))
@@ -349,6 +395,9 @@ func (p *Projector) applyLocked(rec eventstore.Record) {
 	if ev.Type == domain.TypeTimeLogged {
 		p.timeSincePrune++
 	}
+	if ev.Type.IsManagerEvent() && p.deriving() {
+		p.checkManagerOf(ev.Subject)
+	}
 }
 
 func (p *Projector) skip(reason string) {
@@ -378,6 +427,10 @@ func (p *Projector) flushDirty(now time.Time) {
 	p.pruneManagers(now)
 	n := len(p.dirty)
 	clear(p.dirty)
+	if p.deriving() {
+		p.checkManagers(now)
+		p.emit()
+	}
 	p.rescores.Add(int64(n))
 	if o := p.cfg.Observer; o != nil {
 		o.Rescored(n)
@@ -412,9 +465,16 @@ func (p *Projector) rescore(id string, now time.Time, applied int) {
 	// computed afresh by Health, so it is not kept for every account.
 	c.res.Components = nil
 	c.next = time.Time{}
-	if next, ok := p.cfg.Scorer.NextChange(&a.Scoring, now); ok {
+	nextChange := p.cfg.Scorer.NextChange
+	if p.cfg.Transitions != nil {
+		nextChange = func(_ *scoring.Account, t time.Time) (time.Time, bool) { return p.nextAccountChange(a, t) }
+	}
+	if next, ok := nextChange(&a.Scoring, now); ok {
 		c.next = next
 		heap.Push(&p.sched, entry{at: next, id: id, gen: c.gen})
+	}
+	if p.deriving() {
+		p.checkAccount(id, now, c)
 	}
 	if len(p.sched) > 2*len(p.cache)+1024 {
 		p.compactSchedule()
@@ -428,6 +488,12 @@ func (p *Projector) compactSchedule() {
 		if !c.next.IsZero() {
 			s = append(s, entry{at: c.next, id: id, gen: c.gen})
 		}
+		if !c.wake.IsZero() {
+			s = append(s, entry{at: c.wake, id: id, gen: c.gen})
+		}
+	}
+	for id, at := range p.mgrWake {
+		s = append(s, entry{at: at, id: id, manager: true})
 	}
 	heap.Init(&s)
 	p.sched = s
@@ -449,6 +515,12 @@ func (p *Projector) Refresh() {
 	n := 0
 	for len(p.sched) > 0 && !p.sched[0].at.After(now) {
 		e := heap.Pop(&p.sched).(entry)
+		if e.manager {
+			if at, ok := p.mgrWake[e.id]; ok && at.Equal(e.at) {
+				p.checkManagerOf(e.id)
+			}
+			continue
+		}
 		c := p.cache[e.id]
 		if c == nil || c.gen != e.gen {
 			continue // superseded by a later re-score
@@ -457,6 +529,10 @@ func (p *Projector) Refresh() {
 		n++
 	}
 	p.pruneManagers(now)
+	if p.deriving() {
+		p.checkManagers(now)
+		p.emit()
+	}
 	p.rescores.Add(int64(n))
 	if o := p.cfg.Observer; o != nil && n > 0 {
 		o.Rescored(n)
@@ -528,11 +604,13 @@ func (p *Projector) Stats() Stats {
 	}
 }
 
-// entry is a scheduled re-score.
+// entry is a scheduled re-score of an account, or (manager set) a
+// manager's capacity check.
 type entry struct {
-	at  time.Time
-	id  string
-	gen uint64
+	at      time.Time
+	id      string
+	gen     uint64
+	manager bool
 }
 
 // schedule is a min-heap of entries by instant.

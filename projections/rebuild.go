@@ -18,6 +18,7 @@ func Rebuild(ctx context.Context, cfg Config, head eventstore.Position, progress
 		removeStaleSnapshotTemps(snapPath, cfg.Logger)
 	}
 	cfg.SnapshotPath = "" // do not load: replay from zero
+	cfg.Transitions = nil // a rebuild derives nothing: serve takes baselines at start
 	cfg.SnapshotEvery = 1 << 62
 	cfg.SnapshotInterval = 1 << 62
 	p, err := New(cfg)

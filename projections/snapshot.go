@@ -3,6 +3,7 @@ package projections
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/gob"
@@ -76,6 +77,10 @@ type snapshot struct {
 	WrittenAt     time.Time
 	State         *State
 	Seen          map[uint64]struct{}
+	// Marks is the last derived state of every subject (see
+	// transitions.go); nil in snapshots written before notifications,
+	// and then every subject gets its baseline at start.
+	Marks *Marks
 }
 
 // writeSnapshot writes s to path atomically: a temp file in the same
@@ -174,8 +179,19 @@ func (p *Projector) maybeSnapshot(force bool) error {
 	}
 	start := time.Now()
 	p.mu.RLock()
-	s := &snapshot{Position: p.pos, ConfigVersion: p.cfg.Scorer.Version(), Horizon: p.horizon, WrittenAt: p.cfg.Now(), State: p.state, Seen: p.seen}
-	err := writeSnapshot(p.cfg.SnapshotPath, s)
+	s := &snapshot{Position: p.pos, ConfigVersion: p.cfg.Scorer.Version(), Horizon: p.horizon, WrittenAt: p.cfg.Now(), State: p.state, Seen: p.seen, Marks: &p.marks}
+	var err error
+	if sink := p.cfg.Transitions; sink != nil {
+		// The marks must not run ahead of the outbox: every transition
+		// derived before them is made durable first (none is derived
+		// while the read lock is held).
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err = sink.Sync(ctx)
+		cancel()
+	}
+	if err == nil {
+		err = writeSnapshot(p.cfg.SnapshotPath, s)
+	}
 	p.mu.RUnlock()
 	p.lastSnap = time.Now()
 	if err != nil {

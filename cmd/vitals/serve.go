@@ -30,6 +30,7 @@ import (
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/ingest/broker"
 	"github.com/vitals-hq/vitals/metrics"
+	"github.com/vitals-hq/vitals/notify"
 	"github.com/vitals-hq/vitals/projections"
 	"github.com/vitals-hq/vitals/scoring"
 )
@@ -64,6 +65,11 @@ type serveConfig struct {
 
 	natsURL, natsTopic, natsPoisonTopic, natsDurable string
 	natsAckWait                                      time.Duration
+
+	notifyTargets  listFlag
+	notifySource   string
+	notifyRecency  time.Duration
+	notifyDebounce time.Duration
 }
 
 // serve: vitals serve [flags]
@@ -100,6 +106,10 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	fs.StringVar(&c.natsPoisonTopic, "nats-poison-topic", "vitals.events.poison", "NATS subject rejected events are moved to")
 	fs.StringVar(&c.natsDurable, "nats-durable", "vitals", "durable JetStream consumer name")
 	fs.DurationVar(&c.natsAckWait, "nats-ack-wait", 30*time.Second, "how long JetStream waits for an ack before redelivering")
+	fs.Var(&c.notifyTargets, "notify", "deliver derived events to this URL (http(s):// webhook or nats://host:port?subject=…); repeatable, or comma-separated")
+	fs.StringVar(&c.notifySource, "notify-source", notify.DefaultSource(), "CloudEvents source of the derived events (identifies this deployment)")
+	fs.DurationVar(&c.notifyRecency, "notify-recency", projections.DefaultTransitionRecency, "publish a transition only when it happened at most this long before it is derived")
+	fs.DurationVar(&c.notifyDebounce, "notify-debounce", projections.DefaultTransitionDebounce, "publish a transition only once it has held this long (0: at once)")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
 	if err := a.parse(fs, args); err != nil {
@@ -156,10 +166,23 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
 	}
+	outbox, deriver, stopDeriver, err := startNotify(c, log, m)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the projector's final snapshot (deferred later, so run
+		// first), which waits for the deriver.
+		stopDeriver()
+		if err := outbox.Close(); err != nil {
+			log.Error().Err(err).Msg("closing the notifications outbox")
+		}
+	}()
 	proj, err := projections.New(projections.Config{
 		Store: store, Scorer: scorer, SnapshotPath: snapshotPath(c.dataDir), Logger: log,
 		DedupeKeys: storeInfo.dedupeKeys, Observer: m.ProjectorObserver(),
 		SnapshotEvery: c.snapshotEvery, SnapshotInterval: c.snapshotInterval,
+		Transitions: deriver, TransitionRecency: c.notifyRecency, TransitionDebounce: c.notifyDebounce,
 	})
 	if err != nil {
 		return err
@@ -190,6 +213,13 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	}()
 	stopCatchUpLog := startCatchUpLog(catchCtx, log, proj.Stats().StartPosition, startHead, proj.Position)
 	defer stopCatchUpLog()
+	// Notification targets (--notify): the single place where delivery
+	// starts. Delivery (webhooks, NATS) is implemented in notify/deliver*;
+	// until its constructor is wired here, configured targets are only
+	// reported, and the outbox and GET /v1/notifications still work.
+	if len(c.notifyTargets) > 0 {
+		log.Warn().Int("targets", len(c.notifyTargets)).Msg("notify: --notify targets configured but delivery is not wired in this build; use GET /v1/notifications")
+	}
 	if c.natsURL != "" {
 		stopBroker, err := startBroker(ctx, c, log, ing, m)
 		if err != nil {
@@ -197,7 +227,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 		}
 		defer stopBroker()
 	}
-	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m,
+	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m, Notifications: outbox,
 		Keys: keys, AuthFailures: authFailures(c.authFailLimit), RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
 		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, BodyReadTimeout: c.bodyReadTimeout, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
 		Stats: func(ctx context.Context) (any, error) {
@@ -218,6 +248,30 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	}
 	started = true
 	return a.listenAndServe(ctx, log, c, ln, srv, m.InstrumentHTTP(srv))
+}
+
+// startNotify opens the outbox of derived events in the data dir and
+// starts the deriver that appends to it; stop ends the deriver once what
+// it was handed is appended.
+func startNotify(c serveConfig, log zerolog.Logger, m *metrics.Metrics) (*notify.BoltOutbox, *notify.Deriver, func(), error) {
+	if c.notifyRecency <= 0 {
+		return nil, nil, nil, errors.New("--notify-recency: must be positive")
+	}
+	if c.notifyDebounce < 0 || c.notifyDebounce >= c.notifyRecency {
+		return nil, nil, nil, fmt.Errorf("--notify-debounce: must be ≥ 0 and shorter than --notify-recency (%s)", c.notifyRecency)
+	}
+	if c.notifySource == "" {
+		return nil, nil, nil, errors.New("--notify-source: must not be empty")
+	}
+	outbox, err := notify.OpenOutbox(c.dataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d := notify.NewDeriver(c.notifySource, outbox, log, m.NotifyPublished(notify.Types()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	return outbox, d, func() { cancel(); <-done }, nil
 }
 
 // startBroker consumes events from NATS JetStream until the returned stop

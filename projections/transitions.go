@@ -1,0 +1,566 @@
+package projections
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// Defaults of the transition rules (Config.TransitionRecency and
+// Config.TransitionDebounce; see docs/notifications.md).
+const (
+	DefaultTransitionRecency  = 24 * time.Hour
+	DefaultTransitionDebounce = 15 * time.Minute
+)
+
+// maxWalk bounds the change instants one search for a transition instant
+// evaluates; the window it searches holds a handful in practice.
+const maxWalk = 10_000
+
+// TransitionKind names what changed.
+type TransitionKind string
+
+// Transition kinds: an account's reported band, its at-risk reasons, its
+// upsell readiness; a manager's capacity.
+const (
+	TransitionBand     TransitionKind = "band"
+	TransitionAtRisk   TransitionKind = "at_risk"
+	TransitionUpsell   TransitionKind = "upsell"
+	TransitionCapacity TransitionKind = "capacity"
+)
+
+// accountKinds are the facets of an account, in the order of
+// AccountMark.Facets.
+var accountKinds = [...]TransitionKind{TransitionBand, TransitionAtRisk, TransitionUpsell}
+
+// Capacity facet values.
+const (
+	CapacityOK   = "ok"
+	CapacityOver = "over"
+)
+
+// Transition is one change of a subject's derived state, found by the
+// projector once it has held for the debounce time. From and To are the
+// facet's values: a band; the at-risk reasons joined by commas ("" when
+// not at risk); "true"/"false" for upsell; "ok"/"over" for capacity.
+type Transition struct {
+	Kind    TransitionKind
+	Subject string
+	// At is the instant the change happened (which may be an instant at
+	// which no event arrived: an invoice aging, a signal expiring).
+	At time.Time
+	// DerivedAt is the projector's clock when it derived the transition.
+	DerivedAt time.Time
+	From, To  string
+	// FromAccount is the account as of its previous transition (or its
+	// baseline), ToAccount as of At; set for account kinds.
+	FromAccount, ToAccount *AccountFacts
+	// Manager is the manager's capacity as of At; set for capacity.
+	Manager *ManagerFacts
+}
+
+// TransitionSink receives the transitions the projector derives.
+type TransitionSink interface {
+	// Transitions is called with the projector's lock held: it must be
+	// quick, must not call the Projector, and must not drop ts (hand them
+	// to another goroutine that makes them durable).
+	Transitions(ts []Transition)
+	// Sync blocks until every transition handed so far is durable. The
+	// projector calls it before writing a snapshot, so a snapshot never
+	// records a derived state whose transitions could still be lost.
+	Sync(ctx context.Context) error
+}
+
+// AccountFacts is what a transition tells about an account.
+type AccountFacts struct {
+	Status       domain.Status     `json:"status"`
+	Tier         scoring.Tier      `json:"tier"`
+	ManagerID    string            `json:"manager_id,omitempty"`
+	Score        *float64          `json:"score"`
+	Band         scoring.Band      `json:"band"`
+	ComputedBand scoring.Band      `json:"computed_band"`
+	Override     *scoring.Override `json:"override"`
+	Reasons      []string          `json:"reasons"`
+	Upsell       bool              `json:"upsell"`
+	Components   []ComponentFacts  `json:"components,omitempty"`
+}
+
+// ComponentFacts is one health component's band, value and points.
+type ComponentFacts struct {
+	Name   string       `json:"name"`
+	Band   scoring.Band `json:"band"`
+	Value  *float64     `json:"value"`
+	Points *float64     `json:"points"`
+}
+
+// ManagerFacts is what a transition tells about a manager's capacity (the
+// numbers of GET /v1/managers/{id}).
+type ManagerFacts struct {
+	Accounts       int                    `json:"accounts"`
+	LoadPoints     float64                `json:"load_points"`
+	CapacityPoints float64                `json:"capacity_points"`
+	LoadRatio      float64                `json:"load_ratio"`
+	Over           bool                   `json:"over"`
+	TierLimits     map[scoring.Tier]Limit `json:"tier_limits"`
+	TierExceeded   bool                   `json:"tier_limit_exceeded"`
+}
+
+// Marks is the last derived state of every subject. It is written in the
+// snapshot with the checkpoint, so a restart derives "from" the state
+// the snapshot's position had reached.
+type Marks struct {
+	Accounts map[string]*AccountMark
+	Managers map[string]*ManagerMark
+}
+
+// Mark is a facet's last derived value and the instant it began.
+type Mark struct {
+	Value string
+	Since time.Time
+}
+
+// AccountMark is an account's last derived state.
+type AccountMark struct {
+	// Born is the projector's clock when the account was first seen
+	// (its baseline): no transition before it is news.
+	Born   time.Time
+	Facets [len(accountKinds)]Mark
+	// Facts is the account as of its last transition (the "from" side
+	// of the next one).
+	Facts AccountFacts
+	// ManagerKey is manager|status|tier as last seen, to tell which
+	// managers' load may have moved.
+	ManagerKey string
+}
+
+// ManagerMark is a manager's last derived capacity state.
+type ManagerMark struct {
+	Born time.Time
+	Over Mark
+}
+
+func newMarks() Marks {
+	return Marks{Accounts: map[string]*AccountMark{}, Managers: map[string]*ManagerMark{}}
+}
+
+// deriving reports whether transitions are derived now; p.mu is held.
+func (p *Projector) deriving() bool { return p.cfg.Transitions != nil && !p.catchingUp }
+
+// window is how far back a transition instant is searched: older ones
+// could not be published anyway.
+func (p *Projector) window() time.Duration { return p.cfg.TransitionRecency + p.cfg.TransitionDebounce }
+
+// facts evaluates an account as of t; res is its score at t.
+func (p *Projector) facts(a *Account, t time.Time, res scoring.Result) AccountFacts {
+	v := &view{st: p.state, t: t, scorer: p.cfg.Scorer, score: func(*Account) scoring.Result { return res }}
+	av := v.evaluate(a)
+	f := AccountFacts{
+		Status: av.Status, Tier: av.Tier, ManagerID: av.ManagerID, Score: res.Score, Band: res.Band,
+		ComputedBand: res.ComputedBand, Override: res.Override, Reasons: av.Reasons, Upsell: av.Upsell,
+	}
+	for _, c := range res.Components {
+		f.Components = append(f.Components, ComponentFacts{Name: c.Name, Band: c.Band, Value: c.Value, Points: c.Points})
+	}
+	return f
+}
+
+// factsAt evaluates an account as of t, with its components.
+func (p *Projector) factsAt(a *Account, t time.Time) AccountFacts {
+	return p.facts(a, t, p.cfg.Scorer.Score(&a.Scoring, t))
+}
+
+// facetValues are an account's facet values, in accountKinds order.
+func facetValues(f AccountFacts) [len(accountKinds)]string {
+	return [...]string{string(f.Band), strings.Join(f.Reasons, ","), strconv.FormatBool(f.Upsell)}
+}
+
+func managerKey(f AccountFacts) string {
+	return f.ManagerID + "|" + string(f.Status) + "|" + string(f.Tier)
+}
+
+// checkAccount compares an account's state at now (its cached score c)
+// with its last derived state, and derives the transitions that have held
+// for the debounce time; p.mu is held.
+func (p *Projector) checkAccount(id string, now time.Time, c *cached) {
+	a := p.state.Accounts[id]
+	if a == nil || !a.Opened {
+		return
+	}
+	c.wake = time.Time{}
+	cur := p.facts(a, now, c.res)
+	mark := p.marks.Accounts[id]
+	if mark == nil {
+		mark = &AccountMark{Born: now, Facts: p.factsAt(a, now), ManagerKey: managerKey(cur)}
+		for i, v := range facetValues(cur) {
+			mark.Facets[i] = Mark{Value: v, Since: now}
+		}
+		p.marks.Accounts[id] = mark
+		p.checkManagerOf(cur.ManagerID)
+		return
+	}
+	if key := managerKey(cur); key != mark.ManagerKey {
+		p.checkManagerOf(strings.SplitN(mark.ManagerKey, "|", 2)[0])
+		p.checkManagerOf(cur.ManagerID)
+		mark.ManagerKey = key
+	}
+	vals := facetValues(cur)
+	if vals == [len(accountKinds)]string{mark.Facets[0].Value, mark.Facets[1].Value, mark.Facets[2].Value} {
+		return
+	}
+	starts := p.runStarts(a, now)
+	from := mark.Facts
+	var to *AccountFacts
+	var toAt time.Time
+	for i, kind := range accountKinds {
+		if vals[i] == mark.Facets[i].Value {
+			continue
+		}
+		at := starts[i]
+		if due := at.Add(p.cfg.TransitionDebounce); due.After(now) {
+			if c.wake.IsZero() || due.Before(c.wake) {
+				c.wake = due
+			}
+			continue
+		}
+		f := p.factsAt(a, at)
+		if p.isNews(at, now, mark.Born) {
+			p.out = append(p.out, Transition{
+				Kind: kind, Subject: id, At: at, DerivedAt: now, From: mark.Facets[i].Value, To: vals[i],
+				FromAccount: &from, ToAccount: &f,
+			})
+		}
+		mark.Facets[i] = Mark{Value: vals[i], Since: at}
+		if to == nil || at.After(toAt) {
+			to, toAt = &f, at
+		}
+	}
+	if to != nil {
+		mark.Facts = *to
+	}
+	if !c.wake.IsZero() {
+		heap.Push(&p.sched, entry{at: c.wake, id: id, gen: c.gen})
+	}
+}
+
+// isNews reports whether a transition at `at`, derived at now, is
+// published: within the recency window, and after the subject's baseline.
+func (p *Projector) isNews(at, now, born time.Time) bool {
+	return now.Sub(at) <= p.cfg.TransitionRecency && at.After(born)
+}
+
+// runStarts finds, for each facet, the instant its current value began:
+// the last change instant, within the search window before now, at which
+// the facet took its value (the window's start when it held all along).
+// The change instants are those of nextAccountChange, which is never late.
+func (p *Projector) runStarts(a *Account, now time.Time) [len(accountKinds)]time.Time {
+	from := now.Add(-p.window())
+	var starts [len(accountKinds)]time.Time
+	for i := range starts {
+		starts[i] = from
+	}
+	prev := facetValues(p.factsAt(a, from))
+	t := from
+	for range maxWalk {
+		next, ok := p.nextAccountChange(a, t)
+		if !ok || next.After(now) {
+			break
+		}
+		vals := facetValues(p.factsAt(a, next))
+		for i := range vals {
+			if vals[i] != prev[i] {
+				starts[i] = next
+			}
+		}
+		prev, t = vals, next
+	}
+	return starts
+}
+
+// nextAccountChange is the earliest instant after t at which anything an
+// account's transitions depend on can change with no new event: its score
+// (scoring.Scorer.NextChange) and the list rules — a status, assignment or
+// profile change taking effect, a contact, the quiet window passing, a
+// signal being raised, resolved or leaving its window, the renewal window
+// (checked at each midnight while a renewal date is set).
+func (p *Projector) nextAccountChange(a *Account, t time.Time) (time.Time, bool) {
+	e := earliest{after: t}
+	if c, ok := p.cfg.Scorer.NextChange(&a.Scoring, t); ok {
+		e.add(c)
+	}
+	e.add(a.OpenedAt)
+	e.add(a.OpenedAt.Add(quietWindow + time.Nanosecond))
+	for _, s := range a.Statuses {
+		e.add(s.Time)
+	}
+	for _, s := range a.Assignments {
+		e.add(s.Time)
+	}
+	for _, s := range a.Profile {
+		e.add(s.Time)
+	}
+	if i, ok := slices.BinarySearchFunc(a.Touches, t, func(x, t time.Time) int {
+		if x.After(t) {
+			return 1
+		}
+		return -1
+	}); !ok && i < len(a.Touches) {
+		e.add(a.Touches[i])
+	}
+	if last := a.lastTouchAt(t); !last.IsZero() {
+		e.add(last.Add(quietWindow))
+	}
+	for _, sg := range a.Signals {
+		for _, r := range sg.Raised {
+			e.add(r.Time)
+			e.add(r.Time.Add(signalWindow))
+		}
+		for _, rt := range sg.Resolved {
+			e.add(rt)
+		}
+	}
+	if !a.ProfileAt(t).RenewalDate.IsZero() {
+		e.add(midnight(t).Add(day))
+	}
+	return e.at, e.ok
+}
+
+// earliest keeps the earliest instant after `after` it is given.
+type earliest struct {
+	after, at time.Time
+	ok        bool
+}
+
+func (e *earliest) add(c time.Time) {
+	if c.After(e.after) && (!e.ok || c.Before(e.at)) {
+		e.at, e.ok = c, true
+	}
+}
+
+// checkManagerOf queues a manager for a capacity check; p.mu is held.
+func (p *Projector) checkManagerOf(id string) {
+	if id != "" && p.cfg.Transitions != nil {
+		p.mgrCheck[id] = struct{}{}
+	}
+}
+
+// managerFacts evaluates the capacity of the managers in ids as of t (one
+// pass over the accounts).
+func (p *Projector) managerFacts(ids map[string]struct{}, t time.Time) map[string]*ManagerFacts {
+	out := make(map[string]*ManagerFacts, len(ids))
+	byTier := make(map[string]map[scoring.Tier]int, len(ids))
+	for id := range ids {
+		m := p.state.Managers[id]
+		if m == nil || !m.Joined || m.JoinedAt.After(t) {
+			continue
+		}
+		out[id] = &ManagerFacts{CapacityPoints: finite(m.ProfileAt(t).CapacityPoints), TierLimits: map[scoring.Tier]Limit{}}
+		byTier[id] = map[scoring.Tier]int{}
+	}
+	if len(out) == 0 {
+		return out
+	}
+	v := &view{st: p.state, t: t}
+	for _, a := range p.state.Accounts {
+		if a.StatusAt(t) != domain.StatusActive {
+			continue
+		}
+		mid := v.managerOf(a)
+		mf := out[mid]
+		if mf == nil {
+			continue
+		}
+		tier := p.cfg.Scorer.Tier(&a.Scoring, t)
+		mf.Accounts++
+		mf.LoadPoints += loadPoints[tier]
+		byTier[mid][tier]++
+	}
+	for id, mf := range out {
+		if mf.CapacityPoints > 0 {
+			mf.LoadRatio = finite(mf.LoadPoints / mf.CapacityPoints)
+		}
+		mf.Over = mf.LoadRatio > 1
+		for tier, limit := range tierLimits {
+			n := byTier[id][tier]
+			l := Limit{Count: n, Limit: limit, Exceeded: n > limit}
+			mf.TierLimits[tier] = l
+			mf.TierExceeded = mf.TierExceeded || l.Exceeded
+		}
+		mf.LoadPoints, mf.LoadRatio = round4(mf.LoadPoints), round4(mf.LoadRatio)
+	}
+	return out
+}
+
+// capacityValue is a manager's capacity facet: over when the load ratio
+// is above 1 or a tier limit is exceeded.
+func capacityValue(mf *ManagerFacts) string {
+	if mf != nil && (mf.Over || mf.TierExceeded) {
+		return CapacityOver
+	}
+	return CapacityOK
+}
+
+// checkManagers checks the queued managers' capacity at now; p.mu is
+// held.
+func (p *Projector) checkManagers(now time.Time) {
+	if len(p.mgrCheck) == 0 || !p.deriving() {
+		return
+	}
+	cur := p.managerFacts(p.mgrCheck, now)
+	for id := range p.mgrCheck {
+		m := p.state.Managers[id]
+		if m == nil || !m.Joined {
+			continue
+		}
+		delete(p.mgrWake, id)
+		val := capacityValue(cur[id])
+		mark := p.marks.Managers[id]
+		if mark == nil {
+			p.marks.Managers[id] = &ManagerMark{Born: now, Over: Mark{Value: val, Since: now}}
+			continue
+		}
+		if val == mark.Over.Value {
+			continue
+		}
+		at := p.managerRunStart(id, now)
+		if due := at.Add(p.cfg.TransitionDebounce); due.After(now) {
+			p.mgrWake[id] = due
+			heap.Push(&p.sched, entry{at: due, id: id, manager: true})
+			continue
+		}
+		if p.isNews(at, now, mark.Born) {
+			mf := p.managerFacts(map[string]struct{}{id: {}}, at)[id]
+			if mf == nil {
+				mf = &ManagerFacts{TierLimits: map[scoring.Tier]Limit{}}
+			}
+			p.out = append(p.out, Transition{Kind: TransitionCapacity, Subject: id, At: at, DerivedAt: now,
+				From: mark.Over.Value, To: val, Manager: mf})
+		}
+		mark.Over = Mark{Value: val, Since: at}
+	}
+	clear(p.mgrCheck)
+}
+
+// managerRunStart finds the instant a manager's current capacity value
+// began, within the search window: its load changes only when an
+// account's status, assignment or tier changes or the manager's own
+// profile does.
+func (p *Projector) managerRunStart(id string, now time.Time) time.Time {
+	from := now.Add(-p.window())
+	var cands []time.Time
+	add := func(t time.Time) {
+		if t.After(from) && !t.After(now) {
+			cands = append(cands, t)
+		}
+	}
+	for _, a := range p.state.Accounts {
+		add(a.OpenedAt)
+		for _, s := range a.Statuses {
+			add(s.Time)
+		}
+		for _, s := range a.Assignments {
+			add(s.Time)
+		}
+		for _, c := range a.Scoring.Attrs {
+			add(c.Time)
+		}
+	}
+	if m := p.state.Managers[id]; m != nil {
+		add(m.JoinedAt)
+		add(m.LeftAt)
+		for _, c := range m.Changes {
+			add(c.Time)
+		}
+		for _, o := range p.state.Managers {
+			add(o.LeftAt) // an account's manager counts only while active
+		}
+	}
+	slices.SortFunc(cands, func(x, y time.Time) int { return x.Compare(y) })
+	cands = slices.Compact(cands)
+	one := map[string]struct{}{id: {}}
+	prev := capacityValue(p.managerFacts(one, from)[id])
+	start := from
+	for _, t := range cands {
+		if v := capacityValue(p.managerFacts(one, t)[id]); v != prev {
+			start, prev = t, v
+		}
+	}
+	return start
+}
+
+// emit hands the derived transitions to the sink; p.mu is held.
+func (p *Projector) emit() {
+	if len(p.out) == 0 {
+		return
+	}
+	out := p.out
+	p.out = nil
+	slices.SortStableFunc(out, func(x, y Transition) int {
+		return cmp.Or(x.At.Compare(y.At), cmp.Compare(x.Subject, y.Subject), cmp.Compare(kindRank(x.Kind), kindRank(y.Kind)))
+	})
+	p.cfg.Transitions.Transitions(out)
+}
+
+// kindRank orders transitions of one subject at one instant: band,
+// at-risk, upsell, capacity.
+func kindRank(k TransitionKind) int {
+	return slices.Index([]TransitionKind{TransitionBand, TransitionAtRisk, TransitionUpsell, TransitionCapacity}, k)
+}
+
+// endCatchUp runs when the projector has applied the log up to the head
+// it found at start: every subject is checked once against its last
+// derived state (the snapshot's marks; none after a start from an empty
+// state, so every subject gets its baseline and nothing about the
+// replayed past is derived). p.mu is held.
+func (p *Projector) endCatchUp(now time.Time) {
+	if !p.catchingUp {
+		return
+	}
+	p.catchingUp = false
+	if p.cfg.Transitions == nil {
+		return
+	}
+	ids := make([]string, 0, len(p.state.Accounts))
+	for id := range p.state.Accounts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := p.cache[id]
+		if c == nil || p.dirty[id] > 0 {
+			continue // re-scored (and checked) at the next flush
+		}
+		p.checkAccount(id, now, c)
+	}
+	for id := range p.state.Managers {
+		p.mgrCheck[id] = struct{}{}
+	}
+	p.checkManagers(now)
+	p.emit()
+}
+
+// startCatchUp notes the head the log has at start: transitions are
+// derived once the projector has applied it (see endCatchUp).
+func (p *Projector) startCatchUp(ctx context.Context) {
+	var head uint64
+	if p.cfg.Transitions != nil {
+		h, err := p.cfg.Store.Head(ctx)
+		if err != nil {
+			p.cfg.Logger.Warn().Err(err).Msg("projections: cannot read the store's head; deriving transitions from now on")
+		}
+		head = uint64(h)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.catchUpTo = eventstore.Position(head)
+	if p.pos >= p.catchUpTo {
+		p.endCatchUp(p.cfg.Now())
+	}
+}
