@@ -195,9 +195,13 @@ func newCountObserver() *countObserver {
 	return &countObserver{delivered: map[string]int{}, gaveUp: map[string]int{}, failed: map[string][]int{}}
 }
 
-func (o *countObserver) Configured(t string) { o.mu.Lock(); o.configured = append(o.configured, t); o.mu.Unlock() }
-func (o *countObserver) Delivered(t string)  { o.mu.Lock(); o.delivered[t]++; o.mu.Unlock() }
-func (o *countObserver) GaveUp(t string)     { o.mu.Lock(); o.gaveUp[t]++; o.mu.Unlock() }
+func (o *countObserver) Configured(t string) {
+	o.mu.Lock()
+	o.configured = append(o.configured, t)
+	o.mu.Unlock()
+}
+func (o *countObserver) Delivered(t string) { o.mu.Lock(); o.delivered[t]++; o.mu.Unlock() }
+func (o *countObserver) GaveUp(t string)    { o.mu.Lock(); o.gaveUp[t]++; o.mu.Unlock() }
 func (o *countObserver) AttemptFailed(t string, status int) {
 	o.mu.Lock()
 	o.failed[t] = append(o.failed[t], status)
