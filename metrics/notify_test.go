@@ -20,7 +20,9 @@ type fakeNotifyStatus struct {
 	err error
 }
 
-func (f *fakeNotifyStatus) Status(context.Context) ([]notify.TargetStatus, error) { return f.sts, f.err }
+func (f *fakeNotifyStatus) Status(context.Context) ([]notify.TargetStatus, error) {
+	return f.sts, f.err
+}
 
 // TestNotifyMetrics: the observer's counts by target and result or reason,
 // pre-created at zero for configured targets, and the per-target gauges
