@@ -176,8 +176,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			dl.run(ctx)
 		})
 	}
-	if len(d.targets) > 0 {
-		d.log.Info().Int("targets", len(d.targets)).Msg("notify: delivering")
+	for _, dl := range d.targets {
+		dl.log.Info().Str("url", dl.t.Redacted()).Str("subject", dl.t.Subject).Msg("notify: delivering")
 	}
 	wg.Wait()
 	return nil
@@ -315,14 +315,27 @@ func (dl *deliverer) run(ctx context.Context) {
 				dl.disable(ctx, n)
 				return
 			}
-			if !dl.retryOutbox(ctx, "advance the checkpoint", func() error {
-				return dl.d.cfg.Outbox.SetCheckpoint(ctx, dl.t.Name, n.Seq)
-			}) {
+			if !dl.advance(ctx, n.Seq) {
 				return
 			}
 			cp = n.Seq
 		}
 	}
+}
+
+// advance records that the target is finished with seq. A delivery that
+// succeeded as the dispatcher was stopping is still recorded (bounded by
+// RequestTimeout), so that it is not sent again after the restart.
+func (dl *deliverer) advance(ctx context.Context, seq uint64) bool {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dl.d.cfg.RequestTimeout)
+	err := dl.d.cfg.Outbox.SetCheckpoint(wctx, dl.t.Name, seq)
+	cancel()
+	if err == nil {
+		return ctx.Err() == nil
+	}
+	return dl.retryOutbox(ctx, "advance the checkpoint", func() error {
+		return dl.d.cfg.Outbox.SetCheckpoint(ctx, dl.t.Name, seq)
+	})
 }
 
 // deliver attempts n until the target accepts it, answers 410, or has
@@ -333,9 +346,6 @@ func (dl *deliverer) deliver(ctx context.Context, n Notification) outcome {
 		actx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
 		status, err := dl.s.send(actx, n)
 		cancel()
-		if ctx.Err() != nil {
-			return stopped
-		}
 		if err == nil {
 			if !dl.failingSince.IsZero() {
 				dl.log.Info().Str("id", n.ID).Int("attempt", attempt).Msg("notify: target accepts again")
@@ -343,6 +353,9 @@ func (dl *deliverer) deliver(ctx context.Context, n Notification) outcome {
 			dl.failingSince = time.Time{}
 			cfg.Observer.Delivered(dl.t.Name)
 			return delivered
+		}
+		if ctx.Err() != nil {
+			return stopped // not an answer of the target: it was interrupted
 		}
 		cfg.Observer.AttemptFailed(dl.t.Name, status)
 		now := cfg.Clock.Now()
