@@ -146,7 +146,7 @@ func NewDispatcher(cfg DispatcherConfig) (*Dispatcher, error) {
 			if len(cfg.Secret) == 0 {
 				return nil, errors.New("notify: a webhook target needs the signing secret (DispatcherConfig.Secret)")
 			}
-			w, err := newWebhook(t, cfg.Secret, cfg.Clock.Now, log)
+			w, err := newWebhook(t, cfg.Secret, cfg.Clock.Now)
 			if err != nil {
 				return nil, err
 			}

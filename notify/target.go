@@ -29,7 +29,7 @@ type Target struct {
 	// Kind is KindWebhook or KindNATS.
 	Kind string
 	// URL is where to deliver, without Vitals' own parameters (name, and
-	// subject for NATS). It may hold credentials: log Redacted() only.
+	// subject for NATS). It may hold secrets: log Redacted() only.
 	URL *url.URL
 	// Subject is the NATS subject events are published on (NATS only).
 	Subject string
@@ -38,8 +38,10 @@ type Target struct {
 	raw string
 }
 
-// Redacted is the target's URL with any password masked, for logs.
-func (t Target) Redacted() string { return t.URL.Redacted() }
+// Redacted is what logs and errors show of the target's URL: its scheme
+// and host only, since user, password, path and query may all hold
+// secrets (a token in a query, a key in a chat tool's webhook path).
+func (t Target) Redacted() string { return t.URL.Scheme + "://" + t.URL.Host }
 
 // fingerprint is a non-zero number derived from the configured URL.
 func (t Target) fingerprint() uint64 {
@@ -77,12 +79,12 @@ func ParseTarget(raw string, index int) (Target, error) {
 	case "http", "https":
 		t.Kind = KindWebhook
 		if u.Host == "" {
-			return Target{}, fmt.Errorf("notify target %s: %s has no host", t.Name, u.Redacted())
+			return Target{}, fmt.Errorf("notify target %s: %s has no host", t.Name, t.Redacted())
 		}
 	case "nats":
 		t.Kind = KindNATS
 		if u.Host == "" {
-			return Target{}, fmt.Errorf("notify target %s: %s has no host", t.Name, u.Redacted())
+			return Target{}, fmt.Errorf("notify target %s: %s has no host", t.Name, t.Redacted())
 		}
 		t.Subject = DefaultNATSSubject
 		if q.Has("subject") {
@@ -93,7 +95,7 @@ func ParseTarget(raw string, index int) (Target, error) {
 			return Target{}, fmt.Errorf("notify target %s: subject %q is not a literal NATS subject", t.Name, t.Subject)
 		}
 		if len(q) > 0 {
-			return Target{}, fmt.Errorf("notify target %s: unknown parameters in %s (nats:// takes subject and name)", t.Name, u.Redacted())
+			return Target{}, fmt.Errorf("notify target %s: unknown parameters in %s (nats:// takes subject and name)", t.Name, t.Redacted())
 		}
 		u.Path = ""
 	default:

@@ -1,8 +1,14 @@
 package notify_test
 
 import (
+	"bytes"
+	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/notify"
 )
@@ -47,8 +53,72 @@ func TestParseTarget(t *testing.T) {
 		if tg.Name != c.name || tg.Kind != c.kind || tg.URL.String() != c.url || tg.Subject != c.subject {
 			t.Errorf("%q: name %q kind %q url %q subject %q; want %q %q %q %q", c.raw, tg.Name, tg.Kind, tg.URL, tg.Subject, c.name, c.kind, c.url, c.subject)
 		}
-		if strings.Contains(tg.Redacted(), "secret") || strings.Contains(tg.Redacted(), ":pw@") {
+		if r := tg.Redacted(); strings.Contains(r, "secret") || strings.Contains(r, "pw") || strings.Contains(r, "?") || r != tg.URL.Scheme+"://"+tg.URL.Host {
 			t.Errorf("%q: Redacted() %q shows the password", c.raw, tg.Redacted())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the dispatcher's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLogsHideURLSecrets: the logs of a failing webhook, at every level,
+// show neither the password nor the path or query of its URL.
+func TestLogsHideURLSecrets(t *testing.T) {
+	ob := newMemOutbox()
+	appendNotes(t, ob, note(1, "acme"))
+	var logs syncBuffer
+	obs := newCountObserver()
+	d, err := notify.NewDispatcher(notify.DispatcherConfig{
+		Outbox: ob, Secret: testKey, Observer: obs, Clock: newFakeClock(),
+		Targets: targets(t, "http://user:pa55@127.0.0.1:1/hooks/T0KEN?sig=S3CRET&name=chat"),
+		Logger:  zerolog.New(&logs).Level(zerolog.TraceLevel),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(wait)
+	for {
+		obs.mu.Lock()
+		n := len(obs.failed["chat"])
+		obs.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no failed attempts")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "127.0.0.1:1") || !strings.Contains(out, "delivery failed") {
+		t.Errorf("the logs do not show the failing target:\n%s", out)
+	}
+	for _, secret := range []string{"pa55", "T0KEN", "S3CRET"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the logs show %q:\n%s", secret, out)
 		}
 	}
 }

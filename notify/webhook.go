@@ -9,14 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
 	wmhttp "github.com/ThreeDotsLabs/watermill-http/v2/pkg/http"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/rs/zerolog"
-
-	"github.com/vitals-hq/vitals/ingest/broker"
 )
 
 // Headers of a webhook request (Standard Webhooks 1.0).
@@ -93,7 +92,7 @@ func (r recordStatus) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // newWebhook returns the sender of a webhook target.
-func newWebhook(t Target, secret []byte, now func() time.Time, log zerolog.Logger) (*webhook, error) {
+func newWebhook(t Target, secret []byte, now func() time.Time) (*webhook, error) {
 	w := &webhook{target: t, secret: secret, now: now}
 	client := &http.Client{
 		Transport: recordStatus{next: http.DefaultTransport.(*http.Transport).Clone()},
@@ -105,7 +104,8 @@ func newWebhook(t Target, secret []byte, now func() time.Time, log zerolog.Logge
 		Client:             client,
 		// The dispatcher logs the status; an answer's body is not read.
 		DoNotLogResponseBodyOnServerError: true,
-	}, broker.LoggerAdapter(log))
+		// Its only other logs (trace) show the whole URL, secrets included.
+	}, watermill.NopLogger{})
 	if err != nil {
 		return nil, fmt.Errorf("notify: webhook publisher: %w", err)
 	}
@@ -145,9 +145,13 @@ func (w *webhook) send(ctx context.Context, n Notification) (int, error) {
 		return status, errStatus{status}
 	case err == nil:
 		return 0, errors.New("no answer")
-	default:
-		return 0, err
 	}
+	// The client's errors quote the URL, whose path and query may hold
+	// secrets; keep only what went wrong.
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return 0, fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return 0, err
 }
 
 // close implements sender.
