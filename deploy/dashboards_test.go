@@ -26,6 +26,7 @@ import (
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/metrics"
+	"github.com/vitals-hq/vitals/notify"
 	"github.com/vitals-hq/vitals/projections"
 	"github.com/vitals-hq/vitals/scoring"
 )
@@ -244,6 +245,12 @@ func exportedMetrics(t *testing.T) exported {
 	}}); err != nil {
 		t.Fatal(err)
 	}
+	// One notify target, so that the delivery metrics have series.
+	nm := m.Notify()
+	nm.Configured("0")
+	if err := nm.Watch(notifyStatus{{Name: "0", Kind: notify.KindWebhook}}); err != nil {
+		t.Fatal(err)
+	}
 	// One request, so that the HTTP histogram has series.
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /livez", func(http.ResponseWriter, *http.Request) {})
@@ -270,6 +277,11 @@ func exportedMetrics(t *testing.T) exported {
 	add(domainReg, func(name, _ string) { ex.state[name] = true })
 	return ex
 }
+
+// notifyStatus is a fixed notify status for exportedMetrics.
+type notifyStatus []notify.TargetStatus
+
+func (s notifyStatus) Status(context.Context) ([]notify.TargetStatus, error) { return s, nil }
 
 // staticVars are values for the dashboards' own variables in the static
 // checks.

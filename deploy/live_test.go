@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -46,6 +47,15 @@ func TestDashboardsLive(t *testing.T) {
 			t.Fatalf("go build ./cmd/vitals: %v\n%s", err, out)
 		}
 	}
+
+	// A webhook receiver as the notify target (VITALS_NOTIFY), so that the
+	// Notifications row has series; it accepts everything.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+	t.Setenv("VITALS_NOTIFY", receiver.URL+"/hooks?name=live")
 
 	// vitals serve with a demo agency. 14 months of history, so that the
 	// 12-month logo retention has a base.
@@ -140,6 +150,8 @@ scrape_configs:
 		{`sum(vitals_ingest_events_total{job="vitals", result="rejected"})`, 2},
 		{`sum(vitals_http_request_duration_seconds_count{job="vitals", route="POST /v1/events"})`, 2},
 		{`sum(vitals_http_request_duration_seconds_count{job="vitals", route="GET /metrics"})`, scrapes},
+		{`count(vitals_notify_outbox_depth{job="vitals", target="live"})`, 1},
+		{`count(vitals_notify_deliveries_total{job="vitals", target="live"})`, 2},
 	} {
 		res, err := query(ctx, promURL, c.q)
 		if err != nil || len(res) == 0 {

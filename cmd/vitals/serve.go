@@ -70,6 +70,7 @@ type serveConfig struct {
 	notifySource   string
 	notifyRecency  time.Duration
 	notifyDebounce time.Duration
+	notifyRetryFor time.Duration
 }
 
 // serve: vitals serve [flags]
@@ -110,6 +111,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	fs.StringVar(&c.notifySource, "notify-source", notify.DefaultSource(), "CloudEvents source of the derived events (identifies this deployment)")
 	fs.DurationVar(&c.notifyRecency, "notify-recency", projections.DefaultTransitionRecency, "publish a transition only when it happened at most this long before it is derived")
 	fs.DurationVar(&c.notifyDebounce, "notify-debounce", projections.DefaultTransitionDebounce, "publish a transition only once it has held this long (0: at once)")
+	fs.DurationVar(&c.notifyRetryFor, "notify-retry-for", notify.DefaultRetryFor, "give up a notification once its target has failed every attempt for this long")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
 	if err := a.parse(fs, args); err != nil {
@@ -213,13 +215,13 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	}()
 	stopCatchUpLog := startCatchUpLog(catchCtx, log, proj.Stats().StartPosition, startHead, proj.Position)
 	defer stopCatchUpLog()
-	// Notification targets (--notify): the single place where delivery
-	// starts. Delivery (webhooks, NATS) is implemented in notify/deliver*;
-	// until its constructor is wired here, configured targets are only
-	// reported, and the outbox and GET /v1/notifications still work.
-	if len(c.notifyTargets) > 0 {
-		log.Warn().Int("targets", len(c.notifyTargets)).Msg("notify: --notify targets configured but delivery is not wired in this build; use GET /v1/notifications")
+	// Notification targets (--notify): delivery stops before the outbox
+	// closes (this defer runs before the outbox's).
+	stopDelivery, err := a.startDelivery(c, log, m, outbox)
+	if err != nil {
+		return err
 	}
+	defer stopDelivery()
 	if c.natsURL != "" {
 		stopBroker, err := startBroker(ctx, c, log, ing, m)
 		if err != nil {
@@ -272,6 +274,45 @@ func startNotify(c serveConfig, log zerolog.Logger, m *metrics.Metrics) (*notify
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	return outbox, d, func() { cancel(); <-done }, nil
+}
+
+// startDelivery starts delivering the outbox to the --notify targets; stop
+// waits for the dispatcher to finish its current attempts.
+func (a *App) startDelivery(c serveConfig, log zerolog.Logger, m *metrics.Metrics, outbox notify.Outbox) (stop func(), err error) {
+	targets := make([]notify.Target, 0, len(c.notifyTargets))
+	webhooks := false
+	for i, raw := range c.notifyTargets {
+		t, err := notify.ParseTarget(raw, i)
+		if err != nil {
+			return nil, fmt.Errorf("--notify: %w", err)
+		}
+		targets = append(targets, t)
+		webhooks = webhooks || t.Kind == notify.KindWebhook
+	}
+	var secret []byte
+	if webhooks {
+		if secret, _, err = notify.LoadOrCreateSecret(c.dataDir, a.Getenv("VITALS_NOTIFY_SECRET")); err != nil {
+			return nil, err
+		}
+	}
+	nm := m.Notify()
+	disp, err := notify.NewDispatcher(notify.DispatcherConfig{Outbox: outbox, Targets: targets, Secret: secret,
+		Logger: log, Observer: nm, RetryFor: c.notifyRetryFor})
+	if err != nil {
+		return nil, fmt.Errorf("--notify: %w", err)
+	}
+	if err := nm.Watch(disp); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- disp.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Error().Err(err).Msg("notification delivery stopped with an error")
+		}
+	}, nil
 }
 
 // startBroker consumes events from NATS JetStream until the returned stop
