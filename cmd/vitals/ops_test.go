@@ -69,6 +69,12 @@ func TestKeysCommandAndAuthenticatedServer(t *testing.T) {
 // the projections' snapshot written, so a restart replays nothing.
 func TestGracefulStopFlushesSnapshot(t *testing.T) {
 	dir := t.TempDir()
+	var lastLogs, firstLogs *syncBuffer
+	defer func() {
+		if t.Failed() && firstLogs != nil {
+			t.Logf("first serve:\n%s\nsecond serve:\n%s", firstLogs.String(), lastLogs.String())
+		}
+	}()
 	serveOnce := func(check func(url string)) {
 		ctx, cancel := context.WithCancel(context.Background())
 		addrc := make(chan net.Addr, 1)
@@ -80,6 +86,7 @@ func TestGracefulStopFlushesSnapshot(t *testing.T) {
 		}()
 		select {
 		case a := <-addrc:
+			lastLogs = logs
 			check("http://" + a.String())
 		case code := <-done:
 			t.Fatalf("exit %d before listening:\n%s", code, logs.String())
@@ -120,6 +127,7 @@ func TestGracefulStopFlushesSnapshot(t *testing.T) {
 			t.Fatalf("demo: %s", stderr)
 		}
 		head, _, _ = stats(url)
+		firstLogs = lastLogs
 	})
 	if _, err := os.Stat(snapshotPath(dir)); err != nil {
 		t.Fatalf("no snapshot after a graceful stop: %v", err)
