@@ -49,7 +49,7 @@ type Config struct {
 	// scope on every page. Nil or never enforced: the console is open.
 	Keys *auth.Keyring
 	// Bands are the score bands the record page's chart draws (default
-	// scoring.DefaultConfig().ScoreBands).
+	// scoring.DefaultConfig().ScoreBands); pass the scorer's Bands().
 	Bands *scoring.ScoreBands
 	// Now is the clock (time.Now when nil); it must be the projector's.
 	Now func() time.Time
