@@ -72,12 +72,13 @@ func money(m domain.Money) string {
 	return out
 }
 
-// num formats a number as the JSON API writes it ("—" when missing).
+// num formats a computed number as the JSON API writes it: rounded to 4
+// decimals ("—" when missing).
 func num(x *float64) string {
 	if x == nil {
 		return "—"
 	}
-	return strconv.FormatFloat(*x, 'f', -1, 64)
+	return strconv.FormatFloat(scoring.Round4(*x), 'f', -1, 64)
 }
 
 // pct formats a ratio as a percentage with one decimal ("—" when missing).
