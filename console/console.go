@@ -68,6 +68,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	sessions *sessions
+	sparks   sparkCache
 }
 
 // New returns a Console for cfg.

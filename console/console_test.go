@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/vitals-hq/vitals/auth"
 	"github.com/vitals-hq/vitals/console"
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/projections"
 )
 
@@ -335,5 +338,49 @@ func TestSessionExpires(t *testing.T) {
 	clock = now.Add(time.Hour)
 	if w := get(c, "/managers", ck); w.Code != http.StatusSeeOther {
 		t.Errorf("expired session: %d", w.Code)
+	}
+}
+
+// TestSparklineFollowsLateEvents: an event dated in the past changes the
+// account's sparkline on the next view (the sparkline cache is keyed by the
+// account's stream version).
+func TestSparklineFollowsLateEvents(t *testing.T) {
+	f := newFixture(t, 3)
+	c := f.console(t, console.Config{})
+	// The path of the sparkline without its last point (the score now,
+	// which the late events change anyway): the cached daily grid.
+	spark := regexp.MustCompile(`<svg class="spark".*?<path class="spark-line" d="([^"]*) [ML][^"]*"`)
+	row := func() string {
+		body := get(c, "/accounts?q="+url.QueryEscape("<script>")).Body.String()
+		m := spark.FindStringSubmatch(body)
+		if m == nil {
+			return ""
+		}
+		return m[1]
+	}
+	before := row()
+	if before == "" || row() != before {
+		t.Fatalf("no stable sparkline for the hostile account: %q", before)
+	}
+	var cands []ingest.Candidate
+	for i, days := range []int{80, 70, 60, 50, 40} {
+		raw := fmt.Sprintf(`{"specversion":"1.0","id":"late%d","source":"test","type":"nps.responded","subject":%q,"time":%q,"data":{"score":10}}`,
+			i, hostileID, now.AddDate(0, 0, -days).Format(time.RFC3339))
+		ev, err := domain.Parse([]byte(raw), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cands = append(cands, ingest.Candidate{Event: ev})
+	}
+	f.ingest(t, cands)
+	head, err := f.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.proj.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	if after := row(); after == before {
+		t.Errorf("the sparkline did not change after late NPS answers: %s", after)
 	}
 }

@@ -221,18 +221,6 @@ func sortAccounts(items []projections.AccountView, key string) {
 	})
 }
 
-// spark is an account's 90-day sparkline up to the page's instant (or the
-// account's opening, when later than 90 days before it).
-func (c *Console) spark(ctx context.Context, av projections.AccountView, at instant) (template.HTML, error) {
-	to := at.Shown()
-	from := to.AddDate(0, 0, -sparkDays)
-	points, _, err := c.cfg.Projector.History(ctx, av.ID, from, to, sparkStep)
-	if err != nil {
-		return "", err
-	}
-	return sparkline(points), nil
-}
-
 // accountPage is the data of /accounts/{id}.
 type accountPage struct {
 	Row        accountRow
