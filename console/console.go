@@ -69,6 +69,7 @@ type Console struct {
 	mux      *http.ServeMux
 	sessions *sessions
 	sparks   sparkCache
+	dir      directory
 }
 
 // New returns a Console for cfg.

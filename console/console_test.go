@@ -384,3 +384,30 @@ func TestSparklineFollowsLateEvents(t *testing.T) {
 		t.Errorf("the sparkline did not change after late NPS answers: %s", after)
 	}
 }
+
+// TestManagerRenamed: a manager's new name shows on the next view of the
+// list (the manager directory is keyed by the projector's position).
+func TestManagerRenamed(t *testing.T) {
+	f := newFixture(t, 3)
+	c := f.console(t, console.Config{})
+	if body := get(c, "/accounts").Body.String(); !strings.Contains(body, templateEscape(hostileManager)) {
+		t.Fatalf("the list lacks the manager's name")
+	}
+	raw := fmt.Sprintf(`{"specversion":"1.0","id":"ren","source":"test","type":"manager.updated","subject":%q,"time":%q,"data":{"name":"Renamed Person"}}`,
+		hostileMgrID, now.Add(-time.Hour).Format(time.RFC3339))
+	ev, err := domain.Parse([]byte(raw), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ingest(t, []ingest.Candidate{{Event: ev}})
+	head, err := f.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.proj.WaitFor(context.Background(), head); err != nil {
+		t.Fatal(err)
+	}
+	if body := get(c, "/accounts").Body.String(); !strings.Contains(body, "Renamed Person") {
+		t.Errorf("the list still shows the old name")
+	}
+}

@@ -113,7 +113,7 @@ type accountsPage struct {
 	Total    int // matching accounts
 	Page     int
 	Pages    int
-	Managers []projections.ManagerView
+	Managers []managerRef
 	Statuses []domain.Status
 	Tiers    []scoring.Tier
 	Bands    []scoring.Band
@@ -158,7 +158,7 @@ func (c *Console) accounts(r *http.Request, at instant) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	capv, err := c.cfg.Projector.Capacity(ctx, at.At)
+	refs, err := c.managerRefs(ctx, at.At)
 	if err != nil {
 		return "", nil, err
 	}
@@ -171,10 +171,10 @@ func (c *Console) accounts(r *http.Request, at instant) (string, any, error) {
 	}
 	sortAccounts(items, f.Sort)
 	p := accountsPage{Filter: f, Total: len(items), Page: pageNo, Pages: max(1, (len(items)+accountsPerPage-1)/accountsPerPage),
-		Managers: capv.Managers, Statuses: statuses,
+		Managers: refs, Statuses: statuses,
 		Tiers: []scoring.Tier{scoring.TierPlatinum, scoring.TierGold, scoring.TierSilver, scoring.TierBronze}, Bands: allBands, Sorts: sorts}
 	start := min((pageNo-1)*accountsPerPage, len(items))
-	names := managerNames(capv.Managers)
+	names := refNames(refs)
 	for _, av := range items[start:min(start+accountsPerPage, len(items))] {
 		spark, err := c.spark(ctx, av, at)
 		if err != nil {
@@ -266,7 +266,7 @@ func (c *Console) account(r *http.Request, at instant) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	capv, err := c.cfg.Projector.Capacity(ctx, at.At)
+	refs, err := c.managerRefs(ctx, at.At)
 	if err != nil {
 		return "", nil, err
 	}
@@ -276,7 +276,7 @@ func (c *Console) account(r *http.Request, at instant) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	p := accountPage{Row: accountRow{AccountView: av, ManagerName: managerNames(capv.Managers).of(av.ManagerID)}, Health: h,
+	p := accountPage{Row: accountRow{AccountView: av, ManagerName: refNames(refs).of(av.ManagerID)}, Health: h,
 		Chart: scoreChart(points, c.bands, from, to), ChartFrom: from, History: points, Thresholds: c.bands}
 	for _, s := range av.Signals {
 		if s.Category == projections.CategoryRisk {
@@ -402,11 +402,11 @@ func (c *Console) list(r *http.Request, at instant, title, kind, intro string,
 	if err != nil {
 		return "", nil, err
 	}
-	capv, err := c.cfg.Projector.Capacity(r.Context(), at.At)
+	refs, err := c.managerRefs(r.Context(), at.At)
 	if err != nil {
 		return "", nil, err
 	}
-	names := managerNames(capv.Managers)
+	names := refNames(refs)
 	p := listPage{Title: title, Kind: kind, Intro: intro, Total: l.Total}
 	for _, av := range l.Items {
 		p.Rows = append(p.Rows, accountRow{AccountView: av, ManagerName: names.of(av.ManagerID)})
