@@ -41,7 +41,10 @@ type fixture struct {
 
 // newFixture loads a demo agency of n accounts (and the hostile account)
 // into a fresh store and runs a projector over it until tb ends.
-func newFixture(tb testing.TB, n int) *fixture {
+func newFixture(tb testing.TB, n int) *fixture { return loadFixture(tb, n, true) }
+
+// loadFixture is newFixture, with or without the hostile account.
+func loadFixture(tb testing.TB, n int, hostile bool) *fixture {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := bolt.Open(ctx, tb.TempDir(), bolt.Options{})
@@ -68,7 +71,9 @@ func newFixture(tb testing.TB, n int) *fixture {
 		tb.Fatal(err)
 	}
 	f.ingest(tb, cands)
-	f.ingest(tb, hostileEvents(tb))
+	if hostile {
+		f.ingest(tb, hostileEvents(tb))
+	}
 	scorer, err := scoring.New(scoring.DefaultConfig())
 	if err != nil {
 		tb.Fatal(err)
