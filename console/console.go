@@ -70,6 +70,7 @@ type Console struct {
 	sessions *sessions
 	sparks   sparkCache
 	dir      directory
+	failures failures
 }
 
 // New returns a Console for cfg.

@@ -411,3 +411,34 @@ func TestManagerRenamed(t *testing.T) {
 		t.Errorf("the list still shows the old name")
 	}
 }
+
+// TestSignInLimit: past MaxSignInFailures wrong keys from one address in a
+// minute, even the right key gets 429 from it until the minute ends.
+func TestSignInLimit(t *testing.T) {
+	keys := &auth.Keyring{}
+	tok, err := keys.Create("reader", []auth.Scope{auth.ScopeRead}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	c := sharedFixture(t).console(t, console.Config{Keys: keys, Now: func() time.Time { return clock }})
+	post := func(key string) int {
+		r := httptest.NewRequest(http.MethodPost, "/console/sign-in", strings.NewReader("key="+url.QueryEscape(key)))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range console.MaxSignInFailures {
+		if code := post(fmt.Sprintf("vk_guess%d", i)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, code)
+		}
+	}
+	if code := post(tok); code != http.StatusTooManyRequests {
+		t.Errorf("after %d failures: %d, want 429", console.MaxSignInFailures, code)
+	}
+	clock = clock.Add(time.Minute)
+	if code := post(tok); code != http.StatusSeeOther {
+		t.Errorf("a minute later: %d, want 303", code)
+	}
+}

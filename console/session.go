@@ -3,6 +3,7 @@ package console
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,9 +124,16 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
+	addr := clientAddr(r)
+	if c.failures.blocked(addr, c.cfg.Now()) {
+		w.Header().Set("Retry-After", "60")
+		c.render(w, r, http.StatusTooManyRequests, "signin", signInPage{Next: next, Message: "Too many failed sign-ins from this address; wait a minute."})
+		return
+	}
 	key, ok := c.cfg.Keys.Authenticate(strings.TrimSpace(r.PostForm.Get("key")))
 	switch {
 	case !ok:
+		c.failures.fail(addr, c.cfg.Now())
 		c.render(w, r, http.StatusUnauthorized, "signin", signInPage{Next: next, Message: "Unknown key."})
 		return
 	case !key.Allows(auth.ScopeRead):
@@ -172,6 +180,49 @@ func safeNext(v string) string {
 		return "/"
 	}
 	return v
+}
+
+// MaxSignInFailures is how many failed sign-ins one client address may
+// make per minute; past it, the form answers 429 until the minute ends.
+const MaxSignInFailures = 10
+
+// failures counts failed sign-ins per client address, per minute.
+type failures struct {
+	mu     sync.Mutex
+	window time.Time // the start of the current minute
+	counts map[string]int
+}
+
+// roll starts a new minute when now is past the current one; f.mu held.
+func (f *failures) roll(now time.Time) {
+	if now.Sub(f.window) >= time.Minute || f.counts == nil {
+		f.window, f.counts = now, make(map[string]int)
+	}
+}
+
+// blocked reports whether addr has used up its failures this minute.
+func (f *failures) blocked(addr string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roll(now)
+	return f.counts[addr] >= MaxSignInFailures
+}
+
+// fail counts a failed sign-in of addr.
+func (f *failures) fail(addr string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.roll(now)
+	f.counts[addr]++
+}
+
+// clientAddr is the request's remote host, without the port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // urlQueryEscape escapes s for a query value.
