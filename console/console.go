@@ -97,22 +97,6 @@ func New(cfg Config) (*Console, error) {
 	return c, nil
 }
 
-// Routes are the patterns the console serves; the API's mux hands each of
-// them to the console.
-var Routes = []string{
-	"GET /{$}",
-	"GET /accounts",
-	"GET /accounts/{id}",
-	"GET /at-risk",
-	"GET /upsell",
-	"GET /managers",
-	"GET /managers/{id}",
-	"GET " + StaticPrefix,
-	"GET " + SignInPath,
-	"POST " + SignInPath,
-	"POST " + SignOutPath,
-}
-
 // routes registers the pages, the assets and the sign-in routes.
 func (c *Console) routes() {
 	c.mux.Handle("GET /{$}", c.page(c.dashboard))
