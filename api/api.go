@@ -100,6 +100,9 @@ type Config struct {
 	Backup func(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	// Stats, when set, answers GET /v1/admin/stats.
 	Stats func(ctx context.Context) (any, error)
+	// Console, when set, serves the web console: ConsoleRoutes, and GET /
+	// for browsers (Accept: text/html). It checks its own sessions.
+	Console http.Handler
 }
 
 // DefaultBodyReadTimeout is how long an ingest request's body may take to
@@ -198,6 +201,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics)
 	}
 	s.adminRoutes()
+	s.consoleRoutes()
 	s.mux.HandleFunc("GET /livez", s.livez)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 }

@@ -15,13 +15,14 @@ import (
 )
 
 // RequiredScope is the scope a request needs: none for the health probes,
-// the index (/) and the OpenAPI document (/openapi.json), ingest to post
+// the index (/), the OpenAPI document (/openapi.json) and the console's
+// routes (ConsoleRoutes, which check their own sessions), ingest to post
 // events, admin under /v1/admin/, read for the other queries and /metrics,
 // admin for anything else.
 func RequiredScope(r *http.Request) auth.Scope {
 	p := r.URL.Path
 	switch {
-	case isPublicPath(p):
+	case isPublicPath(p), isConsolePath(p):
 		return ""
 	case r.Method == http.MethodPost && p == "/v1/events":
 		return auth.ScopeIngest

@@ -169,14 +169,23 @@ var indexLinks = []Link{
 	{"readyz", "/readyz", "readiness probe"},
 }
 
-// index answers GET / with links to the document and the main routes.
-// Browsers get the same JSON for now.
+// index answers GET / with links to the document and the main routes; a
+// browser (Accept: text/html) gets the console's dashboard instead when
+// the console is configured.
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Console != nil && wantsHTML(r) {
+		w.Header().Add("Vary", "Accept")
+		s.cfg.Console.ServeHTTP(w, r)
+		return
+	}
 	links := make([]Link, 0, len(indexLinks))
 	for _, l := range indexLinks {
 		if slices.Contains(s.mux.patterns, "GET "+l.Href) {
 			links = append(links, l)
 		}
+	}
+	if s.cfg.Console != nil {
+		w.Header().Add("Vary", "Accept")
 	}
 	writeJSON(w, http.StatusOK, Index{Service: "vitals", Links: links})
 }

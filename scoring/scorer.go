@@ -66,6 +66,10 @@ func New(c Config) (*Scorer, error) {
 // Version is the configuration's [Config.Version].
 func (s *Scorer) Version() string { return s.version }
 
+// Bands are the score bands of the configuration (the lowest scores of
+// green and yellow).
+func (s *Scorer) Bands() ScoreBands { return s.bands }
+
 // Horizon is how far back from an instant T the result at T looks: the
 // longest window plus the 30-day trend look-back.
 func (s *Scorer) Horizon() time.Duration { return s.maxWindow + TrendHorizon }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vitals-hq/vitals/api"
 	"github.com/vitals-hq/vitals/auth"
+	"github.com/vitals-hq/vitals/console"
 	"github.com/vitals-hq/vitals/demo"
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
@@ -229,7 +230,12 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 		}
 		defer stopBroker()
 	}
-	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m, Notifications: outbox,
+	bands := scorer.Bands()
+	web, err := console.New(console.Config{Projector: proj, Store: store, Keys: keys, Bands: &bands, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m, Notifications: outbox, Console: web,
 		Keys: keys, AuthFailures: authFailures(c.authFailLimit), RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
 		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, BodyReadTimeout: c.bodyReadTimeout, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
 		Stats: func(ctx context.Context) (any, error) {

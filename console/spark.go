@@ -1,0 +1,86 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"sync"
+	"time"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/projections"
+)
+
+// sparkCache keeps the daily part of accounts' 90-day sparklines, so that
+// the clients list does not replay 50 accounts' streams on every view.
+//
+// An entry is an account's History from day−90d to day (UTC midnight) by
+// sparkStep, keyed by the account's stream version: any event appended to
+// the account (also one dated in the past) changes the version and so
+// misses. An entry is stored only when the History reflected every record
+// of the stream up to that version (its position ≤ the History's
+// position), so a projector catching up never leaves a stale entry.
+type sparkCache struct {
+	mu      sync.Mutex
+	entries map[sparkKey][]projections.HistoryPoint
+}
+
+type sparkKey struct {
+	id      string
+	version eventstore.Version
+	day     time.Time
+}
+
+// maxSparkEntries bounds the cache; past it the cache starts over.
+const maxSparkEntries = 20000
+
+// spark is an account's 90-day sparkline ending at the page's instant:
+// the cached daily grid, then the account's score at the instant itself
+// (from its view, the same answer as the list's score column).
+func (c *Console) spark(ctx context.Context, av projections.AccountView, at instant) (template.HTML, error) {
+	to := at.Shown()
+	day := to.Truncate(24 * time.Hour)
+	points, err := c.sparkGrid(ctx, av.ID, day)
+	if err != nil {
+		return "", err
+	}
+	if to.After(day) {
+		points = append(points[:len(points):len(points)], projections.HistoryPoint{At: to, Score: av.Score, Band: av.Band, ComputedBand: av.ComputedBand})
+	}
+	return sparkline(points), nil
+}
+
+// sparkGrid is account id's History from day−90d to day by sparkStep,
+// from the cache when the account has not changed.
+func (c *Console) sparkGrid(ctx context.Context, id string, day time.Time) ([]projections.HistoryPoint, error) {
+	stream := (domain.Event{Type: domain.TypeAccountOpened, Subject: id}).Stream()
+	version, err := c.cfg.Store.StreamVersion(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	key := sparkKey{id: id, version: version, day: day}
+	c.sparks.mu.Lock()
+	points, ok := c.sparks.entries[key]
+	c.sparks.mu.Unlock()
+	if ok {
+		return points, nil
+	}
+	points, pos, err := c.cfg.Projector.History(ctx, id, day.AddDate(0, 0, -sparkDays), day, sparkStep)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := c.cfg.Store.ReadStream(ctx, stream, version, 1)
+	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
+		return nil, err
+	}
+	if len(recs) == 1 && recs[0].Position <= pos {
+		c.sparks.mu.Lock()
+		if c.sparks.entries == nil || len(c.sparks.entries) >= maxSparkEntries {
+			c.sparks.entries = make(map[sparkKey][]projections.HistoryPoint)
+		}
+		c.sparks.entries[key] = points
+		c.sparks.mu.Unlock()
+	}
+	return points, nil
+}
