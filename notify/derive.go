@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -375,4 +376,69 @@ func (d *Deriver) append(ctx context.Context, batch []projections.Transition) er
 	d.cond.Broadcast()
 	d.mu.Unlock()
 	return nil
+}
+
+// LastTransitions reads the outbox and returns the last stored transition
+// of each subject and kind (Kind, Subject, At, To), so that a starting
+// projector counts them as derived (projections.TransitionHistory).
+func (d *Deriver) LastTransitions(ctx context.Context) ([]projections.Transition, error) {
+	type key struct {
+		kind    projections.TransitionKind
+		subject string
+	}
+	last := map[key]projections.Transition{}
+	var after uint64
+	for {
+		ns, err := d.outbox.Read(ctx, after, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("notify: read the outbox: %w", err)
+		}
+		if len(ns) == 0 {
+			break
+		}
+		for _, n := range ns {
+			after = n.Seq
+			tr, err := transitionOf(n)
+			if err != nil {
+				return nil, err
+			}
+			last[key{tr.Kind, tr.Subject}] = tr
+		}
+	}
+	out := make([]projections.Transition, 0, len(last))
+	for _, tr := range last {
+		out = append(out, tr)
+	}
+	return out, nil
+}
+
+// transitionOf reads back the kind, subject, instant and "to" value of a
+// stored notification.
+func transitionOf(n Notification) (projections.Transition, error) {
+	var ev struct {
+		Data struct {
+			To      string   `json:"to"`
+			Reasons []string `json:"reasons"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(n.Event, &ev); err != nil {
+		return projections.Transition{}, fmt.Errorf("notify: outbox #%d: %w", n.Seq, err)
+	}
+	tr := projections.Transition{Subject: n.Subject, At: n.Time}
+	switch n.Type {
+	case TypeBandChanged:
+		tr.Kind, tr.To = projections.TransitionBand, ev.Data.To
+	case TypeAtRiskEntered, TypeAtRiskChanged, TypeAtRiskLeft:
+		tr.Kind, tr.To = projections.TransitionAtRisk, strings.Join(ev.Data.Reasons, ",")
+	case TypeUpsellReady, TypeUpsellCleared:
+		tr.Kind, tr.To = projections.TransitionUpsell, strconv.FormatBool(n.Type == TypeUpsellReady)
+	case TypeOverCapacity, TypeCapacityOK:
+		tr.Kind, tr.To = projections.TransitionCapacity, projections.CapacityOK
+		if n.Type == TypeOverCapacity {
+			tr.To = projections.CapacityOver
+		}
+	default:
+		return projections.Transition{}, fmt.Errorf("notify: outbox #%d: unknown type %q", n.Seq, n.Type)
+	}
+	return tr, nil
 }

@@ -135,9 +135,12 @@ type Projector struct {
 	marks      Marks
 	catchingUp bool
 	catchUpTo  eventstore.Position
-	mgrCheck   map[string]struct{}
-	mgrWake    map[string]time.Time
-	out        []Transition
+	// stored is what the TransitionHistory held at start, applied to
+	// the marks when the catch-up ends.
+	stored   []Transition
+	mgrCheck map[string]struct{}
+	mgrWake  map[string]time.Time
+	out      []Transition
 
 	startPos  eventstore.Position
 	replayed  atomic.Int64

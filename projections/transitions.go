@@ -79,6 +79,19 @@ type TransitionSink interface {
 	Sync(ctx context.Context) error
 }
 
+// TransitionHistory is implemented by a TransitionSink that keeps the
+// transitions it made durable (the notifications outbox). A starting
+// projector reads it before it compares the subjects with the snapshot's
+// marks: a transition stored after the snapshot was written counts as
+// derived. Without it, a subject that moved A→B (stored) and back to A
+// (derived, then lost in a crash before it was stored) would be compared
+// with the snapshot's A, and B→A never derived.
+type TransitionHistory interface {
+	// LastTransitions returns the last stored transition of each subject
+	// and kind, with Kind, Subject, At and To set.
+	LastTransitions(ctx context.Context) ([]Transition, error)
+}
+
 // AccountFacts is what a transition tells about an account.
 type AccountFacts struct {
 	Status       domain.Status     `json:"status"`
@@ -527,6 +540,7 @@ func (p *Projector) endCatchUp(now time.Time) {
 	if p.cfg.Transitions == nil {
 		return
 	}
+	p.applyStored()
 	ids := make([]string, 0, len(p.state.Accounts))
 	for id := range p.state.Accounts {
 		ids = append(ids, id)
@@ -550,17 +564,55 @@ func (p *Projector) endCatchUp(now time.Time) {
 // derived once the projector has applied it (see endCatchUp).
 func (p *Projector) startCatchUp(ctx context.Context) {
 	var head uint64
+	var stored []Transition
 	if p.cfg.Transitions != nil {
 		h, err := p.cfg.Store.Head(ctx)
 		if err != nil {
 			p.cfg.Logger.Warn().Err(err).Msg("projections: cannot read the store's head; deriving transitions from now on")
 		}
 		head = uint64(h)
+		if hist, ok := p.cfg.Transitions.(TransitionHistory); ok {
+			if stored, err = hist.LastTransitions(ctx); err != nil {
+				p.cfg.Logger.Warn().Err(err).Msg("projections: cannot read the stored transitions; comparing with the snapshot's marks only")
+			}
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stored = stored
 	p.catchUpTo = eventstore.Position(head)
 	if p.pos >= p.catchUpTo {
 		p.endCatchUp(p.cfg.Now())
+	}
+}
+
+// applyStored moves the marks to the stored transitions (p.stored, read
+// at start) that are later than them: the snapshot holding the marks may
+// predate transitions that reached the outbox before a crash. p.mu is
+// held.
+func (p *Projector) applyStored() {
+	latest := map[string]time.Time{}
+	for _, tr := range p.stored {
+		if tr.Kind == TransitionCapacity {
+			if m := p.marks.Managers[tr.Subject]; m != nil && tr.At.After(m.Over.Since) {
+				m.Over = Mark{Value: tr.To, Since: tr.At}
+			}
+			continue
+		}
+		m := p.marks.Accounts[tr.Subject]
+		i := slices.Index(accountKinds[:], tr.Kind)
+		if m == nil || i < 0 || !tr.At.After(m.Facets[i].Since) {
+			continue
+		}
+		m.Facets[i] = Mark{Value: tr.To, Since: tr.At}
+		if tr.At.After(latest[tr.Subject]) {
+			latest[tr.Subject] = tr.At
+		}
+	}
+	p.stored = nil
+	for id, at := range latest {
+		if a := p.state.Accounts[id]; a != nil && a.Opened {
+			p.marks.Accounts[id].Facts = p.factsAt(a, at)
+		}
 	}
 }

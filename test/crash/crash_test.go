@@ -71,10 +71,26 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 	hc := &http.Client{Timeout: 20 * time.Second}
 	defer hc.CloseIdleConnections()
 
+	// Every server delivers its derived events to a webhook receiver in
+	// this process, at once (no debounce).
+	recv := newHookReceiver(t)
+	srvs.args = []string{"--notify", recv.srv.URL + "/hook?name=receiver", "--notify-debounce", "0", "--notify-source", "vitals://crash-test"}
+	srvs.env = []string{"VITALS_NOTIFY_SECRET=" + hookSecret}
+
 	base := time.Now().UTC().Truncate(time.Second)
 	clients := make([]*client, numClients)
 	for i := range clients {
 		clients[i] = newClient(i, base)
+	}
+
+	// The flipper's accounts are opened, and their baselines taken, by a
+	// server that stops gracefully: its snapshot holds their marks, so
+	// every later restart derives their transitions from those (see
+	// doc.go).
+	feed := newFeedReader()
+	flips := newFlipper(feed)
+	if err := setUpFlipper(ctx, srvs, hc, flips, base); err != nil {
+		t.Fatal(err)
 	}
 	schedule := rand.New(rand.NewPCG(*flagSeed, 0xc4a5))
 	endings := map[ending]int{}
@@ -109,6 +125,7 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 			rng := rand.New(rand.NewPCG(*flagSeed, uint64(cycle)<<8|uint64(c.id)))
 			wg.Go(func() { c.run(cctx, chc, srv.url, rng) })
 		}
+		wg.Go(func() { flips.run(cctx, chc, srv.url) })
 
 		timer := time.NewTimer(delay)
 		select {
@@ -153,6 +170,11 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 			}
 			c.errs = nil
 		}
+		for _, e := range flips.errs {
+			t.Errorf("cycle %d: flipper: %s", cycle, e)
+			violations++
+		}
+		flips.errs = nil
 		// Go on after a few violations, to report the totals and the final
 		// checks; stop when something is broken throughout.
 		if violations > 20 {
@@ -168,7 +190,17 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 	if err := srv.waitReady(ctx, hc); err != nil {
 		t.Fatal(err)
 	}
-	led := newLedger(clients)
+	// The last flip is finished (its transitions must reach the outbox),
+	// then every notification in the outbox must reach the receiver.
+	if err := flips.finish(ctx, hc, srv.url); err != nil {
+		t.Error(err)
+	}
+	if err := drainNotifications(ctx, hc, srv.url, feed, recv); err != nil {
+		t.Error(err)
+	}
+	notes := checkNotifications(t, feed, recv, flips.flips)
+
+	led := newLedger(clients, flips.batches...)
 	stored, err := readAccountEvents(ctx, hc, srv.url, led.accountIDs())
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +217,7 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 	if err := srv.stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+	beforeRebuild, rebuiltAt := len(feed.items), time.Now()
 	if err := srvs.rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -200,6 +233,11 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareViews(t, live, rebuilt)
+	// A rebuild publishes nothing about the past.
+	if err := feed.poll(ctx, hc, srv.url); err != nil {
+		t.Fatal(err)
+	}
+	checkNothingAboutThePast(t, feed, beforeRebuild, rebuiltAt)
 	if err := srv.stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +272,12 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 	t.Logf("restarts: %d resumed from a snapshot, %d found the snapshot unusable", srvs.countLogs("projections: resumed from snapshot"), srvs.countLogs("snapshot unusable"))
 	t.Logf("lost: %d (HTTP %d), duplicates: %d (HTTP %d), unknown: %d, partial batches: %d in the log, %d found by retries",
 		logReport.lost, httpReport.lost, logReport.duplicates, httpReport.duplicates, logReport.unknown, logReport.partial, st.retriedMixed)
+	t.Logf("notifications: %d derived into the outbox (%d after the rebuild), %d delivered (%d deliveries, %d refused by the receiver), lost %d, duplicates in the outbox %d, out of order %d, unknown %d, bad signatures %d",
+		notes.derived, len(feed.items)-beforeRebuild, notes.delivered, notes.deliveries, notes.refused, notes.lost, notes.duplicates, notes.outOfOrder, notes.unknown, notes.badRequests)
+	t.Logf("flips: %d acknowledged band changes now, %d transitions expected, %d not in the outbox", notes.flips, notes.flipTransitions, notes.flipLost)
+	if notes.derived == 0 || notes.flips == 0 {
+		t.Errorf("no notification derived or no flip acknowledged: the notification checks exercised nothing")
+	}
 	if len(led.events) == 0 || logReport.acked == 0 {
 		t.Errorf("nothing was acknowledged: the test exercised nothing")
 	}

@@ -70,9 +70,13 @@ type servers struct {
 	bin     string
 	dataDir string
 	logDir  string
-	mu      sync.Mutex
-	all     []*server
-	n       int
+	// args are passed to every "vitals serve" (before the start's own),
+	// env is added to its environment.
+	args []string
+	env  []string
+	mu   sync.Mutex
+	all  []*server
+	n    int
 }
 
 func newServers(t *testing.T, bin, dataDir string) *servers {
@@ -111,8 +115,10 @@ func (s *servers) start(ctx context.Context, extra ...string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-format", "json", "--rate-limit", "0"}, extra...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", s.dataDir, "--log-format", "json", "--rate-limit", "0"}, s.args...)
+	args = append(args, extra...)
 	cmd := exec.Command(s.bin, args...)
+	cmd.Env = append(os.Environ(), s.env...)
 	cmd.Stdout = pw
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {

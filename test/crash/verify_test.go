@@ -24,14 +24,16 @@ type ledger struct {
 	batches []*batch
 }
 
-func newLedger(clients []*client) *ledger {
+func newLedger(clients []*client, more ...*batch) *ledger {
 	l := &ledger{events: make(map[eventKey]*sentEvent)}
+	batches := more
 	for _, c := range clients {
-		for _, b := range c.batches {
-			l.batches = append(l.batches, b)
-			for _, e := range b.events {
-				l.events[e.key] = e
-			}
+		batches = append(batches, c.batches...)
+	}
+	for _, b := range batches {
+		l.batches = append(l.batches, b)
+		for _, e := range b.events {
+			l.events[e.key] = e
 		}
 	}
 	return l
