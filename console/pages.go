@@ -224,12 +224,12 @@ func sortAccounts(items []projections.AccountView, key string) {
 
 // accountPage is the data of /accounts/{id}.
 type accountPage struct {
-	Row        accountRow
-	Health     projections.Health
-	Chart      template.HTML
-	ChartFrom  time.Time
-	History    []projections.HistoryPoint
-	Invoices   projections.InvoiceHistory
+	Row       accountRow
+	Health    projections.Health
+	Chart     template.HTML
+	ChartFrom time.Time
+	History   []projections.HistoryPoint
+	Invoices  projections.InvoiceHistory
 	// Shown is the newest invoicesShown invoices of Invoices.
 	Shown      []projections.InvoiceView
 	Risks      []projections.SignalView
