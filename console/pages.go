@@ -176,12 +176,13 @@ func (c *Console) accounts(r *http.Request, at instant) (string, any, error) {
 		Tiers: []scoring.Tier{scoring.TierPlatinum, scoring.TierGold, scoring.TierSilver, scoring.TierBronze}, Bands: allBands, Sorts: sorts}
 	start := min((pageNo-1)*accountsPerPage, len(items))
 	names := refNames(refs)
-	for _, av := range items[start:min(start+accountsPerPage, len(items))] {
-		spark, err := c.spark(ctx, av, at)
-		if err != nil {
-			return "", nil, err
-		}
-		p.Rows = append(p.Rows, accountRow{AccountView: av, ManagerName: names.of(av.ManagerID), Spark: spark})
+	shown := items[start:min(start+accountsPerPage, len(items))]
+	sparks, err := c.pageSparks(ctx, shown, at)
+	if err != nil {
+		return "", nil, err
+	}
+	for i, av := range shown {
+		p.Rows = append(p.Rows, accountRow{AccountView: av, ManagerName: names.of(av.ManagerID), Spark: sparks[i]})
 	}
 	return "accounts", p, nil
 }
