@@ -22,6 +22,7 @@ import (
 const (
 	accountsPerPage = 50
 	eventsPerPage   = 25
+	invoicesShown   = 24
 	dashboardAtRisk = 10
 	// sparkDays and sparkStep shape the list's sparklines; chartMonths and
 	// chartStep the record page's chart.
@@ -175,12 +176,13 @@ func (c *Console) accounts(r *http.Request, at instant) (string, any, error) {
 		Tiers: []scoring.Tier{scoring.TierPlatinum, scoring.TierGold, scoring.TierSilver, scoring.TierBronze}, Bands: allBands, Sorts: sorts}
 	start := min((pageNo-1)*accountsPerPage, len(items))
 	names := refNames(refs)
-	for _, av := range items[start:min(start+accountsPerPage, len(items))] {
-		spark, err := c.spark(ctx, av, at)
-		if err != nil {
-			return "", nil, err
-		}
-		p.Rows = append(p.Rows, accountRow{AccountView: av, ManagerName: names.of(av.ManagerID), Spark: spark})
+	shown := items[start:min(start+accountsPerPage, len(items))]
+	sparks, err := c.pageSparks(ctx, shown, at)
+	if err != nil {
+		return "", nil, err
+	}
+	for i, av := range shown {
+		p.Rows = append(p.Rows, accountRow{AccountView: av, ManagerName: names.of(av.ManagerID), Spark: sparks[i]})
 	}
 	return "accounts", p, nil
 }
@@ -223,13 +225,14 @@ func sortAccounts(items []projections.AccountView, key string) {
 
 // accountPage is the data of /accounts/{id}.
 type accountPage struct {
-	Row        accountRow
-	Health     projections.Health
-	Chart      template.HTML
-	ChartFrom  time.Time
-	History    []projections.HistoryPoint
-	Invoices   *scoring.InvoiceDetails
-	Owed       owed
+	Row       accountRow
+	Health    projections.Health
+	Chart     template.HTML
+	ChartFrom time.Time
+	History   []projections.HistoryPoint
+	Invoices  projections.InvoiceHistory
+	// Shown is the newest invoicesShown invoices of Invoices.
+	Shown      []projections.InvoiceView
 	Risks      []projections.SignalView
 	Chances    []projections.SignalView
 	Evidence   string // the component whose evidence is shown
@@ -239,12 +242,6 @@ type accountPage struct {
 	FeedPages  int
 	FeedTotal  int
 	Thresholds scoring.ScoreBands
-}
-
-// owed sums the counted invoices: issued, paid, outstanding and overdue.
-type owed struct {
-	Issued, Paid, Outstanding, Overdue domain.Money
-	OverdueCount                       int
 }
 
 // feedEvent is one event of the activity feed.
@@ -285,12 +282,10 @@ func (c *Console) account(r *http.Request, at instant) (string, any, error) {
 			p.Chances = append(p.Chances, s)
 		}
 	}
-	for _, comp := range h.Components {
-		if d, ok := comp.Details.(*scoring.InvoiceDetails); ok && d != nil {
-			p.Invoices = d
-			p.Owed = sumInvoices(d)
-		}
+	if p.Invoices, err = c.cfg.Projector.Invoices(ctx, id, at.At); err != nil {
+		return "", nil, err
 	}
+	p.Shown = p.Invoices.Invoices[:min(len(p.Invoices.Invoices), invoicesShown)]
 	pageNo := 1
 	if v := r.URL.Query().Get("events"); v != "" {
 		if pageNo, err = strconv.Atoi(v); err != nil || pageNo < 1 {
@@ -318,24 +313,6 @@ func (c *Console) account(r *http.Request, at instant) (string, any, error) {
 	start := min((pageNo-1)*eventsPerPage, len(feed))
 	p.Feed = feed[start:min(start+eventsPerPage, len(feed))]
 	return "account", p, nil
-}
-
-// sumInvoices totals the invoices the invoices component counted.
-func sumInvoices(d *scoring.InvoiceDetails) owed {
-	var o owed
-	for _, inv := range d.Invoices {
-		o.Issued = o.Issued.Add(domain.Money(inv.AmountCents))
-		o.Paid = o.Paid.Add(domain.Money(inv.PaidCents))
-		if !inv.Paid {
-			left := domain.Money(inv.AmountCents - inv.PaidCents)
-			o.Outstanding = o.Outstanding.Add(left)
-			if inv.DaysLate > 0 {
-				o.Overdue = o.Overdue.Add(left)
-				o.OverdueCount++
-			}
-		}
-	}
-	return o
 }
 
 // feed reads an account's events that happened by `to`, newest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"runtime"
 	"sync"
 	"time"
 
@@ -34,6 +35,26 @@ type sparkKey struct {
 
 // maxSparkEntries bounds the cache; past it the cache starts over.
 const maxSparkEntries = 20000
+
+// pageSparks draws the sparklines of a page of the list, one per account, on
+// up to GOMAXPROCS goroutines: an account missing from the cache replays
+// its stream, and those replays are independent.
+func (c *Console) pageSparks(ctx context.Context, avs []projections.AccountView, at instant) ([]template.HTML, error) {
+	out := make([]template.HTML, len(avs))
+	errs := make([]error, len(avs))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, av := range avs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = c.spark(ctx, av, at)
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
 
 // spark is an account's 90-day sparkline ending at the page's instant:
 // the cached daily grid, then the account's score at the instant itself

@@ -12,7 +12,9 @@ func (p *Projector) pruneAccount(id string, before time.Time) {
 	if a == nil {
 		return
 	}
+	n := len(a.Scoring.Invoices)
 	p.cfg.Scorer.Prune(&a.Scoring, before)
+	a.InvoicesPruned = a.InvoicesPruned || len(a.Scoring.Invoices) < n
 	a.prune(before)
 }
 

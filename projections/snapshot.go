@@ -25,9 +25,10 @@ import (
 // that is short, has another magic or version, or fails the checksum is
 // rejected and the projector replays the log instead. Version 2: a signal
 // raise keeps its note (a version-1 snapshot lacks them and is replayed).
+// Version 3: an account records that pruning dropped invoices.
 const (
 	snapshotMagic   = "VITALSNP"
-	snapshotVersion = 2
+	snapshotVersion = 3
 )
 
 var errNoSnapshot = errors.New("projections: no snapshot")

@@ -89,6 +89,10 @@ type Account struct {
 	Referrals []Stamp
 	// Scoring holds the facts the health score is computed from.
 	Scoring scoring.Account
+	// InvoicesPruned is set once pruning dropped an invoice (paid, or
+	// voided, and past every scoring window): the invoice history is no
+	// longer whole.
+	InvoicesPruned bool
 }
 
 // ProfileChange is account.opened (Full) or account.updated: fields set

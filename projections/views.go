@@ -85,6 +85,14 @@ type AccountView struct {
 	Upsell       bool           `json:"upsell"`
 	Signals      []SignalView   `json:"signals"`
 	Trend        *scoring.Trend `json:"trend,omitempty"`
+	// ReceivablesOutstanding and ReceivablesOverdue sum the account's
+	// issued, not voided, unpaid invoices at the instant (the portfolio's
+	// receivables, per account); overdue ones are past their due date.
+	ReceivablesOutstanding domain.Money `json:"receivables_outstanding"`
+	ReceivablesOverdue     domain.Money `json:"receivables_overdue"`
+	// LastInteraction is the last contact at or before the instant — the
+	// events the quiet rule counts — or nil for none.
+	LastInteraction *time.Time `json:"last_interaction_at"`
 }
 
 // Signal categories of a [SignalView].
@@ -131,6 +139,11 @@ func (v *view) evaluate(a *Account) AccountView {
 	}
 	if !p.RenewalDate.IsZero() {
 		av.RenewalDate = p.RenewalDate.Format(time.DateOnly)
+	}
+	o := receivables(a, v.t)
+	av.ReceivablesOutstanding, av.ReceivablesOverdue = o.outstanding, o.overdue
+	if last := a.lastTouchAt(v.t); !last.IsZero() {
+		av.LastInteraction = &last
 	}
 	if av.Status == domain.StatusActive {
 		av.Reasons = v.reasons(a, p, res, av.Signals)
