@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -128,6 +129,16 @@ func TestGracefulStopFlushesSnapshot(t *testing.T) {
 		}
 		head, _, _ = stats(url)
 		firstLogs = lastLogs
+		// The snapshot holds what the projector reached when it stopped:
+		// wait until it has caught up, so the restart must replay nothing.
+		res, err := http.Get(fmt.Sprintf("%s/v1/portfolio?min_position=%d", url, int64(head)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("projections did not reach position %v: %d", head, res.StatusCode)
+		}
 	})
 	if _, err := os.Stat(snapshotPath(dir)); err != nil {
 		t.Fatalf("no snapshot after a graceful stop: %v", err)
