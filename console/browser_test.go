@@ -138,11 +138,19 @@ func (b *browser) text(t *testing.T, sel string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
+	for {
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err == nil {
+			return strings.TrimSpace(s)
+		}
+		// A node found by the query can be replaced before its text is
+		// read when the page is still settling (CDP answers "No node with
+		// given id"): query again until the deadline.
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "No node with given id") {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return strings.TrimSpace(s)
 }
 
 // screenshot writes docs/screenshots/name.png when -update-screenshots.
