@@ -304,20 +304,20 @@ func (p *Projector) runStarts(a *Account, now time.Time) [len(accountKinds)]time
 // signal being raised, resolved or leaving its window, the renewal window
 // (checked at each midnight while a renewal date is set).
 func (p *Projector) nextAccountChange(a *Account, t time.Time) (time.Time, bool) {
-	e := earliest{after: t}
+	e := scoring.Earliest{After: t}
 	if c, ok := p.cfg.Scorer.NextChange(&a.Scoring, t); ok {
-		e.add(c)
+		e.Add(c)
 	}
-	e.add(a.OpenedAt)
-	e.add(a.OpenedAt.Add(quietWindow + time.Nanosecond))
+	e.Add(a.OpenedAt)
+	e.Add(a.OpenedAt.Add(quietWindow + time.Nanosecond))
 	for _, s := range a.Statuses {
-		e.add(s.Time)
+		e.Add(s.Time)
 	}
 	for _, s := range a.Assignments {
-		e.add(s.Time)
+		e.Add(s.Time)
 	}
 	for _, s := range a.Profile {
-		e.add(s.Time)
+		e.Add(s.Time)
 	}
 	if i, ok := slices.BinarySearchFunc(a.Touches, t, func(x, t time.Time) int {
 		if x.After(t) {
@@ -325,36 +325,24 @@ func (p *Projector) nextAccountChange(a *Account, t time.Time) (time.Time, bool)
 		}
 		return -1
 	}); !ok && i < len(a.Touches) {
-		e.add(a.Touches[i])
+		e.Add(a.Touches[i])
 	}
 	if last := a.lastTouchAt(t); !last.IsZero() {
-		e.add(last.Add(quietWindow))
+		e.Add(last.Add(quietWindow))
 	}
 	for _, sg := range a.Signals {
 		for _, r := range sg.Raised {
-			e.add(r.Time)
-			e.add(r.Time.Add(signalWindow))
+			e.Add(r.Time)
+			e.Add(r.Time.Add(signalWindow))
 		}
 		for _, rt := range sg.Resolved {
-			e.add(rt)
+			e.Add(rt)
 		}
 	}
 	if !a.ProfileAt(t).RenewalDate.IsZero() {
-		e.add(midnight(t).Add(day))
+		e.Add(midnight(t).Add(day))
 	}
-	return e.at, e.ok
-}
-
-// earliest keeps the earliest instant after `after` it is given.
-type earliest struct {
-	after, at time.Time
-	ok        bool
-}
-
-func (e *earliest) add(c time.Time) {
-	if c.After(e.after) && (!e.ok || c.Before(e.at)) {
-		e.at, e.ok = c, true
-	}
+	return e.Instant()
 }
 
 // checkManagerOf queues a manager for a capacity check; p.mu is held.

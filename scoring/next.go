@@ -19,63 +19,70 @@ import (
 // band and points, and so the score, change only at the instants returned.
 func (s *Scorer) NextChange(a *Account, t time.Time) (time.Time, bool) {
 	t = t.UTC()
-	e := earliest{after: t}
+	e := Earliest{After: t}
 	if c, ok := s.nextBase(a, t); ok {
-		e.add(c)
+		e.Add(c)
 	}
 	for _, back := range []time.Duration{trendShort, trendLong} {
 		if c, ok := s.nextBase(a, t.Add(-back)); ok {
-			e.add(c.Add(back))
+			e.Add(c.Add(back))
 		}
 	}
-	return e.at, e.ok
+	return e.Instant()
 }
 
-// earliest keeps the earliest instant after `after` it is given.
-type earliest struct {
-	after, at time.Time
-	ok        bool
+// Earliest keeps the earliest instant after After that it is given: the
+// next change instant of whatever adds its candidates.
+type Earliest struct {
+	After time.Time
+	at    time.Time
+	ok    bool
 }
 
-func (e *earliest) add(c time.Time) {
-	if c.After(e.after) && (!e.ok || c.Before(e.at)) {
+// Add offers c; it is kept when it is after After and before every
+// instant kept so far.
+func (e *Earliest) Add(c time.Time) {
+	if c.After(e.After) && (!e.ok || c.Before(e.at)) {
 		e.at, e.ok = c, true
 	}
 }
+
+// Instant returns the earliest instant kept, and whether there is one.
+func (e *Earliest) Instant() (time.Time, bool) { return e.at, e.ok }
 
 // nextBase is NextChange for the evaluation without trend at x. The rules
 // (tier, windows, SLA) are those in effect at x: they hold until the next
 // attribute change, itself a candidate.
 func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
-	e := earliest{after: x}
+	e := Earliest{After: x}
 	attrs := attrsAt(a, x)
 	tier := s.tierOf(attrs)
 	rules := &s.tiers[tierIndex(tier)]
 
-	e.add(a.Since) // no score before it
+	e.Add(a.Since) // no score before it
 	for _, c := range a.Attrs {
-		e.add(c.Time)
+		e.Add(c.Time)
 	}
 	for _, o := range a.Overrides {
-		e.add(o.Time)
+		e.Add(o.Time)
 		if o.Kind == OverrideSet && o.ExpiresAt != nil {
-			e.add(*o.ExpiresAt)
+			e.Add(*o.ExpiresAt)
 		}
 	}
 	w := rules.comps[compNPS].window
 	for _, n := range a.NPS {
-		e.add(n.Time)
-		e.add(n.Time.Add(w))
+		e.Add(n.Time)
+		e.Add(n.Time.Add(w))
 	}
 	w = rules.comps[compMeetings].window
 	for _, m := range a.Meetings {
-		e.add(m.Time)
-		e.add(m.Time.Add(w))
+		e.Add(m.Time)
+		e.Add(m.Time.Add(w))
 	}
 	w = rules.comps[compKPI].window
 	for _, k := range a.KPIs {
-		e.add(k.Time)
-		e.add(k.Time.Add(w))
+		e.Add(k.Time)
+		e.Add(k.Time.Add(w))
 	}
 
 	w = rules.comps[compInvoices].window
@@ -84,24 +91,24 @@ func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
 		inv := &a.Invoices[i]
 		var paid int64
 		for _, p := range inv.Payments {
-			e.add(p.Time)
+			e.Add(p.Time)
 			if !p.Time.After(x) {
 				paid = addCents(paid, p.AmountCents)
 			}
 		}
 		if inv.VoidedAt != nil {
-			e.add(*inv.VoidedAt)
+			e.Add(*inv.VoidedAt)
 		}
 		if !inv.Issued {
 			continue
 		}
-		e.add(inv.IssuedAt)
-		e.add(inv.Due)
-		e.add(inv.Due.Add(w))
+		e.Add(inv.IssuedAt)
+		e.Add(inv.Due)
+		e.Add(inv.Due.Add(w))
 		voided := inv.VoidedAt != nil && !inv.VoidedAt.After(x)
 		if !voided && paid < inv.AmountCents {
 			// Unpaid: one more day late at every midnight from the due date on.
-			e.add(later(inv.Due, nextMidnight))
+			e.Add(later(inv.Due, nextMidnight))
 		}
 	}
 
@@ -110,28 +117,28 @@ func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
 	for i := range a.Messages {
 		m := &a.Messages[i]
 		for _, rep := range m.Replies {
-			e.add(rep.Time)
+			e.Add(rep.Time)
 		}
 		if !m.Received {
 			continue
 		}
-		e.add(m.ReceivedAt)
-		e.add(m.ReceivedAt.Add(r.window))
+		e.Add(m.ReceivedAt)
+		e.Add(m.ReceivedAt.Add(r.window))
 		if _, answered := firstReply(m, x); answered {
 			continue
 		}
 		// Unanswered: it starts to count once elapsed > SLA, and its ratio
 		// crosses the band thresholds as time passes (within the window).
 		if sla < r.window {
-			e.add(m.ReceivedAt.Add(sla + 1))
+			e.Add(m.ReceivedAt.Add(sla + 1))
 		}
 		for _, thr := range []float64{r.green, r.yellow} {
 			if d, ok := firstAbove(thr, sla, r.window); ok {
-				e.add(m.ReceivedAt.Add(d))
+				e.Add(m.ReceivedAt.Add(d))
 			}
 		}
 	}
-	return e.at, e.ok
+	return e.Instant()
 }
 
 // later returns the later of two instants.
