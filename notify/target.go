@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vitals-hq/vitals/ingest/broker"
 )
 
 // Kinds of delivery target.
@@ -91,7 +93,7 @@ func ParseTarget(raw string, index int) (Target, error) {
 			t.Subject = q.Get("subject")
 			q.Del("subject")
 		}
-		if !literalSubject(t.Subject) {
+		if !broker.LiteralSubject(t.Subject) {
 			return Target{}, fmt.Errorf("notify target %s: subject %q is not a literal NATS subject", t.Name, t.Subject)
 		}
 		if len(q) > 0 {
@@ -131,19 +133,6 @@ func validTargetName(s string) bool {
 	}
 	for _, c := range s {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// literalSubject reports whether s is a NATS subject without wildcards.
-func literalSubject(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, tok := range strings.Split(s, ".") {
-		if tok == "" || tok == "*" || tok == ">" || strings.ContainsAny(tok, " \t\r\n") {
 			return false
 		}
 	}

@@ -87,7 +87,7 @@ func (c *JetStreamConfig) setDefaults() {
 func NewJetStream(ctx context.Context, url string, cfg JetStreamConfig) (message.Subscriber, message.Publisher, error) {
 	cfg.setDefaults()
 	for _, s := range []string{cfg.Topic, cfg.PoisonTopic} {
-		if !literalSubject(s) {
+		if !LiteralSubject(s) {
 			return nil, nil, fmt.Errorf("broker: topic %q is not a literal NATS subject", s)
 		}
 	}
@@ -411,8 +411,9 @@ func nakDelay(base, limit time.Duration, delivered uint64) time.Duration {
 	return min(d, limit)
 }
 
-// literalSubject reports whether s is a NATS subject without wildcards.
-func literalSubject(s string) bool {
+// LiteralSubject reports whether s is a NATS subject without wildcards (one
+// a publisher may name; notify checks its targets with it too).
+func LiteralSubject(s string) bool {
 	if s == "" {
 		return false
 	}

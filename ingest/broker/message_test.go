@@ -104,8 +104,8 @@ func TestNames(t *testing.T) {
 		}
 	}
 	for s, want := range map[string]bool{"vitals.events": true, "a": true, "": false, "a.*": false, "a.>": false, "a..b": false, ".a": false, "a b": false} {
-		if got := literalSubject(s); got != want {
-			t.Errorf("literalSubject(%q) = %v", s, got)
+		if got := LiteralSubject(s); got != want {
+			t.Errorf("LiteralSubject(%q) = %v", s, got)
 		}
 	}
 	for s, want := range map[string]bool{"vitals": true, "vitals-2_b": true, "": false, "a.b": false, "a b": false, "a*": false} {
