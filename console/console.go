@@ -69,7 +69,6 @@ type Console struct {
 	mux      *http.ServeMux
 	sessions *sessions
 	sparks   sparkCache
-	dir      directory
 	failures failures
 }
 

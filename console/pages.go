@@ -62,16 +62,13 @@ func (a accountRow) Change() *float64 {
 }
 
 func (c *Console) dashboard(r *http.Request, at instant) (string, any, error) {
-	ctx := r.Context()
-	pf, err := c.cfg.Projector.Portfolio(ctx, at.At)
-	if err != nil {
-		return "", nil, err
-	}
-	risk, err := c.cfg.Projector.AtRisk(ctx, at.At)
-	if err != nil {
-		return "", nil, err
-	}
-	capv, err := c.cfg.Projector.Capacity(ctx, at.At)
+	var pf projections.PortfolioView
+	var risk projections.List
+	var capv projections.CapacityView
+	err := c.cfg.Projector.Read(r.Context(), at.At, func(rd *projections.Reader) error {
+		pf, risk, capv = rd.Portfolio(), rd.AtRisk(), rd.Capacity()
+		return nil
+	})
 	if err != nil {
 		return "", nil, err
 	}
@@ -155,11 +152,12 @@ func (c *Console) accounts(r *http.Request, at instant) (string, any, error) {
 		pageNo = n
 	}
 	ctx := r.Context()
-	all, err := c.cfg.Projector.Accounts(ctx, af, at.At)
-	if err != nil {
-		return "", nil, err
-	}
-	refs, err := c.managerRefs(ctx, at.At)
+	var all projections.AccountPage
+	var refs []managerRef
+	err := c.cfg.Projector.Read(ctx, at.At, func(rd *projections.Reader) error {
+		all, refs = rd.Accounts(af), managerRefs(rd.Capacity())
+		return nil
+	})
 	if err != nil {
 		return "", nil, err
 	}
@@ -255,15 +253,20 @@ type feedEvent struct {
 
 func (c *Console) account(r *http.Request, at instant) (string, any, error) {
 	ctx, id := r.Context(), r.PathValue("id")
-	av, _, err := c.cfg.Projector.Account(ctx, id, at.At)
+	var av projections.AccountView
+	var manager names
+	err := c.cfg.Projector.Read(ctx, at.At, func(rd *projections.Reader) error {
+		var err error
+		if av, err = rd.Account(id); err != nil {
+			return err
+		}
+		manager = names{av.ManagerID: rd.ManagerName(av.ManagerID)}
+		return nil
+	})
 	if err != nil {
 		return "", nil, err
 	}
 	h, err := c.cfg.Projector.Health(ctx, id, at.At)
-	if err != nil {
-		return "", nil, err
-	}
-	refs, err := c.managerRefs(ctx, at.At)
 	if err != nil {
 		return "", nil, err
 	}
@@ -273,7 +276,7 @@ func (c *Console) account(r *http.Request, at instant) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	p := accountPage{Row: accountRow{AccountView: av, ManagerName: refNames(refs).of(av.ManagerID)}, Health: h,
+	p := accountPage{Row: accountRow{AccountView: av, ManagerName: manager.of(av.ManagerID)}, Health: h,
 		Chart: scoreChart(points, c.bands, from, to), ChartFrom: from, History: points, Thresholds: c.bands}
 	for _, s := range av.Signals {
 		if s.Category == projections.CategoryRisk {
@@ -365,21 +368,22 @@ type listPage struct {
 }
 
 func (c *Console) atRisk(r *http.Request, at instant) (string, any, error) {
-	return c.list(r, at, "At risk", "at-risk", "Active accounts with at least one at-risk reason, largest MRR first.", c.cfg.Projector.AtRisk)
+	return c.list(r, at, "At risk", "at-risk", "Active accounts with at least one at-risk reason, largest MRR first.", (*projections.Reader).AtRisk)
 }
 
 func (c *Console) upsell(r *http.Request, at instant) (string, any, error) {
-	return c.list(r, at, "Upsell", "upsell", "Green accounts with an open opportunity signal, largest MRR first.", c.cfg.Projector.Upsell)
+	return c.list(r, at, "Upsell", "upsell", "Green accounts with an open opportunity signal, largest MRR first.", (*projections.Reader).Upsell)
 }
 
 // list builds an at-risk or upsell page.
 func (c *Console) list(r *http.Request, at instant, title, kind, intro string,
-	get func(context.Context, time.Time) (projections.List, error)) (string, any, error) {
-	l, err := get(r.Context(), at.At)
-	if err != nil {
-		return "", nil, err
-	}
-	refs, err := c.managerRefs(r.Context(), at.At)
+	get func(*projections.Reader) projections.List) (string, any, error) {
+	var l projections.List
+	var refs []managerRef
+	err := c.cfg.Projector.Read(r.Context(), at.At, func(rd *projections.Reader) error {
+		l, refs = get(rd), managerRefs(rd.Capacity())
+		return nil
+	})
 	if err != nil {
 		return "", nil, err
 	}
@@ -413,12 +417,17 @@ type managerPage struct {
 }
 
 func (c *Console) manager(r *http.Request, at instant) (string, any, error) {
-	ctx, id := r.Context(), r.PathValue("id")
-	m, err := c.cfg.Projector.Manager(ctx, id, at.At)
-	if err != nil {
-		return "", nil, err
-	}
-	accts, err := c.cfg.Projector.Accounts(ctx, projections.AccountFilter{Manager: id, Status: domain.StatusActive, Limit: allAccounts}, at.At)
+	id := r.PathValue("id")
+	var m projections.ManagerDetail
+	var accts projections.AccountPage
+	err := c.cfg.Projector.Read(r.Context(), at.At, func(rd *projections.Reader) error {
+		var err error
+		if m, err = rd.Manager(id); err != nil {
+			return err
+		}
+		accts = rd.Accounts(projections.AccountFilter{Manager: id, Status: domain.StatusActive, Limit: allAccounts})
+		return nil
+	})
 	if err != nil {
 		return "", nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"slices"
 	"time"
 
 	"github.com/vitals-hq/vitals/domain"
@@ -262,43 +261,20 @@ type AccountPage struct {
 
 // Accounts lists accounts as of at (now when zero).
 func (p *Projector) Accounts(ctx context.Context, f AccountFilter, at time.Time) (AccountPage, error) {
-	var page AccountPage
-	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
-		page = AccountPage{Items: []AccountView{}, Position: pos}
-		for _, a := range v.accounts() {
-			av := v.account(a)
-			if (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||
-				(f.Band != "" && av.Band != f.Band) || (f.Manager != "" && av.ManagerID != f.Manager) {
-				continue
-			}
-			page.Total++
-			if av.ID <= f.After || len(page.Items) > f.Limit {
-				continue
-			}
-			page.Items = append(page.Items, av)
-		}
-		if len(page.Items) > f.Limit {
-			page.Items = page.Items[:f.Limit]
-			page.Next = page.Items[f.Limit-1].ID
-		}
-		return nil
-	})
-	return page, err
+	return read(ctx, p, at, func(r *Reader) (AccountPage, error) { return r.Accounts(f), nil })
 }
 
 // Account returns one account as of at (now when zero).
 func (p *Projector) Account(ctx context.Context, id string, at time.Time) (AccountView, eventstore.Position, error) {
-	var out AccountView
-	var position eventstore.Position
-	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
-		a := v.st.Accounts[id]
-		if a == nil || !a.ExistsAt(v.t) {
-			return fmt.Errorf("%w: account %q", ErrNotFound, id)
-		}
-		out, position = v.account(a), pos
-		return nil
+	var av AccountView
+	var pos eventstore.Position
+	err := p.Read(ctx, at, func(r *Reader) error {
+		var err error
+		av, err = r.Account(id)
+		pos = r.Position()
+		return err
 	})
-	return out, position, err
+	return av, pos, err
 }
 
 // List is the at-risk or upsell list. Total is the number of items (the
@@ -313,22 +289,12 @@ type List struct {
 // AtRisk returns the at-risk list as of at (now when zero), by MRR
 // descending then account id.
 func (p *Projector) AtRisk(ctx context.Context, at time.Time) (List, error) {
-	return p.list(ctx, at, (*view).atRisk)
+	return read(ctx, p, at, func(r *Reader) (List, error) { return r.AtRisk(), nil })
 }
 
 // Upsell returns the upsell-ready list as of at (now when zero).
 func (p *Projector) Upsell(ctx context.Context, at time.Time) (List, error) {
-	return p.list(ctx, at, (*view).upsell)
-}
-
-func (p *Projector) list(ctx context.Context, at time.Time, items func(*view) []AccountView) (List, error) {
-	var l List
-	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
-		l = List{At: v.t, Items: items(v), Position: pos}
-		l.Total = len(l.Items)
-		return nil
-	})
-	return l, err
+	return read(ctx, p, at, func(r *Reader) (List, error) { return r.Upsell(), nil })
 }
 
 // CapacityView is the managers' capacity with its instant and position.
@@ -342,13 +308,7 @@ type CapacityView struct {
 
 // Capacity returns every active manager's capacity as of at.
 func (p *Projector) Capacity(ctx context.Context, at time.Time) (CapacityView, error) {
-	var c CapacityView
-	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
-		c = CapacityView{At: v.t, Capacity: v.capacity(false), Position: pos}
-		c.Total = len(c.Managers)
-		return nil
-	})
-	return c, err
+	return read(ctx, p, at, func(r *Reader) (CapacityView, error) { return r.Capacity(), nil })
 }
 
 // ManagerDetail is one manager's capacity with its instant and position.
@@ -360,17 +320,7 @@ type ManagerDetail struct {
 
 // Manager returns one manager's capacity as of at (also after they left).
 func (p *Projector) Manager(ctx context.Context, id string, at time.Time) (ManagerDetail, error) {
-	var d ManagerDetail
-	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
-		c := v.capacity(true)
-		i := slices.IndexFunc(c.Managers, func(m ManagerView) bool { return m.ID == id })
-		if i < 0 {
-			return fmt.Errorf("%w: manager %q", ErrNotFound, id)
-		}
-		d = ManagerDetail{At: v.t, ManagerView: c.Managers[i], Position: pos}
-		return nil
-	})
-	return d, err
+	return read(ctx, p, at, func(r *Reader) (ManagerDetail, error) { return r.Manager(id) })
 }
 
 // PortfolioView is the portfolio with its position.
@@ -381,12 +331,7 @@ type PortfolioView struct {
 
 // Portfolio returns the agency-wide summary as of at (now when zero).
 func (p *Projector) Portfolio(ctx context.Context, at time.Time) (PortfolioView, error) {
-	var pv PortfolioView
-	err := p.withView(ctx, at, func(v *view, pos eventstore.Position) error {
-		pv = PortfolioView{Portfolio: v.portfolio(), Position: pos}
-		return nil
-	})
-	return pv, err
+	return read(ctx, p, at, func(r *Reader) (PortfolioView, error) { return r.Portfolio(), nil })
 }
 
 // Summary is everything the metrics collector reads, evaluated in one
