@@ -463,10 +463,9 @@ func (p *Projector) rescore(id string, now time.Time, applied int) {
 		}
 	}
 	c.gen++
-	c.res = p.cfg.Scorer.Score(&a.Scoring, now)
 	// Lists need the summary only; the explanation (evidence, details) is
-	// computed afresh by Health, so it is not kept for every account.
-	c.res.Components = nil
+	// computed afresh by Health, so it is not built for every account.
+	c.res = p.cfg.Scorer.Summary(&a.Scoring, now)
 	c.next = time.Time{}
 	nextChange := p.cfg.Scorer.NextChange
 	if p.cfg.Transitions != nil {

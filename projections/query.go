@@ -35,14 +35,14 @@ func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view,
 			if c := p.cache[a.ID]; c != nil && p.dirty[a.ID] == 0 {
 				return c.res
 			}
-			return p.cfg.Scorer.Score(&a.Scoring, now)
+			return p.cfg.Scorer.Summary(&a.Scoring, now)
 		}}
 		return fn(v, p.pos)
 	}
 	if at.After(now) {
 		return fmt.Errorf("%w: %s is after now (%s)", ErrFuture, at.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
-	fresh := func(a *Account) scoring.Result { return p.cfg.Scorer.Score(&a.Scoring, at) }
+	fresh := func(a *Account) scoring.Result { return p.cfg.Scorer.Summary(&a.Scoring, at) }
 	p.mu.RLock()
 	if !at.Before(p.horizon) {
 		defer p.mu.RUnlock()

@@ -408,3 +408,20 @@ func TestPrune(t *testing.T) {
 		t.Errorf("after Prune: %s", jsonOf(a))
 	}
 }
+
+// TestSummaryIsScoreWithoutComponents checks that Summary answers what
+// Score answers, less the components, on random accounts and instants
+// (overrides, tier changes and instants before the account included).
+func TestSummaryIsScoreWithoutComponents(t *testing.T) {
+	s := mustScorer(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 2000 {
+		a := build(randomOps(r))
+		at := randomInstant(r)
+		want := s.Score(a, at)
+		want.Components = nil
+		if got := s.Summary(a, at); !reflect.DeepEqual(got, want) {
+			t.Fatalf("at %s: Summary\n%s\nwant Score without components\n%s", at, jsonOf(got), jsonOf(want))
+		}
+	}
+}

@@ -127,7 +127,21 @@ func (s *Scorer) SLAHours(a *Account, t time.Time) float64 {
 
 // Score returns the account's health as of t with its explanation and trend.
 func (s *Scorer) Score(a *Account, t time.Time) Result {
-	r := s.evaluate(a, t, true)
+	return s.withTrend(a, t, s.evaluate(a, t, true))
+}
+
+// Summary is Score without the components (Components nil): the score,
+// bands, coverage, tier, SLA, override and trend that lists need, without
+// building each component's explanation. It equals Score with Components
+// set to nil.
+func (s *Scorer) Summary(a *Account, t time.Time) Result {
+	r := s.evaluate(a, t, false)
+	s.describe(&r, a, t)
+	return s.withTrend(a, t, r)
+}
+
+// withTrend adds the trend to r, the result at t.
+func (s *Scorer) withTrend(a *Account, t time.Time, r Result) Result {
 	past7 := s.evaluate(a, t.Add(-trendShort), false).Score
 	past30 := s.evaluate(a, t.Add(-trendLong), false).Score
 	r.Trend = &Trend{
@@ -285,12 +299,22 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 	if !detail {
 		return res
 	}
-	res.Tier, res.SLAHours, res.ConfigVersion, res.Components = tier, sla, s.version, comps
-	if o := overrideAt(a, t); o != nil && !before {
+	res.Components = comps
+	s.describe(&res, a, t)
+	return res
+}
+
+// describe completes res, the bare result at t of evaluate: tier, SLA,
+// configuration version and the override active at t.
+func (s *Scorer) describe(res *Result, a *Account, t time.Time) {
+	t = t.UTC()
+	attrs := attrsAt(a, t)
+	res.Tier = s.tierOf(attrs)
+	res.SLAHours, res.ConfigVersion = s.slaOf(attrs, res.Tier), s.version
+	if o := overrideAt(a, t); o != nil && !t.Before(a.Since) {
 		res.Override = o
 		res.Band = o.Band
 	}
-	return res
 }
 
 // overrideAt returns the override active at t, or nil.
