@@ -83,8 +83,8 @@ func TestInvoiceHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Projector{cfg: Config{Scorer: sc}, state: st}
-	p.pruneAccount("acme", june.Add(-30*day))
+	p := &Projector{cfg: Config{Scorer: sc, Retain: 30 * day}, state: st}
+	p.pruneAccount("acme", june.Add(-30*day), june)
 	h := invoiceHistory(a, june)
 	if !h.Pruned || slices.ContainsFunc(h.Invoices, func(iv InvoiceView) bool { return iv.ID == "inv-1" }) {
 		t.Fatalf("after pruning: pruned %v, invoices %v", h.Pruned, rows(h))

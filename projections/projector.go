@@ -456,7 +456,7 @@ func (p *Projector) rescore(id string, now time.Time, applied int) {
 	}
 	c.sincePrune += applied
 	if target := now.Add(-p.cfg.Retain); target.Sub(c.pruned) > day || c.sincePrune >= pruneEvery {
-		p.pruneAccount(id, target)
+		p.pruneAccount(id, target, now)
 		c.pruned, c.sincePrune = target, 0
 		if target.After(p.horizon) {
 			p.horizon = target

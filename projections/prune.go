@@ -6,12 +6,18 @@ import (
 )
 
 // pruneAccount drops an account's facts that cannot affect any read model
-// at an instant ≥ before; p.mu is held.
-func (p *Projector) pruneAccount(id string, before time.Time) {
+// at an instant ≥ before, once it has kept its past scores up to there
+// (which may stop the prune short of before: see keepPast); p.mu is held.
+func (p *Projector) pruneAccount(id string, before, now time.Time) {
 	a := p.state.Accounts[id]
 	if a == nil {
 		return
 	}
+	before = p.keepPast(a, before, now)
+	if !before.After(a.PrunedTo) {
+		return
+	}
+	a.PrunedTo = before
 	n := len(a.Scoring.Invoices)
 	p.cfg.Scorer.Prune(&a.Scoring, before)
 	a.InvoicesPruned = a.InvoicesPruned || len(a.Scoring.Invoices) < n

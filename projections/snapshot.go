@@ -25,10 +25,12 @@ import (
 // that is short, has another magic or version, or fails the checksum is
 // rejected and the projector replays the log instead. Version 2: a signal
 // raise keeps its note (a version-1 snapshot lacks them and is replayed).
-// Version 3: an account records that pruning dropped invoices.
+// Version 3: an account records that pruning dropped invoices. Version 4:
+// accounts keep their prune instant and past scores, the state its latest
+// event time.
 const (
 	snapshotMagic   = "VITALSNP"
-	snapshotVersion = 3
+	snapshotVersion = 4
 )
 
 var errNoSnapshot = errors.New("projections: no snapshot")

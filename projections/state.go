@@ -19,6 +19,8 @@ import (
 type State struct {
 	Accounts map[string]*Account
 	Managers map[string]*Manager
+	// Latest is the latest event time applied (see past.go).
+	Latest time.Time
 }
 
 // NewState returns an empty state.
@@ -93,6 +95,12 @@ type Account struct {
 	// voided, and past every scoring window): the invoice history is no
 	// longer whole.
 	InvoicesPruned bool
+	// PrunedTo is the instant the account's facts were last pruned to:
+	// they answer every question about an instant ≥ PrunedTo.
+	PrunedTo time.Time
+	// Past holds the account's scores at past grid days before PrunedTo
+	// (see past.go).
+	Past PastScores
 }
 
 // ProfileChange is account.opened (Full) or account.updated: fields set
@@ -202,11 +210,15 @@ func (s *State) manager(id string) *Manager {
 // no further effect.
 func (s *State) Apply(ev domain.Event) (accountID string) {
 	st := Stamp{Time: ev.Time, Ref: ev.Ref()}
+	if ev.Time.After(s.Latest) {
+		s.Latest = ev.Time
+	}
 	if ev.Type.IsManagerEvent() {
 		s.applyManager(ev, st)
 		return ""
 	}
 	a := s.account(ev.Subject)
+	a.Past.invalidate(ev.Time)
 	switch p := ev.Payload.(type) {
 	case domain.AccountOpened:
 		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time

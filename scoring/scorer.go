@@ -135,9 +135,16 @@ func (s *Scorer) Score(a *Account, t time.Time) Result {
 // building each component's explanation. It equals Score with Components
 // set to nil.
 func (s *Scorer) Summary(a *Account, t time.Time) Result {
+	return s.withTrend(a, t, s.Headline(a, t))
+}
+
+// Headline is Summary without the trend: the score, bands, coverage, tier,
+// SLA and override at t, for history series. It equals ScoreWithoutTrend
+// with Components set to nil.
+func (s *Scorer) Headline(a *Account, t time.Time) Result {
 	r := s.evaluate(a, t, false)
 	s.describe(&r, a, t)
-	return s.withTrend(a, t, r)
+	return r
 }
 
 // withTrend adds the trend to r, the result at t.
