@@ -24,10 +24,10 @@ const (
 	eventsPerPage   = 25
 	invoicesShown   = 24
 	dashboardAtRisk = 10
-	// sparkDays and sparkStep shape the list's sparklines; chartMonths and
-	// chartStep the record page's chart.
-	sparkDays   = 90
-	sparkStep   = 3 * 24 * time.Hour
+	// sparkSpan is how far back the list's sparklines reach (their points
+	// are on the grid of projections.PastScores); chartMonths and chartStep
+	// shape the record page's chart.
+	sparkSpan   = projections.PastSpan
 	chartMonths = 12
 	chartStep   = 7 * 24 * time.Hour
 	// allAccounts is a limit above any agency's size, for the list pages

@@ -13,24 +13,25 @@ import (
 	"github.com/vitals-hq/vitals/projections"
 )
 
-// sparkCache keeps the daily part of accounts' 90-day sparklines, so that
-// the clients list does not replay 50 accounts' streams on every view.
+// sparkCache keeps the sparklines the projector's past scores cannot
+// answer (see sparkGrid), so that paging back and forth through a list as
+// of a long-past instant does not replay 50 accounts' streams each time.
 //
-// An entry is an account's History from day−90d to day (UTC midnight) by
-// sparkStep, keyed by the account's stream version: any event appended to
-// the account (also one dated in the past) changes the version and so
-// misses. An entry is stored only when the History reflected every record
-// of the stream up to that version (its position ≤ the History's
-// position), so a projector catching up never leaves a stale entry.
+// An entry is an account's History at the grid days from from to last,
+// keyed by the account's stream version: any event appended to the
+// account (also one dated in the past) changes the version and so misses.
+// An entry is stored only when the History reflected every record of the
+// stream up to that version (its position ≤ the History's position), so a
+// projector catching up never leaves a stale entry.
 type sparkCache struct {
 	mu      sync.Mutex
 	entries map[sparkKey][]projections.HistoryPoint
 }
 
 type sparkKey struct {
-	id      string
-	version eventstore.Version
-	day     time.Time
+	id         string
+	version    eventstore.Version
+	from, last time.Time
 }
 
 // maxSparkEntries bounds the cache; past it the cache starts over.
@@ -57,37 +58,50 @@ func (c *Console) pageSparks(ctx context.Context, avs []projections.AccountView,
 }
 
 // spark is an account's 90-day sparkline ending at the page's instant:
-// the cached daily grid, then the account's score at the instant itself
-// (from its view, the same answer as the list's score column).
+// the account's scores at the grid days of projections.PastScores since
+// then, and its score at the instant itself (from its view, the same
+// answer as the list's score column).
 func (c *Console) spark(ctx context.Context, av projections.AccountView, at instant) (template.HTML, error) {
 	to := at.Shown()
-	day := to.Truncate(24 * time.Hour)
-	points, err := c.sparkGrid(ctx, av.ID, day)
+	from := projections.PastGrid(to.Add(-sparkSpan))
+	points, ok, err := c.cfg.Projector.PastScores(ctx, av.ID, from, to)
 	if err != nil {
 		return "", err
 	}
-	if to.After(day) {
-		points = append(points[:len(points):len(points)], projections.HistoryPoint{At: to, Score: av.Score, Band: av.Band, ComputedBand: av.ComputedBand})
+	if !ok {
+		last := projections.PastGrid(to)
+		if last.After(to) {
+			last = last.Add(-projections.PastStep)
+		}
+		if points, err = c.sparkGrid(ctx, av.ID, from, last); err != nil {
+			return "", err
+		}
+	}
+	if n := len(points); n == 0 || points[n-1].At.Before(to) {
+		points = append(points[:n:n], projections.HistoryPoint{At: to, Score: av.Score, Band: av.Band, ComputedBand: av.ComputedBand})
 	}
 	return sparkline(points), nil
 }
 
-// sparkGrid is account id's History from day−90d to day by sparkStep,
-// from the cache when the account has not changed.
-func (c *Console) sparkGrid(ctx context.Context, id string, day time.Time) ([]projections.HistoryPoint, error) {
+// sparkGrid is account id's History at the grid days from from to last, by
+// replay, from the cache when the account has not changed: what the
+// sparkline shows when the projector no longer keeps those days (an
+// instant long past, or an account that took an event dated before its
+// retention horizon).
+func (c *Console) sparkGrid(ctx context.Context, id string, from, last time.Time) ([]projections.HistoryPoint, error) {
 	stream := (domain.Event{Type: domain.TypeAccountOpened, Subject: id}).Stream()
 	version, err := c.cfg.Store.StreamVersion(ctx, stream)
 	if err != nil {
 		return nil, err
 	}
-	key := sparkKey{id: id, version: version, day: day}
+	key := sparkKey{id: id, version: version, from: from, last: last}
 	c.sparks.mu.Lock()
 	points, ok := c.sparks.entries[key]
 	c.sparks.mu.Unlock()
 	if ok {
 		return points, nil
 	}
-	points, pos, err := c.cfg.Projector.History(ctx, id, day.AddDate(0, 0, -sparkDays), day, sparkStep)
+	points, pos, err := c.cfg.Projector.History(ctx, id, from, last, projections.PastStep)
 	if err != nil {
 		return nil, err
 	}
