@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,22 +46,47 @@ func BenchmarkPages(b *testing.B) {
 		{"dashboard-past", "/?at=2026-06-05"}, {"accounts-past", "/accounts?at=2026-06-05"},
 	} {
 		b.Run(p.name, func(b *testing.B) {
+			cpu := cpuTime(b)
 			for b.Loop() {
 				if w := get(c, p.path); w.Code != http.StatusOK {
 					b.Fatalf("%s: %d", p.path, w.Code)
 				}
 			}
+			cpu.report(b)
 		})
 	}
 	// The clients list with an empty sparkline cache: a fresh console
 	// each time (the first view of the day).
 	b.Run("accounts-cold", func(b *testing.B) {
+		cpu := cpuTime(b)
 		for b.Loop() {
 			if w := get(f.console(b, console.Config{}), "/accounts"); w.Code != http.StatusOK {
 				b.Fatalf("/accounts: %d", w.Code)
 			}
 		}
+		cpu.report(b)
 	})
+}
+
+// processCPU is the CPU time the process used (user and system, all
+// threads, the garbage collector's included) when a benchmark started.
+type processCPU time.Duration
+
+// cpuTime reads the process's CPU time so far.
+func cpuTime(b *testing.B) processCPU {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return processCPU(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()))
+}
+
+// report adds the CPU time per view, "cpu-ms/op": on a shared machine
+// the wall time per op (ns/op) grows with the load; the CPU time a view
+// costs does not.
+func (start processCPU) report(b *testing.B) {
+	used := time.Duration(cpuTime(b) - start)
+	b.ReportMetric(float64(used)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // keepAliveB keeps the benchmark fixture's store for the whole run (the

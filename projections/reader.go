@@ -51,6 +51,7 @@ func (r *Reader) Position() eventstore.Position { return r.pos }
 // Accounts is a page of the accounts matching f, by id.
 func (r *Reader) Accounts(f AccountFilter) AccountPage {
 	page := AccountPage{Items: []AccountView{}, Position: r.pos}
+	r.v.evaluateAll(r.v.accounts())
 	for _, a := range r.v.accounts() {
 		av := r.v.account(a)
 		if (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||

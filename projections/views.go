@@ -3,7 +3,9 @@ package projections
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vitals-hq/vitals/domain"
@@ -60,6 +62,8 @@ type view struct {
 	// memo holds the accounts evaluated so far, so the passes of one query
 	// (portfolio, capacity, lists) evaluate each account once.
 	memo map[string]AccountView
+	// all caches accounts().
+	all []*Account
 }
 
 // AccountView is one account as of an instant. Signals are the signals
@@ -248,6 +252,9 @@ func receivables(a *Account, t time.Time) owed {
 
 // accounts returns every account that exists at v.t, by id.
 func (v *view) accounts() []*Account {
+	if v.all != nil {
+		return v.all
+	}
 	out := make([]*Account, 0, len(v.st.Accounts))
 	for _, a := range v.st.Accounts {
 		if a.ExistsAt(v.t) {
@@ -255,18 +262,61 @@ func (v *view) accounts() []*Account {
 		}
 	}
 	slices.SortFunc(out, func(x, y *Account) int { return cmp.Compare(x.ID, y.ID) })
+	v.all = out
 	return out
 }
 
 // activeViews evaluates every active account, by id.
 func (v *view) activeViews() []AccountView {
-	var out []AccountView
+	var active []*Account
 	for _, a := range v.accounts() {
 		if a.StatusAt(v.t) == domain.StatusActive {
-			out = append(out, v.account(a))
+			active = append(active, a)
 		}
 	}
+	v.evaluateAll(active)
+	out := make([]AccountView, 0, len(active))
+	for _, a := range active {
+		out = append(out, v.account(a))
+	}
 	return out
+}
+
+// minPerWorker is the fewest accounts worth a goroutine of evaluateAll.
+const minPerWorker = 64
+
+// evaluateAll evaluates those of accts not evaluated yet, split over up
+// to GOMAXPROCS goroutines: a query over every account (a list, the
+// portfolio, a past instant's fresh scores) uses every core. evaluate
+// only reads the state, which the view's caller keeps from changing.
+func (v *view) evaluateAll(accts []*Account) {
+	var todo []*Account
+	for _, a := range accts {
+		if _, ok := v.memo[a.ID]; !ok {
+			todo = append(todo, a)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/minPerWorker)
+	if workers < 2 {
+		return // v.account evaluates them one by one
+	}
+	out := make([]AccountView, len(todo))
+	chunk := (len(todo) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(todo); lo += chunk {
+		wg.Go(func() {
+			for i := lo; i < min(lo+chunk, len(todo)); i++ {
+				out[i] = v.evaluate(todo[i])
+			}
+		})
+	}
+	wg.Wait()
+	if v.memo == nil {
+		v.memo = make(map[string]AccountView, len(v.st.Accounts))
+	}
+	for i, a := range todo {
+		v.memo[a.ID] = out[i]
+	}
 }
 
 // sortByMRR orders a list by MRR descending, then account id.
@@ -480,6 +530,7 @@ func (v *view) portfolio() Portfolio {
 	quarterStart := time.Date(v.t.Year(), (v.t.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC)
 	yearAgo := v.t.Add(-retentionLookbak)
 	var promoters, detractors, slaOK, retainedBase, retained int
+	v.activeViews() // evaluates the active accounts on every core
 	for _, a := range v.accounts() {
 		status := a.StatusAt(v.t)
 		pf.Accounts++
