@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/console"
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/projections"
 )
 
@@ -39,9 +41,10 @@ func BenchmarkPages(b *testing.B) {
 		b.Fatal(err)
 	}
 	id, mgr := page.Items[0].ID, capv.Managers[0].ID
+	busiest := busiestAccount(b, f, 200)
 	for _, p := range []struct{ name, path string }{
 		{"dashboard", "/"}, {"accounts", "/accounts"}, {"accounts-sorted-filtered", "/accounts?band=yellow&sort=change"},
-		{"account", "/accounts/" + id}, {"at-risk", "/at-risk"}, {"upsell", "/upsell"},
+		{"account", "/accounts/" + id}, {"account-busiest", "/accounts/" + busiest}, {"at-risk", "/at-risk"}, {"upsell", "/upsell"},
 		{"managers", "/managers"}, {"manager", "/managers/" + mgr},
 		{"dashboard-past", "/?at=2026-06-05"}, {"accounts-past", "/accounts?at=2026-06-05"},
 	} {
@@ -66,6 +69,29 @@ func BenchmarkPages(b *testing.B) {
 		}
 		cpu.report(b)
 	})
+}
+
+// busiestAccount is the account with the longest stream among the first
+// n by id: its record page replays the most events for its 12-month chart.
+func busiestAccount(b *testing.B, f *fixture, n int) string {
+	ctx := context.Background()
+	page, err := f.proj.Accounts(ctx, projections.AccountFilter{Limit: n}, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var best string
+	var most eventstore.Version
+	for _, av := range page.Items {
+		v, err := f.store.StreamVersion(ctx, (domain.Event{Type: domain.TypeAccountOpened, Subject: av.ID}).Stream())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v > most {
+			best, most = av.ID, v
+		}
+	}
+	b.Logf("busiest account %s: %d events", best, most+1)
+	return best
 }
 
 // processCPU is the CPU time the process used (user and system, all
