@@ -191,10 +191,10 @@ func newStore(url string, opts Options) (*Store, error) {
 	cfg.Logger = clientLogger(log)
 
 	s := &Store{
-		cfg:    *cfg,
-		ns:     uuid.MustParse(KeyNamespace),
-		prefix: opts.StreamPrefix,
-		window: opts.DedupeWindow,
+		cfg:     *cfg,
+		ns:      uuid.MustParse(KeyNamespace),
+		prefix:  opts.StreamPrefix,
+		window:  opts.DedupeWindow,
 		retry:   [2]time.Duration{opts.RetryMin, opts.RetryMax},
 		timeout: [2]time.Duration{opts.CallTimeout, opts.CloseTimeout},
 		maxSize: [2]int{opts.MaxAppendSize, opts.MaxAppendEventSize},
