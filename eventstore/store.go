@@ -260,7 +260,9 @@ type Store interface {
 	// repeating it is a duplicate. If some but not all keys are stored
 	// before, the append fails with ErrPartialDuplicate and writes nothing.
 	//
-	// Errors: ErrInvalid (empty stream or key, no events, Expected < -3),
+	// Errors: ErrInvalid (empty stream or key, no events, Expected < -3,
+	// or a request the store can never accept: over a server's size
+	// limits, to a stream deleted on the server, access denied),
 	// ErrWrongVersion, ErrPartialDuplicate, ErrUnavailable, ErrClosed, or
 	// the context's error (the append may still have been committed).
 	Append(ctx context.Context, stream string, expected Version, events ...EventData) (AppendResult, error)

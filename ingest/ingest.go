@@ -140,6 +140,13 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 			case errors.As(out.Err, &missing):
 				results[i].Status = Rejected
 				results[i].Error = unknownManager(ev, missing.Stream)
+			case errors.Is(out.Err, eventstore.ErrInvalid):
+				// The store can never take this event (over a
+				// server's size limit, a deleted stream); the
+				// others of the request are written or not as
+				// their outcomes say.
+				results[i].Status = Rejected
+				results[i].Error = &domain.FieldError{Field: "event", Message: "the event store refused the event: " + out.Err.Error()}
 			default:
 				return nil, 0, fmt.Errorf("ingest: append event %q: %w", ev.ID, out.Err)
 			}

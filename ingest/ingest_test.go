@@ -153,3 +153,35 @@ func TestPartialBatchIsReported(t *testing.T) {
 		t.Errorf("Stored = %v; want [1]", pe.Stored)
 	}
 }
+
+// refusingStore refuses the second request of every AppendMany as a
+// store does with an event it can never take (over a server's size limit).
+type refusingStore struct{ eventstore.Store }
+
+func (s refusingStore) AppendMany(ctx context.Context, reqs []eventstore.AppendRequest) ([]eventstore.AppendOutcome, error) {
+	outs := make([]eventstore.AppendOutcome, len(reqs))
+	for i, r := range reqs {
+		if i == 1 {
+			outs[i].Err = fmt.Errorf("append to %q: more than the maximum append size: %w", r.Stream, eventstore.ErrInvalid)
+			continue
+		}
+		one, err := s.Store.AppendMany(ctx, reqs[i:i+1])
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = one[0]
+	}
+	return outs, nil
+}
+
+// TestRefusedEventIsRejected: an event the store refuses for good is
+// rejected on its own; the request's other events keep their outcomes
+// (on a store without atomic batches they are already written).
+func TestRefusedEventIsRejected(t *testing.T) {
+	in := ingest.New(refusingStore{open(t)})
+	run(t, in, []ingest.Candidate{
+		ev(t, "crm", "1", "account.opened", "acme", `{"name":"Acme","mrr":10}`),
+		ev(t, "crm", "2", "account.opened", "beta", `{"name":"Beta","mrr":10}`),
+		ev(t, "crm", "3", "account.opened", "gamma", `{"name":"Gamma","mrr":10}`),
+	}, []want{{ingest.Accepted, ""}, {ingest.Rejected, "event"}, {ingest.Accepted, ""}})
+}
