@@ -307,6 +307,7 @@ func statusFor(err error) (int, string) {
 // at error level (a server fault the answer does not explain).
 func clientMessage(err error, status int, requestID string) (msg string, logged bool) {
 	var ae *apiError
+	var partial *ingest.PartialError
 	switch {
 	case errors.As(err, &ae):
 		return ae.msg, false
@@ -316,6 +317,9 @@ func clientMessage(err error, status int, requestID string) (msg string, logged 
 		return strings.TrimPrefix(err.Error(), "projections: "), false
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("the request was canceled or timed out before it completed; retry (request id %s)", requestID), false
+	case errors.As(err, &partial):
+		return fmt.Sprintf("the event store failed after storing the events at indexes %v of the request; the later events were not written; "+
+			"retry the whole request later: the stored events come back as duplicates (details in the server log, request id %s)", partial.Stored, requestID), true
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
 		return fmt.Sprintf("the event store could not complete the request; nothing was written; retry later (details in the server log, request id %s)", requestID), true
 	case status < http.StatusInternalServerError:

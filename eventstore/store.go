@@ -2,11 +2,16 @@
 //
 // # Model
 //
-// The log is a single, global, gap-free sequence of records. Each record has
-// a Position (1, 2, 3, … in commit order, never reused, never skipped) and
-// belongs to exactly one stream (for example "account-acme"), in which it has
-// a Version (0, 1, 2, …). Every record carries an idempotency Key; a key is
-// stored at most once, forever.
+// The log is a single, global sequence of records. Each record has a
+// Position that grows in commit order and is never reused, and belongs to
+// exactly one stream (for example "account-acme"), in which it has a
+// Version (0, 1, 2, …). Every record carries an idempotency Key.
+//
+// What else holds depends on the store (see Guarantees): on the embedded
+// store positions are dense (1, 2, 3, …, never skipped), AppendMany is one
+// atomic commit and a key is stored at most once, forever; on KurrentDB
+// positions are log offsets (they grow but skip), AppendMany commits each
+// request on its own, and deduplication is best effort.
 //
 // # Adapters
 //
@@ -191,6 +196,56 @@ type AppendOutcome struct {
 	Err    error
 }
 
+// Guarantees are what a store promises beyond the minimum of the Store
+// contract. The zero value promises nothing extra, so an unknown store (or
+// a wrapper that does not forward Guarantees) is treated as the weakest.
+type Guarantees struct {
+	// AtomicBatch: AppendMany commits all its requests in one atomic
+	// commit. Without it, each request is atomic on its own and a failed
+	// call may leave a prefix of the batch stored (*PartialBatchError).
+	AtomicBatch bool
+	// DensePositions: positions are 1, 2, 3, … with no holes, so the
+	// difference of two positions counts records. Without it positions
+	// only grow, and a difference is a distance, not a count.
+	DensePositions bool
+	// DurableKeys: every key is remembered forever and across streams,
+	// so a retry is always a duplicate. Without it deduplication is best
+	// effort and readers dedupe by key.
+	DurableKeys bool
+}
+
+// Guaranteer is implemented by stores that state their Guarantees.
+type Guaranteer interface {
+	Guarantees() Guarantees
+}
+
+// GuaranteesOf returns what s guarantees (the zero value when s does not
+// say).
+func GuaranteesOf(s Store) Guarantees {
+	if g, ok := s.(Guaranteer); ok {
+		return g.Guarantees()
+	}
+	return Guarantees{}
+}
+
+// PartialBatchError is the whole-call error of an AppendMany on a store
+// without Guarantees.AtomicBatch when the requests before the failing one
+// were stored: Outcomes are theirs (requests[:len(Outcomes)]), and nothing
+// of the later requests was written. It matches Err (for example
+// ErrUnavailable). Retrying the whole batch is safe where the store
+// recognises the stored requests as duplicates.
+type PartialBatchError struct {
+	Outcomes []AppendOutcome
+	Err      error
+}
+
+func (e *PartialBatchError) Error() string {
+	return fmt.Sprintf("eventstore: %d requests of the batch were stored before it failed: %v", len(e.Outcomes), e.Err)
+}
+
+// Unwrap makes errors.Is(err, e.Err) true.
+func (e *PartialBatchError) Unwrap() error { return e.Err }
+
 // Store is an append-only event log. Implementations are safe for concurrent
 // use.
 type Store interface {
@@ -205,16 +260,24 @@ type Store interface {
 	// repeating it is a duplicate. If some but not all keys are stored
 	// before, the append fails with ErrPartialDuplicate and writes nothing.
 	//
-	// Errors: ErrInvalid (empty stream or key, no events, Expected < -3),
+	// Errors: ErrInvalid (empty stream or key, no events, Expected < -3,
+	// or a request the store can never accept: over a server's size
+	// limits, to a stream deleted on the server, access denied),
 	// ErrWrongVersion, ErrPartialDuplicate, ErrUnavailable, ErrClosed, or
 	// the context's error (the append may still have been committed).
 	Append(ctx context.Context, stream string, expected Version, events ...EventData) (AppendResult, error)
 
 	// AppendMany applies requests in order, each atomically and
-	// independently of the others as if by Append, and makes them durable
-	// together. Per-request failures are reported in the outcomes; the
-	// returned error is for the whole call (ErrUnavailable, ErrClosed, the
-	// context's error) and then no outcome is valid.
+	// independently of the others as if by Append. Per-request failures
+	// are reported in the outcomes; the returned error is for the whole
+	// call (ErrUnavailable, ErrClosed, the context's error) and then no
+	// outcome is valid.
+	//
+	// On a store with Guarantees.AtomicBatch the requests are durable
+	// together: after a whole-call error none of them is stored.
+	// Otherwise each request is durable on its own, and a whole-call
+	// error after some requests were stored is a *PartialBatchError that
+	// holds their outcomes.
 	AppendMany(ctx context.Context, reqs []AppendRequest) ([]AppendOutcome, error)
 
 	// ReadStream returns up to limit records of stream with version ≥ from,

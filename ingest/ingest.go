@@ -10,9 +10,12 @@
 // account.opened or manager.joined is appended with the expected version
 // NoStream, every other event with StreamExists, and an event naming a
 // manager requires the manager's stream to exist when it is applied (after
-// the earlier events of the same request). So a request is one commit, and
-// there is no window in which an event could slip in before its account or
-// manager.
+// the earlier events of the same request). On a store whose AppendMany is
+// one atomic commit (eventstore.Guarantees.AtomicBatch, the embedded
+// store) a request is one commit; on KurrentDB each event is its own
+// commit, and a store failure part-way through a request is a
+// *PartialError naming the events that were stored. Either way there is no
+// window in which an event could slip in before its account or manager.
 //
 // Duplicates — an event whose (source, id) was stored before — change
 // nothing and are reported as such, forever.
@@ -72,7 +75,10 @@ func New(store eventstore.Store) *Ingester {
 //
 // The error is for the whole call (eventstore.ErrUnavailable,
 // eventstore.ErrClosed, a context error): then nothing was appended and
-// retrying the request is safe.
+// retrying the request is safe. On a store without atomic batches it may
+// instead be a *PartialError: the events it names were stored, the later
+// ones were not, and retrying the whole request stores the rest (the
+// stored ones come back as duplicates where the store recognises them).
 func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, eventstore.Position, error) {
 	results := make([]Result, len(cands))
 	reqs := make([]eventstore.AppendRequest, 0, len(cands))
@@ -109,6 +115,10 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 	var reached eventstore.Position
 	if len(reqs) > 0 {
 		outs, err := in.store.AppendMany(ctx, reqs)
+		var pbe *eventstore.PartialBatchError
+		if errors.As(err, &pbe) {
+			return nil, 0, partial(pbe, idx)
+		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("ingest: append: %w", err)
 		}
@@ -130,6 +140,13 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 			case errors.As(out.Err, &missing):
 				results[i].Status = Rejected
 				results[i].Error = unknownManager(ev, missing.Stream)
+			case errors.Is(out.Err, eventstore.ErrInvalid):
+				// The store can never take this event (over a
+				// server's size limit, a deleted stream); the
+				// others of the request are written or not as
+				// their outcomes say.
+				results[i].Status = Rejected
+				results[i].Error = &domain.FieldError{Field: "event", Message: "the event store refused the event: " + out.Err.Error()}
 			default:
 				return nil, 0, fmt.Errorf("ingest: append event %q: %w", ev.ID, out.Err)
 			}
@@ -143,6 +160,37 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 		reached = head
 	}
 	return results, reached, nil
+}
+
+// PartialError is Ingest's error when the store failed part-way through a
+// request, after storing some of its events (a store without
+// eventstore.Guarantees.AtomicBatch). It matches the store's error (for
+// example eventstore.ErrUnavailable).
+type PartialError struct {
+	// Stored are the indexes, in the request, of the events that are
+	// stored (accepted or duplicates).
+	Stored []int
+	// Err is the store's error.
+	Err error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("ingest: the store failed after storing %d events of the request (indexes %v): %v", len(e.Stored), e.Stored, e.Err)
+}
+
+// Unwrap makes errors.Is(err, e.Err) true.
+func (e *PartialError) Unwrap() error { return e.Err }
+
+// partial turns a store's partial batch into a PartialError; idx maps
+// append requests to candidates.
+func partial(pbe *eventstore.PartialBatchError, idx []int) *PartialError {
+	pe := &PartialError{Stored: []int{}, Err: pbe.Err}
+	for k, out := range pbe.Outcomes {
+		if out.Err == nil {
+			pe.Stored = append(pe.Stored, idx[k])
+		}
+	}
+	return pe
 }
 
 // unknownManager names the field that referenced the missing manager

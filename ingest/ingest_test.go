@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -119,4 +120,68 @@ func TestDecodeErrorsAreReported(t *testing.T) {
 	if a, d, rj := ingest.Summary(results); a != 0 || d != 0 || rj != 2 {
 		t.Fatalf("summary %d %d %d", a, d, rj)
 	}
+}
+
+// partialStore fails every AppendMany after its first request, as a
+// store without atomic batches does when the server fails mid-batch.
+type partialStore struct{ eventstore.Store }
+
+func (s partialStore) AppendMany(ctx context.Context, reqs []eventstore.AppendRequest) ([]eventstore.AppendOutcome, error) {
+	outs, err := s.Store.AppendMany(ctx, reqs[:1])
+	if err != nil {
+		return nil, err
+	}
+	return nil, &eventstore.PartialBatchError{Outcomes: outs, Err: fmt.Errorf("server gone: %w", eventstore.ErrUnavailable)}
+}
+
+// TestPartialBatchIsReported: when the store stored only part of a
+// request, Ingest names the stored events instead of claiming nothing was
+// written.
+func TestPartialBatchIsReported(t *testing.T) {
+	in := ingest.New(partialStore{open(t)})
+	cands := []ingest.Candidate{
+		{Err: &domain.FieldError{Field: "type", Message: "unknown"}}, // rejected before the store
+		ev(t, "crm", "1", "account.opened", "acme", `{"name":"Acme","mrr":10}`),
+		ev(t, "crm", "2", "account.opened", "beta", `{"name":"Beta","mrr":10}`),
+	}
+	_, _, err := in.Ingest(context.Background(), cands)
+	var pe *ingest.PartialError
+	if !errors.As(err, &pe) || !errors.Is(err, eventstore.ErrUnavailable) {
+		t.Fatalf("Ingest = %v; want a *PartialError matching ErrUnavailable", err)
+	}
+	if len(pe.Stored) != 1 || pe.Stored[0] != 1 {
+		t.Errorf("Stored = %v; want [1]", pe.Stored)
+	}
+}
+
+// refusingStore refuses the second request of every AppendMany as a
+// store does with an event it can never take (over a server's size limit).
+type refusingStore struct{ eventstore.Store }
+
+func (s refusingStore) AppendMany(ctx context.Context, reqs []eventstore.AppendRequest) ([]eventstore.AppendOutcome, error) {
+	outs := make([]eventstore.AppendOutcome, len(reqs))
+	for i, r := range reqs {
+		if i == 1 {
+			outs[i].Err = fmt.Errorf("append to %q: more than the maximum append size: %w", r.Stream, eventstore.ErrInvalid)
+			continue
+		}
+		one, err := s.Store.AppendMany(ctx, reqs[i:i+1])
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = one[0]
+	}
+	return outs, nil
+}
+
+// TestRefusedEventIsRejected: an event the store refuses for good is
+// rejected on its own; the request's other events keep their outcomes
+// (on a store without atomic batches they are already written).
+func TestRefusedEventIsRejected(t *testing.T) {
+	in := ingest.New(refusingStore{open(t)})
+	run(t, in, []ingest.Candidate{
+		ev(t, "crm", "1", "account.opened", "acme", `{"name":"Acme","mrr":10}`),
+		ev(t, "crm", "2", "account.opened", "beta", `{"name":"Beta","mrr":10}`),
+		ev(t, "crm", "3", "account.opened", "gamma", `{"name":"Gamma","mrr":10}`),
+	}, []want{{ingest.Accepted, ""}, {ingest.Rejected, "event"}, {ingest.Accepted, ""}})
 }

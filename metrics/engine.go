@@ -99,7 +99,7 @@ var (
 	descPosition = prometheus.NewDesc("vitals_projector_position",
 		"Last log position the projections have applied.", nil, nil)
 	descLagEvents = prometheus.NewDesc("vitals_projector_lag_events",
-		"Records committed to the log but not yet applied by the projections (head − position).", nil, nil)
+		"Log head minus the projections' position: records not yet applied on stores with dense positions (bolt); on KurrentDB a distance in the log, not a count.", nil, nil)
 	descLagSeconds = prometheus.NewDesc("vitals_projector_lag_seconds",
 		"How long the oldest record not yet applied by the projections has been in the log; 0 when caught up.", nil, nil)
 	descProgress = prometheus.NewDesc("vitals_projector_progress_ratio",

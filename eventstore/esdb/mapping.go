@@ -9,6 +9,8 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/vitals-hq/vitals/eventstore"
 )
@@ -73,11 +75,19 @@ const metaVersion = 1
 type meta struct {
 	Vitals int    `json:"vitals"`
 	Key    string `json:"key"`
+	// Attempt is a random token shared by the events of one append
+	// call: reading the events back tells whether that call wrote them
+	// or the server recognised a retry of an earlier one.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // encodeMeta returns the metadata of an event with the given key.
-func encodeMeta(key string) []byte {
-	b, err := json.Marshal(meta{Vitals: metaVersion, Key: key})
+func encodeMeta(key string) []byte { return encodeAttempt(key, "") }
+
+// encodeAttempt returns the metadata of an event with the given key,
+// written by the append call with the given attempt token.
+func encodeAttempt(key, attempt string) []byte {
+	b, err := json.Marshal(meta{Vitals: metaVersion, Key: key, Attempt: attempt})
 	if err != nil {
 		// A struct of an int and a string always marshals.
 		panic(fmt.Sprintf("esdb: marshal metadata: %v", err))
@@ -94,6 +104,16 @@ func decodeMeta(b []byte) (key string, ok bool) {
 		return "", false
 	}
 	return m.Key, true
+}
+
+// attemptOf returns the attempt token in an event's metadata ("" when it
+// has none).
+func attemptOf(b []byte) string {
+	var m meta
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	return m.Attempt
 }
 
 // contentType is JSON when data is a JSON document (CloudEvents are), so
@@ -204,14 +224,20 @@ type errorCoder interface {
 //
 //	ErrorCodeWrongExpectedVersion               → ErrWrongVersion
 //	ErrorCodeResourceNotFound, …StreamDeleted   → ErrStreamNotFound
+//	access denied, unauthenticated, and the
+//	server's InvalidArgument answers (maximum
+//	append size or event size exceeded, an
+//	invalid $all position): retrying cannot
+//	help                                        → ErrInvalid
 //	everything else (Unavailable, NotLeader,
-//	DeadlineExceeded, ConnectionClosed, access
-//	denied, unknown and internal errors, errors
-//	that are not *esdb.Error such as a raw gRPC
-//	status)                                     → ErrUnavailable
+//	DeadlineExceeded, a commit timeout,
+//	ConnectionClosed, unknown and internal
+//	errors)                                     → ErrUnavailable
 //
-// The caller handles its own context and Close first, so a cancelled
-// call reports the context's error or ErrClosed instead.
+// Appends treat a deleted stream, and an outcome that may have been
+// committed, themselves (see append). The caller handles its own context
+// and Close first, so a cancelled call reports the context's error or
+// ErrClosed instead.
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
@@ -224,9 +250,31 @@ func translate(op string, err error) error {
 			sentinel = eventstore.ErrWrongVersion
 		case esdb.ErrorCodeResourceNotFound, esdb.ErrorCodeStreamDeleted:
 			sentinel = eventstore.ErrStreamNotFound
+		case esdb.ErrorCodeAccessDenied, esdb.ErrorCodeUnauthenticated:
+			sentinel = eventstore.ErrInvalid
 		}
 	}
+	if status.Code(err) == codes.InvalidArgument {
+		sentinel = eventstore.ErrInvalid
+	}
 	return fmt.Errorf("esdb: %s: %w: %w", op, sentinel, err)
+}
+
+// rejected reports whether err is an append's definite failure, after
+// which nothing was written and retrying cannot help; translate maps it
+// to ErrInvalid, except for a deleted stream, which appendError reports.
+func rejected(err error) bool {
+	return hasCode(err, esdb.ErrorCodeStreamDeleted, esdb.ErrorCodeAccessDenied, esdb.ErrorCodeUnauthenticated) ||
+		status.Code(err) == codes.InvalidArgument
+}
+
+// appendError is the error of a rejected append: a deleted stream takes no
+// more events, ever, so it fails the request (ErrInvalid), not the batch.
+func appendError(op string, err error) error {
+	if hasCode(err, esdb.ErrorCodeStreamDeleted) {
+		return fmt.Errorf("esdb: %s: the stream is deleted on the server and takes no more events: %w: %w", op, eventstore.ErrInvalid, err)
+	}
+	return translate(op, err)
 }
 
 // hasCode reports whether err carries one of the client's error codes.

@@ -12,6 +12,8 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/vitals-hq/vitals/eventstore"
 )
@@ -101,7 +103,9 @@ func TestTranslate(t *testing.T) {
 		{"deadline", coded(esdb.ErrorCodeDeadlineExceeded), eventstore.ErrUnavailable},
 		{"connection closed", coded(esdb.ErrorCodeConnectionClosed), eventstore.ErrUnavailable},
 		{"aborted", coded(esdb.ErrorAborted), eventstore.ErrUnavailable},
-		{"access denied", coded(esdb.ErrorCodeAccessDenied), eventstore.ErrUnavailable},
+		{"access denied", coded(esdb.ErrorCodeAccessDenied), eventstore.ErrInvalid},
+		{"unauthenticated", coded(esdb.ErrorCodeUnauthenticated), eventstore.ErrInvalid},
+		{"maximum append size", fmt.Errorf("append: %w", status.Error(codes.InvalidArgument, "Maximum Append Size of 1048576 Exceeded.")), eventstore.ErrInvalid},
 		{"internal", coded(esdb.ErrorCodeInternalServer), eventstore.ErrUnavailable},
 		{"client's unknown error", unknown, eventstore.ErrUnavailable},
 		{"wrapped client error", fmt.Errorf("could not send: %w", unknown), eventstore.ErrUnavailable},

@@ -7,11 +7,13 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/vitals-hq/vitals/eventstore"
 )
@@ -39,28 +41,81 @@ type Options struct {
 	// RetryMin and RetryMax bound the exponential backoff between a
 	// dropped subscription and its next attempt (defaults 100ms, 10s).
 	RetryMin, RetryMax time.Duration
+	// CallTimeout bounds every call to the server (default 10s, the
+	// client's own default deadline). A call the client does not
+	// return from in time fails with eventstore.ErrUnavailable and the
+	// client is replaced (see the package documentation).
+	CallTimeout time.Duration
+	// CloseTimeout bounds how long Close waits for the calls in flight
+	// (default CallTimeout plus one second).
+	CloseTimeout time.Duration
+	// MaxAppendSize and MaxAppendEventSize are the server's limits on
+	// one append and one event (its MaxAppendSize, default 1 MiB, and
+	// MaxAppendEventSize, default none: 0). Requests over them fail
+	// with eventstore.ErrInvalid before anything is sent. An event's
+	// size is measured as the server does: data, metadata and twice the
+	// type's length.
+	MaxAppendSize, MaxAppendEventSize int
 }
+
+// DefaultMaxAppendSize is the server's default MaxAppendSize (1 MiB).
+const DefaultMaxAppendSize = 1 << 20
+
+// stuckGrace is how long a call may outlive its deadline before it is
+// considered stuck inside the client.
+const stuckGrace = 500 * time.Millisecond
 
 // Store is the EventStoreDB/KurrentDB eventstore.Store. Create it with
 // Open; it is safe for concurrent use.
 type Store struct {
-	cfg    esdb.Configuration // to make a new client after the old one gave up
-	ns     uuid.UUID
-	prefix string
-	window int
-	retry  [2]time.Duration
-	log    zerolog.Logger
+	cfg      esdb.Configuration // to make a new client after the old one gave up
+	ns       uuid.UUID
+	prefix   string
+	window   int
+	retry    [2]time.Duration
+	timeout  [2]time.Duration // CallTimeout, CloseTimeout
+	maxSize  [2]int           // MaxAppendSize, MaxAppendEventSize
+	log      zerolog.Logger
+	head     headCache
+	closeErr error
 
 	// mu guards closed, client and the registration of calls in
 	// inflight: Close waits for the calls to finish before it closes
 	// the client, which panics when used after Close.
 	mu       sync.RWMutex
 	closed   bool
-	client   *esdb.Client
+	client   *conn
 	inflight sync.WaitGroup
 	done     context.Context // ends when Close starts: reads and subscriptions stop
 	stop     context.CancelFunc
 	once     sync.Once
+}
+
+// conn is one client and what the Store knows about it.
+type conn struct {
+	c *esdb.Client
+	// calls counts the calls using c; a retired client is closed when
+	// the last one ends.
+	calls   atomic.Int64
+	retired atomic.Bool
+	// stuck is set when a call never returned from c: the v4 client
+	// then blocks sending on a channel that closing it would close,
+	// which would panic that goroutine, so c is never closed.
+	stuck atomic.Bool
+	once  sync.Once
+}
+
+// closeIfIdle closes c when it is retired, idle and not stuck.
+func (c *conn) closeIfIdle() {
+	if c.retired.Load() && c.calls.Load() == 0 && !c.stuck.Load() {
+		c.once.Do(func() { c.c.Close() })
+	}
+}
+
+// release ends one call on c.
+func (c *conn) release() {
+	c.calls.Add(-1)
+	c.closeIfIdle()
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -117,22 +172,41 @@ func newStore(url string, opts Options) (*Store, error) {
 	if opts.RetryMax < opts.RetryMin {
 		opts.RetryMax = max(10*time.Second, opts.RetryMin)
 	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 10 * time.Second
+	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = opts.CallTimeout + time.Second
+	}
+	if opts.MaxAppendSize <= 0 {
+		opts.MaxAppendSize = DefaultMaxAppendSize
+	}
+	// Appends must reach the leader, and so must the reads that check
+	// them: a follower's replica may lag.
+	if cfg.NodePreference != esdb.NodePreferenceLeader {
+		return nil, fmt.Errorf("esdb: connection string: nodePreference=%s: Vitals writes, and reads its writes back, on the leader; "+
+			"use nodePreference=leader (the default): %w", cfg.NodePreference, eventstore.ErrInvalid)
+	}
 	log := opts.Logger.With().Str("store", "esdb").Logger()
 	cfg.Logger = clientLogger(log)
 
 	s := &Store{
-		cfg:    *cfg,
-		ns:     uuid.MustParse(KeyNamespace),
-		prefix: opts.StreamPrefix,
-		window: opts.DedupeWindow,
-		retry:  [2]time.Duration{opts.RetryMin, opts.RetryMax},
-		log:    log,
+		cfg:     *cfg,
+		ns:      uuid.MustParse(KeyNamespace),
+		prefix:  opts.StreamPrefix,
+		window:  opts.DedupeWindow,
+		retry:   [2]time.Duration{opts.RetryMin, opts.RetryMax},
+		timeout: [2]time.Duration{opts.CallTimeout, opts.CloseTimeout},
+		maxSize: [2]int{opts.MaxAppendSize, opts.MaxAppendEventSize},
+		log:     log,
 	}
 	s.done, s.stop = context.WithCancel(context.Background())
-	if s.client, err = esdb.NewClient(cfg); err != nil {
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
 		s.stop()
 		return nil, fmt.Errorf("esdb: %w", err)
 	}
+	s.client = &conn{c: c}
 	return s, nil
 }
 
@@ -151,31 +225,53 @@ func clientLogger(log zerolog.Logger) esdb.LoggingFunc {
 }
 
 // Close ends the subscriptions and reads with eventstore.ErrClosed, waits
-// for the appends in flight to finish (they are bounded by the client's
-// deadline, 10s by default) and closes the connection. Calling Close
-// again does nothing and returns nil.
+// for the calls in flight to finish (each is bounded by
+// Options.CallTimeout; Close waits Options.CloseTimeout at most) and
+// closes the connection. A client that a call never returned from is not
+// closed (see the package documentation); Close then says so in its
+// error. Calling Close again does nothing and returns the same error.
 func (s *Store) Close() error {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.closed = true
 		s.stop()
+		cl := s.client
 		s.mu.Unlock()
-		s.inflight.Wait()
-		s.client.Close()
+		idle := make(chan struct{})
+		go func() { s.inflight.Wait(); close(idle) }()
+		t := time.NewTimer(s.timeout[1])
+		defer t.Stop()
+		select {
+		case <-idle:
+		case <-t.C:
+			s.closeErr = fmt.Errorf("esdb: close: calls still in flight after %s; their client is left open", s.timeout[1])
+		}
+		cl.retired.Store(true)
+		cl.closeIfIdle()
+		if cl.stuck.Load() {
+			s.closeErr = errors.Join(s.closeErr, errors.New("esdb: close: a call never returned from the client; it is left open (see the esdb package documentation)"))
+		}
 	})
-	return nil
+	return s.closeErr
 }
 
 // begin registers a call and returns the client to make it with; the
-// caller must call s.inflight.Done when the call is over.
-func (s *Store) begin(op string) (*esdb.Client, error) {
+// caller must call s.end(c) when the call is over.
+func (s *Store) begin(op string) (*conn, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, errClosed(op)
 	}
 	s.inflight.Add(1)
+	s.client.calls.Add(1)
 	return s.client, nil
+}
+
+// end ends a call begun with begin.
+func (s *Store) end(c *conn) {
+	c.release()
+	s.inflight.Done()
 }
 
 // isClosed reports whether Close has been called.
@@ -188,12 +284,79 @@ func (s *Store) closable(ctx context.Context) (context.Context, context.CancelFu
 	return ctx, func() { stop(); cancel() }
 }
 
+// leader marks a call as one the leader must serve. The v4 client's own
+// requires-leader option puts the header into incoming metadata, which a
+// client never sends, so it is added here to every call.
+func leader(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "requires-leader", "true")
+}
+
+// errStuck is the error of a call that never returned from the client.
+var errStuck = errors.New("the client did not return from the call")
+
+// call runs fn with client c, bounded: fn gets a context that requires
+// the leader, ends when the store closes and, unless streaming is set,
+// has Options.CallTimeout as its deadline. When fn has not returned
+// stuckGrace after the deadline (the v4 client can block for good, see
+// the package documentation) call gives up on it: c is marked stuck and
+// replaced, and the error wraps errStuck. A not-leader answer is retried
+// once: the client has then already reconnected to the leader the
+// follower named.
+func (s *Store) call(ctx context.Context, c *conn, streaming bool, fn func(ctx context.Context, c *esdb.Client) error) error {
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = s.callOnce(ctx, c, streaming, fn)
+		if !hasCode(err, esdb.ErrorCodeNotLeader) || ctx.Err() != nil {
+			return err
+		}
+		s.log.Debug().Err(err).Msg("the node is not the leader; retrying on the leader")
+	}
+	return err
+}
+
+// callOnce is one attempt of call.
+func (s *Store) callOnce(ctx context.Context, c *conn, streaming bool, fn func(ctx context.Context, c *esdb.Client) error) error {
+	// A streaming call's context is the caller's (already closable): it
+	// lives as long as the stream.
+	cctx, cancel := leader(ctx), context.CancelFunc(func() {})
+	if !streaming {
+		cctx, cancel = s.closable(cctx)
+		var cancelT context.CancelFunc
+		cctx, cancelT = context.WithTimeout(cctx, s.timeout[0])
+		defer cancelT()
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn(cctx, c.c) }()
+	t := time.NewTimer(s.timeout[0] + stuckGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		cancel()
+		return err
+	case <-t.C:
+	case <-cctx.Done():
+		// The client honours the context except when it is stuck.
+		t.Reset(stuckGrace)
+		select {
+		case err := <-done:
+			cancel()
+			return err
+		case <-t.C:
+		}
+	}
+	cancel()
+	c.stuck.Store(true)
+	s.renew(c)
+	s.log.Error().Msg("a call never returned from the client (a known v4 client defect); the client is replaced and left open")
+	return fmt.Errorf("%w within %s", errStuck, s.timeout[0]+stuckGrace)
+}
+
 // fail turns the error of a client call made for ctx into the error the
 // caller gets: the context's error when ctx is done, ErrClosed when the
 // store closed during the call, a sentinel otherwise. When the client
 // gave up on the connection for good it is replaced, so the next call
 // connects afresh.
-func (s *Store) fail(ctx context.Context, c *esdb.Client, op string, err error) error {
+func (s *Store) fail(ctx context.Context, c *conn, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("esdb: %s: %w", op, ctx.Err())
 	}
@@ -206,11 +369,11 @@ func (s *Store) fail(ctx context.Context, c *esdb.Client, op string, err error) 
 	return translate(op, err)
 }
 
-// renew replaces the client old, which closed itself: the v4 client stops
-// for good when a discovery fails (for example while the server
-// restarts). The old client is not closed: its connection loop has ended,
-// and closing it could make a call that is still sending to it panic.
-func (s *Store) renew(old *esdb.Client) {
+// renew replaces the client old, which closed itself (the v4 client stops
+// for good when a discovery fails, for example while the server restarts)
+// or has a call stuck in it. The old client is closed once its last call
+// ends, unless a call is stuck in it.
+func (s *Store) renew(old *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.client != old {
@@ -223,7 +386,9 @@ func (s *Store) renew(old *esdb.Client) {
 		return
 	}
 	s.log.Warn().Msg("the client closed its connection; reconnecting")
-	s.client = c
+	s.client = &conn{c: c}
+	old.retired.Store(true)
+	old.closeIfIdle()
 }
 
 // errClosed is eventstore.ErrClosed with the operation's name.
@@ -234,8 +399,12 @@ func errClosed(op string) error {
 // name is the server's name of a Vitals stream.
 func (s *Store) name(stream string) string { return s.prefix + stream }
 
-// Head implements eventstore.Store: it reads $all backwards from its end
-// to the last Vitals record, skipping system events and other streams.
+// Head implements eventstore.Store. It reads $all backwards from its end,
+// but never past the newest record an earlier call (or an append, read or
+// subscription of this Store) already looked at: the log before that has
+// no Vitals record newer than the head already known. The first call
+// after Open reads back to the last Vitals record; later ones read only
+// what was committed since, starting with a single event.
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -244,56 +413,110 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
-	rctx, cancel := s.closable(ctx)
-	defer cancel()
+	defer s.end(c)
 
-	const page = 256
+	known, floor := s.head.get()
+	var top uint64 // offset of the newest event read
+	found := eventstore.Position(0)
 	var from esdb.AllPosition = esdb.End{}
-	for {
-		rs, err := c.ReadAll(rctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, page)
+	page := uint64(1) // most calls find nothing new: one event settles it
+	for first := true; ; first = false {
+		var evs []*esdb.RecordedEvent
+		err := s.call(ctx, c, false, func(ctx context.Context, cl *esdb.Client) error {
+			var err error
+			evs, err = readEvents(cl.ReadAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: from}, page))
+			return err
+		})
 		if err != nil {
 			return 0, s.fail(ctx, c, "head", err)
 		}
-		n, last, rec, err := s.scan(rs, func(eventstore.Record) bool { return false })
-		rs.Close()
-		switch {
-		case err != nil:
-			return 0, s.fail(ctx, c, "head", err)
-		case rec != nil:
-			return rec.Position, nil
-		case n < page:
-			return 0, nil // the start of the log
+		if first && len(evs) > 0 {
+			top = evs[0].Position.Commit
+		}
+		done := uint64(len(evs)) < page
+		for _, ev := range evs {
+			if floor.ok && ev.Position.Commit <= floor.offset {
+				done = true
+				break
+			}
+			r, ok, err := toRecord(s.prefix, ev)
+			if err != nil {
+				return 0, s.fail(ctx, c, "head", err)
+			}
+			if ok {
+				found, done = r.Position, true
+				break
+			}
+		}
+		if done {
+			break
 		}
 		// Backwards reads exclude the record at the position they start from.
-		from = last
+		from = evs[len(evs)-1].Position
+		page = 256
+	}
+	head := max(found, known)
+	if top > 0 || floor.ok {
+		s.head.set(head, top)
+	}
+	return head, nil
+}
+
+// headCache is what Head already knows: the newest Vitals record seen and
+// the newest log offset up to which the log was searched for one.
+type headCache struct {
+	mu    sync.Mutex
+	known eventstore.Position
+	floor offset
+}
+
+// offset is a log offset that may be unset.
+type offset struct {
+	offset uint64
+	ok     bool
+}
+
+func (h *headCache) get() (eventstore.Position, offset) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.known, h.floor
+}
+
+// set records that the log up to offset top holds no Vitals record after
+// known.
+func (h *headCache) set(known eventstore.Position, top uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.known = max(h.known, known)
+	if !h.floor.ok || top > h.floor.offset {
+		h.floor = offset{top, true}
 	}
 }
 
-// scan reads rs to its end. It returns how many events it read, the
-// position of the last one, and the first Vitals record for which more
-// returns false (nil if there was none: more accepted every record).
-func (s *Store) scan(rs *esdb.ReadStream, more func(eventstore.Record) bool) (n int, last esdb.Position, stopped *eventstore.Record, err error) {
+// note records a Vitals record seen by an append, read or subscription.
+func (h *headCache) note(p eventstore.Position) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.known = max(h.known, p)
+}
+
+// readEvents reads rs to its end; a nil event is skipped.
+func readEvents(rs *esdb.ReadStream, err error) ([]*esdb.RecordedEvent, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var evs []*esdb.RecordedEvent
 	for {
 		ev, err := rs.Recv()
 		if errors.Is(err, io.EOF) {
-			return n, last, nil, nil
+			return evs, nil
 		}
 		if err != nil {
-			return n, last, nil, err
+			return nil, err
 		}
-		n++
-		raw := ev.OriginalEvent()
-		if raw == nil {
-			continue
-		}
-		last = raw.Position
-		r, ok, err := toRecord(s.prefix, raw)
-		if err != nil {
-			return n, last, nil, err
-		}
-		if ok && !more(r) {
-			return n, last, &r, nil
+		if raw := ev.OriginalEvent(); raw != nil {
+			evs = append(evs, raw)
 		}
 	}
 }
@@ -330,51 +553,68 @@ func (s *Store) readStream(ctx context.Context, op, stream string, o esdb.ReadSt
 	if err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
-	rctx, cancel := s.closable(ctx)
-	defer cancel()
-	recs, err := s.streamEvents(rctx, c, stream, o, count)
+	defer s.end(c)
+	rs, err := s.streamEvents(ctx, c, stream, o, count)
 	if err != nil && !errors.Is(err, eventstore.ErrStreamNotFound) {
 		return nil, s.fail(ctx, c, op, err)
 	}
-	return recs, err
+	return records(rs), err
+}
+
+// stored is a Vitals record with the attempt token of the append that
+// wrote it ("" for records written before tokens).
+type stored struct {
+	eventstore.Record
+	attempt string
+}
+
+// records drops the attempt tokens.
+func records(rs []stored) []eventstore.Record {
+	if rs == nil {
+		return nil
+	}
+	out := make([]eventstore.Record, len(rs))
+	for i, r := range rs {
+		out[i] = r.Record
+	}
+	return out
 }
 
 // streamEvents reads up to count Vitals records of stream with client c.
 // A missing stream is eventstore.ErrStreamNotFound (the client reports
 // it on the first Recv, not on the ReadStream call); other errors are the
 // client's, for the caller to pass to fail.
-func (s *Store) streamEvents(ctx context.Context, c *esdb.Client, stream string, o esdb.ReadStreamOptions, count uint64) ([]eventstore.Record, error) {
-	rs, err := c.ReadStream(ctx, s.name(stream), o, count)
+func (s *Store) streamEvents(ctx context.Context, c *conn, stream string, o esdb.ReadStreamOptions, count uint64) ([]stored, error) {
+	var evs []*esdb.RecordedEvent
+	err := s.call(ctx, c, false, func(ctx context.Context, cl *esdb.Client) error {
+		var err error
+		evs, err = readEvents(cl.ReadStream(ctx, s.name(stream), o, count))
+		return err
+	})
 	if err != nil {
+		if hasCode(err, esdb.ErrorCodeResourceNotFound) {
+			return nil, fmt.Errorf("esdb: stream %q: %w", stream, eventstore.ErrStreamNotFound)
+		}
 		return nil, err
 	}
-	defer rs.Close()
-	var recs []eventstore.Record
-	for {
-		ev, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return recs, nil
-		}
-		if err != nil {
-			if hasCode(err, esdb.ErrorCodeResourceNotFound, esdb.ErrorCodeStreamDeleted) {
-				return nil, fmt.Errorf("esdb: stream %q: %w", stream, eventstore.ErrStreamNotFound)
-			}
-			return nil, err
-		}
-		r, ok, err := toRecord(s.prefix, ev.OriginalEvent())
+	var recs []stored
+	for _, ev := range evs {
+		r, ok, err := toRecord(s.prefix, ev)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			recs = append(recs, r)
+			recs = append(recs, stored{Record: r, attempt: attemptOf(ev.UserMetadata)})
+			s.head.note(r.Position)
 		}
 	}
+	return recs, nil
 }
 
 // ReadAll implements eventstore.Store. after must be 0, a position this
 // store returned, or one less than such a position (see the package
-// documentation); the server rejects a read that starts inside a record.
+// documentation); the server rejects a read that starts inside a record
+// (eventstore.ErrInvalid).
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("esdb: read all limit %d: %w", limit, eventstore.ErrInvalid)
@@ -386,13 +626,11 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	if err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
-	rctx, cancel := s.closable(ctx)
-	defer cancel()
+	defer s.end(c)
 
-	recs, err := s.readAll(rctx, c, after, limit)
+	recs, err := s.readAll(ctx, c, after, limit)
 	if err != nil {
-		return nil, s.fail(ctx, c, "read all", err)
+		return nil, s.fail(ctx, c, fmt.Sprintf("read all after %d", after), err)
 	}
 	return recs, nil
 }
@@ -401,33 +639,35 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 // paging past system events and other applications' streams. Forward
 // reads of $all include the record at their start position; it is
 // dropped with everything else not after `after`.
-func (s *Store) readAll(ctx context.Context, c *esdb.Client, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+func (s *Store) readAll(ctx context.Context, c *conn, after eventstore.Position, limit int) ([]eventstore.Record, error) {
 	var recs []eventstore.Record
 	from := startOf(after)
 	for len(recs) < limit {
 		page := uint64(min(max(limit-len(recs)+1, 64), 4096))
-		rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: from}, page)
+		var evs []*esdb.RecordedEvent
+		err := s.call(ctx, c, false, func(ctx context.Context, cl *esdb.Client) error {
+			var err error
+			evs, err = readEvents(cl.ReadAll(ctx, esdb.ReadAllOptions{From: from}, page))
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		n, last, _, err := s.scan(rs, func(r eventstore.Record) bool {
-			if r.Position > after {
+		for _, ev := range evs {
+			r, ok, err := toRecord(s.prefix, ev)
+			if err != nil {
+				return nil, err
+			}
+			if ok && r.Position > after && len(recs) < limit {
 				recs = append(recs, r)
 				after = r.Position
+				s.head.note(r.Position)
 			}
-			return len(recs) < limit
-		})
-		rs.Close()
-		if err != nil {
-			return nil, err
 		}
-		if uint64(n) < page {
+		if uint64(len(evs)) < page {
 			break // the end of the log
 		}
-		from = last
-	}
-	if len(recs) > limit {
-		recs = recs[:limit]
+		from = evs[len(evs)-1].Position
 	}
 	return recs, nil
 }

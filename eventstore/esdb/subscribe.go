@@ -119,6 +119,9 @@ func (s *Store) follow(ctx context.Context, after *eventstore.Position, yield fu
 			if err != nil {
 				return delivered, false, err
 			}
+			if ok {
+				s.head.note(r.Position)
+			}
 			if ok && !deliver(r) {
 				return delivered, true, nil
 			}
@@ -131,19 +134,24 @@ func (s *Store) follow(ctx context.Context, after *eventstore.Position, yield fu
 // subscribe starts a subscription to $all after p, filtered to the
 // stream prefix, that ends when ctx is done or the store closes.
 //
-// Only the SubscribeToAll call is registered with Close: receiving from
-// the subscription never touches the client's connection loop, and Close
-// ends it by cancelling its context.
+// Only the SubscribeToAll call is registered with Close and bounded by
+// Options.CallTimeout: receiving from the subscription never touches the
+// client's connection loop, and Close ends it by cancelling its context.
 func (s *Store) subscribe(ctx context.Context, p eventstore.Position) (*subscription, error) {
 	c, err := s.begin("subscribe")
 	if err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
+	defer s.end(c)
 	sctx, cancel := s.closable(ctx)
-	sub, err := c.SubscribeToAll(sctx, esdb.SubscribeToAllOptions{
-		From:   startOf(p),
-		Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{s.prefix}},
+	var sub *esdb.Subscription
+	err = s.call(sctx, c, true, func(ctx context.Context, cl *esdb.Client) error {
+		var err error
+		sub, err = cl.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{
+			From:   startOf(p),
+			Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{s.prefix}},
+		})
+		return err
 	})
 	if err != nil {
 		cancel()
