@@ -574,6 +574,34 @@ func (p *Projector) startCatchUp(ctx context.Context) {
 	}
 }
 
+// seedMark gives an account that has stored transitions but no mark (it
+// was opened after the snapshot the projector resumed from) a mark that
+// applyStored then moves to them: born just before the earliest of them,
+// every facet at its value then. A facet that changed after that and has
+// no stored transition lost it, and the next check derives it again; one
+// that changed before it was the account's baseline, as it was before the
+// restart. nil when the account is unknown. p.mu is held.
+func (p *Projector) seedMark(id string) *AccountMark {
+	a := p.state.Accounts[id]
+	if a == nil || !a.Opened {
+		return nil
+	}
+	var born time.Time
+	for _, tr := range p.stored {
+		if tr.Subject == id && tr.Kind != TransitionCapacity && (born.IsZero() || tr.At.Before(born)) {
+			born = tr.At
+		}
+	}
+	born = born.Add(-time.Nanosecond)
+	f := p.factsAt(a, born)
+	m := &AccountMark{Born: born, Facts: f, ManagerKey: managerKey(f)}
+	for i, v := range facetValues(f) {
+		m.Facets[i] = Mark{Value: v, Since: born}
+	}
+	p.marks.Accounts[id] = m
+	return m
+}
+
 // applyStored moves the marks to the stored transitions (p.stored, read
 // at start) that are later than them: the snapshot holding the marks may
 // predate transitions that reached the outbox before a crash. p.mu is
@@ -588,6 +616,9 @@ func (p *Projector) applyStored() {
 			continue
 		}
 		m := p.marks.Accounts[tr.Subject]
+		if m == nil {
+			m = p.seedMark(tr.Subject)
+		}
 		i := slices.Index(accountKinds[:], tr.Kind)
 		if m == nil || i < 0 || !tr.At.After(m.Facets[i].Since) {
 			continue
