@@ -67,7 +67,8 @@ type FitReport struct {
 	// one component present); Test the samples from Split on.
 	Train SetSize `json:"train"`
 	Test  SetSize `json:"test"`
-	// Weights are the fitted weights, normalised to 100 (1 decimal).
+	// Weights are the fitted weights, normalised to 100 (1 decimal); a
+	// component present in no training sample gets 0.
 	Weights Weights `json:"weights"`
 	// Current are the base configuration's weights, normalised the same way.
 	Current Weights `json:"current"`
@@ -298,15 +299,24 @@ func configYAML(c scoring.Config, fr *FitReport) (string, error) {
 // logistic regression on the points with coefficients β_i = −b·w_i, and
 // the penalty is the ridge one on them, l2/2 · Σ β_i² (which also sends
 // the weight of a component that never varies to 0). The loss is the mean
-// log-loss. BFGS from a fixed start: the result is deterministic. It
+// log-loss. A component present in no row gets weight 0. BFGS from a
+// fixed start: the result is deterministic. It
 // returns the weights w (summing to 1).
 func fitWeights(rows []fitRow, l2 float64) ([numComps]float64, error) {
 	const ia, ib = numComps, numComps + 1 // indexes of a and b in x
 	// anchor keeps Σθ near 0: softmax does not see a shift of every θ.
 	const anchor = 1e-6
 	n := float64(len(rows))
+	// A component present in no row has no evidence: it keeps weight 0
+	// and its θ stays out of the model.
+	var active [numComps]bool
+	for _, r := range rows {
+		for i := range active {
+			active[i] = active[i] || r.present[i] > 0
+		}
+	}
 	eval := func(x, grad []float64) float64 {
-		w := softmax(x[:numComps])
+		w := softmax(x[:numComps], active)
 		if grad != nil {
 			clear(grad)
 		}
@@ -356,6 +366,9 @@ func fitWeights(rows []fitRow, l2 float64) ([numComps]float64, error) {
 			for i := range w {
 				// d(Σ w²)/dθ_i = 2·w_i·(w_i − Σ w²)
 				grad[i] += l2*b*b*w[i]*(w[i]-q) + anchor*sumTheta
+				if !active[i] {
+					grad[i] = 0
+				}
 			}
 		}
 		return loss
@@ -378,17 +391,25 @@ func fitWeights(rows []fitRow, l2 float64) ([numComps]float64, error) {
 	if res == nil || math.IsNaN(res.F) || math.IsInf(res.F, 0) {
 		return [numComps]float64{}, fmt.Errorf("backtest: the fit failed: %w", err)
 	}
-	return softmax(res.X[:numComps]), nil
+	return softmax(res.X[:numComps], active), nil
 }
 
-// softmax is e^θ_i ÷ Σ e^θ, computed without overflow.
-func softmax(theta []float64) [numComps]float64 {
+// softmax is e^θ_i ÷ Σ e^θ over the active components (0 for the others),
+// computed without overflow.
+func softmax(theta []float64, active [numComps]bool) [numComps]float64 {
 	var w [numComps]float64
-	top := slices.Max(theta)
+	top := math.Inf(-1)
+	for i, a := range active {
+		if a {
+			top = max(top, theta[i])
+		}
+	}
 	var sum float64
 	for i := range w {
-		w[i] = math.Exp(theta[i] - top)
-		sum += w[i]
+		if active[i] {
+			w[i] = math.Exp(theta[i] - top)
+			sum += w[i]
+		}
 	}
 	for i := range w {
 		w[i] /= sum

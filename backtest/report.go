@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/scoring"
 )
 
@@ -17,6 +18,9 @@ type Report struct {
 	To   time.Time `json:"to"`
 	// ObservedUntil is the end of observation: churns are known up to it.
 	ObservedUntil time.Time `json:"observed_until"`
+	// Position is the log position the history was read up to (set by
+	// the caller of [Run]).
+	Position eventstore.Position `json:"position"`
 	// Instants is the number of monthly sample instants; Accounts the
 	// accounts sampled at least once.
 	Instants  int            `json:"sample_instants"`
