@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vitals-hq/vitals/backtest"
 	"github.com/vitals-hq/vitals/scoring"
@@ -93,7 +94,8 @@ func (s *Server) getBacktest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// backtestOptions reads the query of GET /v1/backtest: from, to, horizon
+// backtestOptions reads the query of GET /v1/backtest: from, to,
+// observed_until, horizon
 // (30d,60d,90d), config (names, repeatable or comma-separated; default
 // every one), bootstrap, and fit, fit_horizon, split, l2.
 func (s *Server) backtestOptions(r *http.Request) (backtest.Options, error) {
@@ -109,6 +111,16 @@ func (s *Server) backtestOptions(r *http.Request) (backtest.Options, error) {
 		if opts.To, err = backtest.ParseInstant("to", v); err != nil {
 			return opts, badRequest("%v", err)
 		}
+	}
+	if v := q.Get("observed_until"); v != "" {
+		t, err := backtest.ParseInstant("observed_until", v)
+		if err != nil {
+			return opts, badRequest("%v", err)
+		}
+		if t.After(opts.Now) {
+			return opts, badRequest("observed_until: %s is after now", t.Format(time.RFC3339))
+		}
+		opts.Now = t
 	}
 	if v := q.Get("horizon"); v != "" {
 		if opts.Horizons, err = backtest.ParseHorizons(v); err != nil {

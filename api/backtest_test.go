@@ -96,16 +96,17 @@ func TestBacktestEndpoint(t *testing.T) {
 		t.Errorf("config=strict&bootstrap=0: %d %.300s", res.StatusCode, body)
 	}
 	for q, want := range map[string]string{
-		"horizon=0d":               "horizon: 0d is not within",
-		"horizon=abc":              "horizon: ",
-		"config=nope":              `this server has current, strict`,
-		"from=yesterday":           "from: ",
-		"bootstrap=-1":             "bootstrap: ",
-		"fit=yes":                  "fit: must be true or false",
-		"split=2026-01-01":         "split: only with fit=true",
-		"fit=true&l2=-1":           "l2: ",
-		"fit=true&fit_horizon=45d": "fit-horizon: 45d is not one of the horizons",
-		"to=2099-01-01":            "to: ",
+		"horizon=0d":                "horizon: 0d is not within",
+		"horizon=abc":               "horizon: ",
+		"config=nope":               `this server has current, strict`,
+		"from=yesterday":            "from: ",
+		"bootstrap=-1":              "bootstrap: ",
+		"fit=yes":                   "fit: must be true or false",
+		"split=2026-01-01":          "split: only with fit=true",
+		"fit=true&l2=-1":            "l2: ",
+		"fit=true&fit_horizon=45d":  "fit-horizon: 45d is not one of the horizons",
+		"to=2099-01-01":             "to: ",
+		"observed_until=2099-01-01": "observed_until: 2099-01-01T00:00:00Z is after now",
 	} {
 		res, body := request(t, "GET", srv.URL+"/v1/backtest?"+q)
 		if res.StatusCode != 400 || !strings.Contains(string(body), want) {

@@ -26,6 +26,7 @@ import (
 type backtestFlags struct {
 	dataDir, server, token   string
 	from, to, horizon, split string
+	observedUntil            string
 	scoringConfig            string
 	configs                  listFlag
 	fit                      bool
@@ -46,6 +47,7 @@ func (a *App) backtestCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&f.token, "token", "", "API key with the read scope (with --server)")
 	fs.StringVar(&f.from, "from", "", "first sample instant, RFC 3339 or a date (default: the earliest account opening)")
 	fs.StringVar(&f.to, "to", "", "last sample instant, RFC 3339 or a date (default: now)")
+	fs.StringVar(&f.observedUntil, "observed-until", "", "the end of observation: events and churns after it are ignored, RFC 3339 or a date (default: now; set it to the end of an imported history)")
 	fs.StringVar(&f.horizon, "horizon", "30d,60d,90d", "churn horizons, comma-separated days")
 	fs.StringVar(&f.scoringConfig, "scoring-config", "", "YAML file of the current scoring configuration, evaluated as \"current\" (default: built-in; with --data-dir)")
 	fs.Var(&f.configs, "config", "another configuration to evaluate side by side: NAME=FILE (YAML) with --data-dir, NAME (a --shadow-config of the server) with --server; repeatable")
@@ -112,6 +114,16 @@ func (f *backtestFlags) options(now time.Time) (backtest.Options, error) {
 		opts.Bootstrap = -1
 	}
 	var err error
+	if f.observedUntil != "" {
+		t, err := backtest.ParseInstant("--observed-until", f.observedUntil)
+		if err != nil {
+			return opts, err
+		}
+		if t.After(now) {
+			return opts, fmt.Errorf("--observed-until: %s is after now", t.Format(time.RFC3339))
+		}
+		opts.Now = t
+	}
 	if f.from != "" {
 		if opts.From, err = backtest.ParseInstant("--from", f.from); err != nil {
 			return opts, err
@@ -234,7 +246,7 @@ func (a *App) backtestRemote(ctx context.Context, f backtestFlags) (*backtest.Re
 	if _, err := f.options(time.Now()); err != nil { // the same checks, before asking
 		return nil, err
 	}
-	for k, v := range map[string]string{"from": f.from, "to": f.to, "horizon": f.horizon, "fit_horizon": f.fitHorizon, "split": f.split} {
+	for k, v := range map[string]string{"from": f.from, "to": f.to, "observed_until": f.observedUntil, "horizon": f.horizon, "fit_horizon": f.fitHorizon, "split": f.split} {
 		if v != "" {
 			q.Set(k, v)
 		}

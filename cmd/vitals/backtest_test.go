@@ -51,7 +51,7 @@ func TestBacktestCommand(t *testing.T) {
 	tmp := t.TempDir()
 	wrong := writeConfig(t, tmp, "wrong.yaml", "components:\n  nps: {weight: 50}\n  meetings: {weight: 0}\n  kpi: {weight: 50}\n  invoices: {weight: 0}\n  response: {weight: 0}\n")
 	out, plot := filepath.Join(tmp, "fitted.yaml"), filepath.Join(tmp, "roc.svg")
-	period := []string{"--from", "2024-09-01", "--to", "2026-01-31", "--bootstrap", "100"}
+	period := []string{"--from", "2024-09-01", "--to", "2026-01-31", "--observed-until", "2026-01-31", "--bootstrap", "100"}
 
 	code, stdout, stderr := run(t, "", nil, append([]string{"backtest", "--data-dir", dir}, period...)...)
 	if code != 0 || !strings.Contains(stdout, "config current (spec-v1+") || !strings.Contains(stdout, "churn rate by score decile") {
@@ -73,6 +73,9 @@ func TestBacktestCommand(t *testing.T) {
 	}
 	if len(rep.Configs) != 2 || rep.Configs[0].Name != "current" || rep.Configs[1].Name != "wrong" || len(rep.Configs[0].Horizons) != 3 {
 		t.Fatalf("configs %+v", rep.Configs)
+	}
+	if !rep.ObservedUntil.Equal(time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("observed_until %s, want the --observed-until", rep.ObservedUntil)
 	}
 	if rep.Fit == nil || rep.Fit.Split != time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC) || len(rep.Fit.HeldOut) != 3 {
 		t.Fatalf("fit %+v", rep.Fit)
@@ -107,6 +110,7 @@ func TestBacktestCommandErrors(t *testing.T) {
 		{[]string{"--config", "b=" + bad}, "components.nps.weight: must be ≥ 0"},
 		{[]string{"--from", "yesterday"}, "--from: "},
 		{[]string{"--bootstrap", "-1"}, "--bootstrap: must be"},
+		{[]string{"--observed-until", "2199-01-01"}, "--observed-until: 2199-01-01T00:00:00Z is after now"},
 		{[]string{"--data-dir", filepath.Join(dir, "none")}, "--data-dir "},
 		{[]string{"--server", "http://127.0.0.1:1", "--scoring-config", bad}, "--scoring-config: with --server"},
 		{[]string{"--server", "http://127.0.0.1:1", "--config", "a=b.yaml"}, "with --server, name a --shadow-config"},
