@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,9 +78,8 @@ func ValidName(name string) error {
 func ParseHorizons(s string) ([]int, error) {
 	var out []int
 	for part := range strings.SplitSeq(s, ",") {
-		p := strings.TrimSuffix(strings.TrimSpace(part), "d")
-		var n int
-		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || fmt.Sprint(n) != p {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(part), "d"))
+		if err != nil {
 			return nil, fmt.Errorf("%q: a horizon is a number of days such as 90d", strings.TrimSpace(part))
 		}
 		out = append(out, n)
