@@ -25,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/auth"
+	"github.com/vitals-hq/vitals/backtest"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/notify"
@@ -100,6 +101,12 @@ type Config struct {
 	Backup func(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 	// Stats, when set, answers GET /v1/admin/stats.
 	Stats func(ctx context.Context) (any, error)
+	// ScoringConfigs are the live scoring configuration (first, named
+	// CurrentConfig; the one the Projector scores with) and the shadow
+	// ones (serve --shadow-config): GET /v1/backtest evaluates them side
+	// by side, GET /v1/accounts/{id}/health?config=NAME scores one account
+	// with a shadow one. Nil: the default configuration alone.
+	ScoringConfigs []backtest.Config
 	// Console, when set, serves the web console: ConsoleRoutes, and GET /
 	// for browsers (Accept: text/html). It checks its own sessions.
 	Console http.Handler
@@ -121,7 +128,10 @@ type Server struct {
 	limiter     *limiter
 	authFails   *limiter // failed authentications per client address
 	ingestSlots chan struct{}
-	draining    atomic.Bool
+	// backtestSlot lets one backtest run at a time.
+	backtestSlot chan struct{}
+	shadows      shadows
+	draining     atomic.Bool
 	// storeFault is the last failed write, until a write succeeds (or
 	// storeFaultHold passes without another failure).
 	storeFault atomic.Pointer[storeFault]
@@ -175,8 +185,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	sh, err := newShadows(cfg.ScoringConfigs)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, mux: newRouter(), openapi: doc, limiter: newLimiter(cfg.RateLimit, cfg.RateBurst),
-		authFails: newLimiter(float64(cfg.AuthFailures)/60, cfg.AuthFailures), ingestSlots: make(chan struct{}, cfg.MaxConcurrentIngest)}
+		authFails: newLimiter(float64(cfg.AuthFailures)/60, cfg.AuthFailures), ingestSlots: make(chan struct{}, cfg.MaxConcurrentIngest),
+		backtestSlot: make(chan struct{}, 1), shadows: sh}
 	s.routes()
 	s.handler = s.logRequests(s.authenticate(s.mux))
 	return s, nil

@@ -35,6 +35,7 @@ func (s *Server) queryRoutes() {
 	s.mux.HandleFunc("GET /v1/managers/{id}", s.query(func(r *http.Request, at time.Time) (any, error) {
 		return s.cfg.Projector.Manager(r.Context(), r.PathValue("id"), at)
 	}))
+	s.mux.HandleFunc("GET /v1/backtest", s.getBacktest)
 	s.mux.HandleFunc("GET /v1/portfolio", s.query(func(r *http.Request, at time.Time) (any, error) {
 		return s.cfg.Projector.Portfolio(r.Context(), at)
 	}))
@@ -115,6 +116,13 @@ func (s *Server) getAccount(r *http.Request, at time.Time) (any, error) {
 }
 
 func (s *Server) getHealth(r *http.Request, at time.Time) (any, error) {
+	sc, err := s.healthScorer(r)
+	if err != nil {
+		return nil, err
+	}
+	if sc != nil {
+		return s.cfg.Projector.HealthWith(r.Context(), r.PathValue("id"), at, sc)
+	}
 	return s.cfg.Projector.Health(r.Context(), r.PathValue("id"), at)
 }
 

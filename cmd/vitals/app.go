@@ -54,6 +54,7 @@ func commands() []command {
 		{"keys", "manage API keys: add, list, remove", (*App).keys},
 		{"backup", "copy a running server's event store to a file", (*App).backup},
 		{"notify", "derived events: tail the feed of a server, print the webhook signing secret", (*App).notifyCmd},
+		{"backtest", "how well the health score predicted churn, per scoring configuration; fit the weights (--fit)", (*App).backtestCmd},
 		{"bench", "measure ingest, replay rate, memory per account and queries on a demo agency", (*App).bench},
 		{"version", "print the version", (*App).version},
 		{"help", "list the commands, or show one command's flags: vitals help <command>", (*App).help},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vitals-hq/vitals/api"
 	"github.com/vitals-hq/vitals/auth"
+	"github.com/vitals-hq/vitals/backtest"
 	"github.com/vitals-hq/vitals/console"
 	"github.com/vitals-hq/vitals/demo"
 	"github.com/vitals-hq/vitals/domain"
@@ -66,6 +67,8 @@ type serveConfig struct {
 
 	natsURL, natsTopic, natsPoisonTopic, natsDurable string
 	natsAckWait                                      time.Duration
+
+	shadowConfigs listFlag
 
 	notifyTargets  listFlag
 	notifySource   string
@@ -113,6 +116,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	fs.DurationVar(&c.notifyRecency, "notify-recency", projections.DefaultTransitionRecency, "publish a transition only when it happened at most this long before it is derived")
 	fs.DurationVar(&c.notifyDebounce, "notify-debounce", projections.DefaultTransitionDebounce, "publish a transition only once it has held this long (0: at once)")
 	fs.DurationVar(&c.notifyRetryFor, "notify-retry-for", notify.DefaultRetryFor, "give up a notification once its target has failed every attempt for this long")
+	fs.Var(&c.shadowConfigs, "shadow-config", "a candidate scoring configuration NAME=FILE (YAML), served by GET /v1/accounts/{id}/health?config=NAME and GET /v1/backtest beside the live one; repeatable")
 	fs.BoolVar(&c.loadDemo, "demo", false, "load a demo agency into the store when it is empty (see the demo-* flags)")
 	c.demo.register(fs, "demo-")
 	if err := a.parse(fs, args); err != nil {
@@ -162,7 +166,11 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 			return err
 		}
 	}
-	scorer, err := newScorer(c.scoringConfig)
+	scorer, current, err := newScorerConfig(c.scoringConfig)
+	if err != nil {
+		return err
+	}
+	configs, err := scoringConfigs(current, c.shadowConfigs)
 	if err != nil {
 		return err
 	}
@@ -236,7 +244,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	srv, err := api.New(api.Config{Store: store, Ingester: ing, Logger: log, Projector: proj, IngestObserver: m, Notifications: outbox, Console: web,
-		Keys: keys, AuthFailures: authFailures(c.authFailLimit), RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
+		ScoringConfigs: configs, Keys: keys, AuthFailures: authFailures(c.authFailLimit), RateLimit: c.rateLimit, RateBurst: c.rateBurst, MaxConcurrentIngest: c.maxConcurrent,
 		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, BodyReadTimeout: c.bodyReadTimeout, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
 		Stats: func(ctx context.Context) (any, error) {
 			head, err := store.Head(ctx)
@@ -652,21 +660,48 @@ func snapshotPath(dataDir string) string { return filepath.Join(dataDir, "projec
 // newScorer builds the scorer from a YAML file, or the defaults when path
 // is empty.
 func newScorer(path string) (*scoring.Scorer, error) {
+	s, _, err := newScorerConfig(path)
+	return s, err
+}
+
+// newScorerConfig is newScorer with the configuration it was built from.
+func newScorerConfig(path string) (*scoring.Scorer, scoring.Config, error) {
 	cfg := scoring.DefaultConfig()
 	if path != "" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("--scoring-config: %w", err)
-		}
-		defer f.Close()
-		cfg, err = scoring.LoadConfig(f)
-		if err != nil {
-			return nil, fmt.Errorf("--scoring-config %s: %w", path, err)
+		var err error
+		if cfg, err = loadScoringConfig("--scoring-config", path); err != nil {
+			return nil, scoring.Config{}, err
 		}
 	}
 	s, err := scoring.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("scoring configuration: %w", err)
+		return nil, scoring.Config{}, fmt.Errorf("scoring configuration: %w", err)
 	}
-	return s, nil
+	return s, cfg, nil
+}
+
+// scoringConfigs are the live configuration, named "current", and the
+// shadow ones of --shadow-config NAME=FILE, for the API.
+func scoringConfigs(current scoring.Config, shadows []string) ([]backtest.Config, error) {
+	out := []backtest.Config{{Name: api.CurrentConfig, Config: current}}
+	seen := map[string]bool{api.CurrentConfig: true}
+	for _, nf := range shadows {
+		name, file, ok := strings.Cut(nf, "=")
+		if !ok || file == "" {
+			return nil, fmt.Errorf("--shadow-config %s: give NAME=FILE (a scoring configuration YAML)", nf)
+		}
+		if err := backtest.ValidName(name); err != nil {
+			return nil, fmt.Errorf("--shadow-config: %w", err)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("--shadow-config %s: the name %q is taken", nf, name)
+		}
+		seen[name] = true
+		c, err := loadScoringConfig("--shadow-config "+name, file)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, backtest.Config{Name: name, Config: c})
+	}
+	return out, nil
 }
