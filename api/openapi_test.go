@@ -225,7 +225,7 @@ func TestOpenAPIAnswers(t *testing.T) {
 		"/v1/accounts/" + acct + "/health", "/v1/accounts/" + acct + "/health?at=" + past,
 		"/v1/accounts/" + acct + "/health/history", "/v1/accounts/" + acct + "/health/history?step=7d&from=" + past,
 		"/v1/accounts/" + acct + "/events", "/v1/accounts/" + acct + "/events?limit=3&cursor=3",
-		"/v1/managers", "/v1/managers?at=" + past, "/v1/managers/" + mgr, "/v1/backtest?bootstrap=20",
+		"/v1/managers", "/v1/managers?at=" + past, "/v1/managers/" + mgr, "/v1/backtest?bootstrap=20", "/v1/notifications",
 	} {
 		get(p, 200)
 	}

@@ -43,8 +43,12 @@ func startServer(t *testing.T, extra ...string) string {
 	done := make(chan int, 1)
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--log-format", "json"}, extra...)
 	go func() { done <- app.Run(ctx, args) }()
+	exited := false // the exit code was read from done
 	t.Cleanup(func() {
 		cancel()
+		if exited {
+			return
+		}
 		if code := <-done; code != 0 {
 			t.Errorf("serve exited %d; logs:\n%s", code, logs.String())
 		}
@@ -53,6 +57,7 @@ func startServer(t *testing.T, extra ...string) string {
 	case a := <-addrc:
 		return "http://" + a.String()
 	case code := <-done:
+		exited = true
 		t.Fatalf("serve exited %d before listening; logs:\n%s", code, logs.String())
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("serve did not start; logs:\n%s", logs.String())
