@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/internal/atomicfile"
 )
 
 // Snapshot file layout: magic, format version (uint32), payload length
@@ -93,39 +94,20 @@ func writeSnapshot(path string, s *snapshot) error {
 	if err := gob.NewEncoder(&payload).Encode(s); err != nil {
 		return fmt.Errorf("projections: encode snapshot: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, snapshotTempPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("projections: write snapshot: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	w := bufio.NewWriter(f)
 	var hdr [20]byte
 	copy(hdr[:8], snapshotMagic)
 	binary.BigEndian.PutUint32(hdr[8:12], snapshotVersion)
 	binary.BigEndian.PutUint64(hdr[12:20], uint64(payload.Len()))
 	sum := sha256.Sum256(payload.Bytes())
-	w.Write(hdr[:])
-	w.Write(payload.Bytes())
-	w.Write(sum[:])
-	if err := w.Flush(); err != nil {
-		f.Close()
+	err := atomicfile.Write(path, atomicfile.Options{Perm: 0o600, TempPrefix: snapshotTempPrefix}, func(f io.Writer) error {
+		w := bufio.NewWriter(f)
+		w.Write(hdr[:])
+		w.Write(payload.Bytes())
+		w.Write(sum[:])
+		return w.Flush()
+	})
+	if err != nil {
 		return fmt.Errorf("projections: write snapshot: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("projections: sync snapshot: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("projections: close snapshot: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("projections: install snapshot: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
