@@ -39,9 +39,6 @@ func (s Stamp) compare(o Stamp) int {
 	return cmp.Or(s.Time.Compare(o.Time), strings.Compare(s.Ref, o.Ref))
 }
 
-// timeline is a list of facts sorted by Stamp.
-type timeline[T any] []T
-
 // insertStamped inserts v into s, kept sorted by st; a fact with the same
 // Stamp is replaced (the same event applied twice).
 func insertStamped[T any](s []T, v T, st func(T) Stamp) []T {
