@@ -107,7 +107,7 @@ type ProfileChange struct {
 	Full        bool
 	Name        *string
 	MRRCents    *int64
-	Tier        *string // "" = derive from MRR
+	Tier        *domain.Tier // "" = derive from MRR
 	RenewalDate *time.Time
 	ClearRenew  bool
 	SLAHours    *float64 // 0 = tier default
@@ -117,7 +117,7 @@ type ProfileChange struct {
 type Profile struct {
 	Name         string
 	MRRCents     int64
-	ExplicitTier string
+	ExplicitTier domain.Tier
 	RenewalDate  time.Time // zero for none
 	SLAHours     float64   // 0 = tier default
 }
@@ -221,7 +221,7 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time
 		a.syncSince()
 		a.Industry, a.Website = p.Industry, p.Website
-		mrr, tier := int64(p.MRR), string(p.Tier)
+		mrr, tier := int64(p.MRR), p.Tier
 		ch := ProfileChange{Stamp: st, Full: true, Name: &p.Name, MRRCents: &mrr, Tier: &tier, SLAHours: &p.SLAResponseHours}
 		if !p.RenewalDate.IsZero() {
 			rd := p.RenewalDate.Time()
@@ -242,7 +242,7 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 			ch.MRRCents = &c
 		}
 		if p.Tier.Set {
-			t := string(p.Tier.Value)
+			t := p.Tier.Value
 			if p.Tier.Null {
 				t = ""
 			}
@@ -281,7 +281,7 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 		a.touch(ev.Time)
 		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingHeld})
 	case domain.MeetingMissed:
-		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingMissed, By: scoring.Party(p.By)})
+		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingMissed, By: p.By})
 	case domain.MeetingCanceled:
 		a.Scoring.AddMeeting(scoring.MeetingOutcome{Ref: st.Ref, MeetingID: p.MeetingID, Time: ev.Time, Kind: scoring.MeetingCanceled})
 	case domain.InvoiceIssued:
@@ -308,7 +308,7 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 		m.Time = insertStamped(m.Time, TimeEntry{Stamp: st, AccountID: a.ID, Hours: p.Hours, Billable: p.Billable}, func(e TimeEntry) Stamp { return e.Stamp })
 		return ""
 	case domain.HealthOverridden:
-		o := scoring.OverrideFact{Ref: st.Ref, Time: ev.Time, Kind: scoring.OverrideSet, Band: scoring.Band(p.Band), Reason: p.Reason, Author: p.Author}
+		o := scoring.OverrideFact{Ref: st.Ref, Time: ev.Time, Kind: scoring.OverrideSet, Band: p.Band, Reason: p.Reason, Author: p.Author}
 		if !p.ExpiresAt.IsZero() {
 			exp := p.ExpiresAt
 			o.ExpiresAt = &exp
@@ -375,7 +375,7 @@ func (a *Account) syncAttrs() {
 	var p Profile
 	for _, ch := range a.Profile {
 		p = ch.apply(p)
-		attrs = append(attrs, scoring.AttrChange{Ref: ch.Ref, Time: ch.Time, MRRCents: p.MRRCents, Tier: scoring.Tier(p.ExplicitTier), SLAHours: p.SLAHours})
+		attrs = append(attrs, scoring.AttrChange{Ref: ch.Ref, Time: ch.Time, MRRCents: p.MRRCents, Tier: p.ExplicitTier, SLAHours: p.SLAHours})
 	}
 	a.Scoring.Attrs = attrs
 }
