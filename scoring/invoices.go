@@ -7,8 +7,47 @@ import (
 	"time"
 )
 
-// invoices: the most days late over the invoices that count at t.
-func (s *Scorer) invoices(a *Account, t time.Time, r rule, c *Component) outcome {
+// invoicesComponent is the invoices component: the most days late of the
+// invoices that count (lower is better).
+type invoicesComponent struct{}
+
+func (invoicesComponent) name() string                              { return "invoices" }
+func (invoicesComponent) lowerIsBetter() bool                       { return true }
+func (invoicesComponent) settings(cs *Components) *ComponentConfig  { return &cs.Invoices }
+func (invoicesComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.Invoices }
+
+// next: issue, due date, payments, voiding, the due date leaving the
+// window, and every midnight while an invoice is unpaid past due.
+func (invoicesComponent) next(a *Account, x time.Time, r rule, _ time.Duration, e *Earliest) {
+	nextMidnight := midnight(x).Add(day)
+	for i := range a.Invoices {
+		inv := &a.Invoices[i]
+		var paid int64
+		for _, p := range inv.Payments {
+			e.Add(p.Time)
+			if !p.Time.After(x) {
+				paid = addCents(paid, p.AmountCents)
+			}
+		}
+		if inv.VoidedAt != nil {
+			e.Add(*inv.VoidedAt)
+		}
+		if !inv.Issued {
+			continue
+		}
+		e.Add(inv.IssuedAt)
+		e.Add(inv.Due)
+		e.Add(inv.Due.Add(r.window))
+		voided := inv.VoidedAt != nil && !inv.VoidedAt.After(x)
+		if !voided && paid < inv.AmountCents {
+			// Unpaid: one more day late at every midnight from the due date on.
+			e.Add(later(inv.Due, nextMidnight))
+		}
+	}
+}
+
+// evaluate: the most days late over the invoices that count at t.
+func (invoicesComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float64, c *Component) outcome {
 	lo := t.Add(-r.window)
 	today := dayNum(t)
 	worst, n := 0, 0
@@ -63,5 +102,5 @@ func (s *Scorer) invoices(a *Account, t time.Time, r rule, c *Component) outcome
 		})
 		c.Details = &InvoiceDetails{Invoices: details}
 	}
-	return s.single(compInvoices, r, float64(worst))
+	return s.single(true, r, float64(worst))
 }

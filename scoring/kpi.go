@@ -5,6 +5,23 @@ import (
 	"time"
 )
 
+// kpiComponent is the kpi component: per KPI, the band of its shortfall
+// from target; the mean of their points (lower shortfall is better).
+type kpiComponent struct{}
+
+func (kpiComponent) name() string                              { return "kpi" }
+func (kpiComponent) lowerIsBetter() bool                       { return true }
+func (kpiComponent) settings(cs *Components) *ComponentConfig  { return &cs.KPI }
+func (kpiComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.KPI }
+
+// next: a report counts from its time and leaves the window.
+func (kpiComponent) next(a *Account, _ time.Time, r rule, _ time.Duration, e *Earliest) {
+	for _, k := range a.KPIs {
+		e.Add(k.Time)
+		e.Add(k.Time.Add(r.window))
+	}
+}
+
 // validKPI reports whether a KPI report can be scored.
 func validKPI(k KPIReport) bool {
 	return k.Target > 0 && !math.IsInf(k.Target, 0) && !math.IsNaN(k.Actual) && !math.IsInf(k.Actual, 0)
@@ -49,9 +66,9 @@ func shortfall(k KPIReport) float64 {
 // decimals stays exact.
 const maxShortfall = 1e6
 
-// kpi: per KPI name the latest valid report in the window; the mean of
+// evaluate: per KPI name the latest valid report in the window; the mean of
 // their points.
-func (s *Scorer) kpi(a *Account, t time.Time, r rule, c *Component) outcome {
+func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float64, c *Component) outcome {
 	lo := t.Add(-r.window)
 	var sumP float64
 	n := 0
@@ -74,7 +91,7 @@ func (s *Scorer) kpi(a *Account, t time.Time, r rule, c *Component) outcome {
 		}
 		rep := ks[k]
 		sf := shortfall(rep)
-		b := s.bandOf(compKPI, r, sf)
+		b := bandOf(true, r, sf)
 		p := s.pointsOf(b)
 		sumP += p
 		n++

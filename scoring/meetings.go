@@ -4,9 +4,26 @@ import (
 	"time"
 )
 
-// meetings: held ÷ (held + missed) over the meetings whose latest outcome
+// meetingsComponent is the meetings component: the share of meetings held
+// (higher is better).
+type meetingsComponent struct{}
+
+func (meetingsComponent) name() string                              { return "meetings" }
+func (meetingsComponent) lowerIsBetter() bool                       { return false }
+func (meetingsComponent) settings(cs *Components) *ComponentConfig  { return &cs.Meetings }
+func (meetingsComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.Meetings }
+
+// next: an outcome counts from its time and leaves the window.
+func (meetingsComponent) next(a *Account, _ time.Time, r rule, _ time.Duration, e *Earliest) {
+	for _, m := range a.Meetings {
+		e.Add(m.Time)
+		e.Add(m.Time.Add(r.window))
+	}
+}
+
+// evaluate: held ÷ (held + missed) over the meetings whose latest outcome
 // at t lies in the window.
-func (s *Scorer) meetings(a *Account, t time.Time, r rule, c *Component) outcome {
+func (meetingsComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float64, c *Component) outcome {
 	lo := t.Add(-r.window)
 	var d MeetingDetails
 	ms := a.Meetings
@@ -51,5 +68,5 @@ func (s *Scorer) meetings(a *Account, t time.Time, r rule, c *Component) outcome
 	if c != nil {
 		c.Details = &d
 	}
-	return s.single(compMeetings, r, float64(d.Held)/float64(d.Held+d.Missed))
+	return s.single(false, r, float64(d.Held)/float64(d.Held+d.Missed))
 }

@@ -39,9 +39,48 @@ func firstReply(m *Message, t time.Time) (Reply, bool) {
 	return m.Replies[0], true
 }
 
-// response: the nearest-rank 90th percentile of reply time ÷ SLA over the
+// responseComponent is the response component: the 90th percentile of
+// reply time ÷ SLA (lower is better).
+type responseComponent struct{}
+
+func (responseComponent) name() string                              { return "response" }
+func (responseComponent) lowerIsBetter() bool                       { return true }
+func (responseComponent) settings(cs *Components) *ComponentConfig  { return &cs.Response }
+func (responseComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.Response }
+
+// next: replies, a message's receipt and leaving the window, and for an
+// unanswered one the instants it starts to count and crosses each band
+// threshold.
+func (responseComponent) next(a *Account, x time.Time, r rule, sla time.Duration, e *Earliest) {
+	for i := range a.Messages {
+		m := &a.Messages[i]
+		for _, rep := range m.Replies {
+			e.Add(rep.Time)
+		}
+		if !m.Received {
+			continue
+		}
+		e.Add(m.ReceivedAt)
+		e.Add(m.ReceivedAt.Add(r.window))
+		if _, answered := firstReply(m, x); answered {
+			continue
+		}
+		// Unanswered: it starts to count once elapsed > SLA, and its ratio
+		// crosses the band thresholds as time passes (within the window).
+		if sla < r.window {
+			e.Add(m.ReceivedAt.Add(sla + 1))
+		}
+		for _, thr := range []float64{r.green, r.yellow} {
+			if d, ok := firstAbove(thr, sla, r.window); ok {
+				e.Add(m.ReceivedAt.Add(d))
+			}
+		}
+	}
+}
+
+// evaluate: the nearest-rank 90th percentile of reply time ÷ SLA over the
 // messages received in the window that count.
-func (s *Scorer) response(a *Account, t time.Time, r rule, slaHours float64, c *Component) outcome {
+func (responseComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, slaHours float64, c *Component) outcome {
 	lo := t.Add(-r.window)
 	sla := SLADuration(slaHours)
 	var buf [16]float64
@@ -89,5 +128,5 @@ func (s *Scorer) response(a *Account, t time.Time, r rule, slaHours float64, c *
 		})
 		c.Details = &ResponseDetails{SLAHours: slaHours, Counted: n, Rank: rank, Pending: pending, Messages: details}
 	}
-	return s.single(compResponse, r, ratios[rank-1])
+	return s.single(true, r, ratios[rank-1])
 }

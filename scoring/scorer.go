@@ -192,9 +192,10 @@ type outcome struct {
 	band          Band
 }
 
-// band of a value under a rule.
-func (s *Scorer) bandOf(id compID, r rule, v float64) Band {
-	if id.lowerIsBetter() {
+// bandOf is the band of a value under a rule, for a component whose lower
+// values are better or (lower false) whose higher values are.
+func bandOf(lower bool, r rule, v float64) Band {
+	if lower {
 		switch {
 		case v <= r.green:
 			return BandGreen
@@ -235,8 +236,8 @@ func (s *Scorer) scoreBand(x float64) Band {
 }
 
 // single scores a single-valued component.
-func (s *Scorer) single(id compID, r rule, v float64) outcome {
-	b := s.bandOf(id, r, v)
+func (s *Scorer) single(lower bool, r rule, v float64) outcome {
+	b := bandOf(lower, r, v)
 	return outcome{present: true, value: v, band: b, points: s.pointsOf(b)}
 }
 
@@ -263,19 +264,8 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 			*c = Component{Name: id.name(), Weight: r.weight, WindowDays: r.windowDays, Band: BandUnknown, Evidence: []string{}}
 		}
 		var o outcome
-		switch {
-		case before:
-			// No score before the account existed: every component missing.
-		case id == compNPS:
-			o = s.nps(a, t, r, c)
-		case id == compMeetings:
-			o = s.meetings(a, t, r, c)
-		case id == compKPI:
-			o = s.kpi(a, t, r, c)
-		case id == compInvoices:
-			o = s.invoices(a, t, r, c)
-		case id == compResponse:
-			o = s.response(a, t, r, sla, c)
+		if !before { // no score before the account existed: every component missing
+			o = components[id].evaluate(s, a, t, r, sla, c)
 		}
 		if !o.present {
 			if c != nil {
