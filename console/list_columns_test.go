@@ -96,7 +96,13 @@ func TestRecordPayments(t *testing.T) {
 		param string
 		t     time.Time
 	}{{"", time.Time{}}, {"2026-03-01", time.Date(2026, 3, 1, 23, 59, 59, 0, time.UTC)}} {
-		for _, av := range all.Items {
+		for n, av := range all.Items {
+			if at.param != "" && n%5 != 0 {
+				// A page as of a past instant replays the whole log: every
+				// fifth account checks the as-of path; every account is
+				// checked as of now.
+				continue
+			}
 			h, err := f.proj.Invoices(context.Background(), av.ID, at.t)
 			if err != nil {
 				continue // not open yet at that instant
