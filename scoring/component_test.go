@@ -95,7 +95,7 @@ func TestNextChangeBruteForcePerComponent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			present := bruteForceN(t, s, 40)
+			present := bruteForceN(t, s, 25)
 			if !present[c.name()] {
 				t.Errorf("no random account gave component %q a value: add its facts to randomOps", c.name())
 			}
