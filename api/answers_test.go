@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,12 +15,7 @@ import (
 
 	"github.com/vitals-hq/vitals/api"
 	"github.com/vitals-hq/vitals/demo"
-	"github.com/vitals-hq/vitals/domain"
-	"github.com/vitals-hq/vitals/eventstore"
-	"github.com/vitals-hq/vitals/eventstore/bolt"
-	"github.com/vitals-hq/vitals/ingest"
-	"github.com/vitals-hq/vitals/projections"
-	"github.com/vitals-hq/vitals/scoring"
+	"github.com/vitals-hq/vitals/internal/testworld"
 )
 
 // demoAnswersServer serves the API over a demo agency of the given size
@@ -29,62 +23,8 @@ import (
 // with it.
 func demoAnswersServer(t *testing.T, accounts, months int) *httptest.Server {
 	t.Helper()
-	ctx := context.Background()
-	store, err := bolt.Open(ctx, t.TempDir(), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	in := ingest.New(store)
-	var cands []ingest.Candidate
-	var head eventstore.Position
-	flush := func() {
-		results, pos, err := in.Ingest(ctx, cands)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range results {
-			if r.Status == ingest.Rejected {
-				t.Fatalf("demo event %s rejected: %s: %s", r.ID, r.Error.Field, r.Error.Message)
-			}
-		}
-		head, cands = max(head, pos), cands[:0]
-	}
-	err = demo.Generate(ctx, demo.Config{Seed: 7, Accounts: accounts, Months: months, End: now}, func(e demo.Event) error {
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		ev, perr := domain.Parse(raw, now)
-		cands = append(cands, ingest.Candidate{Event: ev, Err: perr})
-		if len(cands) == 1000 {
-			flush()
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	flush()
-	scorer, err := scoring.New(scoring.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := func() time.Time { return now }
-	proj, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- proj.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitCtx, stop := context.WithTimeout(ctx, 2*time.Minute)
-	defer stop()
-	if err := proj.WaitFor(waitCtx, head); err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Config{Store: store, Ingester: in, Logger: zerolog.Nop(), Now: clock, Projector: proj, MaxWait: time.Second})
+	w := testworld.New(t, testworld.Demo(t, demo.Config{Seed: 7, Accounts: accounts, Months: months, End: now}), now, testworld.Options{})
+	h, err := api.New(api.Config{Store: w.Store, Ingester: w.Ingester, Logger: zerolog.Nop(), Now: func() time.Time { return now }, Projector: w.Projector, MaxWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"time"
+
+	"github.com/vitals-hq/vitals/internal/httprec"
 )
 
 // RequestIDHeader carries the request id (taken from the request when the
@@ -14,10 +16,8 @@ const RequestIDHeader = "X-Request-Id"
 // statusRecorder remembers the status and size of an answer, and the
 // error behind it when its detail is logged rather than answered.
 type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	bytes  int
-	err    error
+	httprec.Recorder
+	err error
 }
 
 // noteError records err for the request's log line (at error level). It
@@ -37,25 +37,6 @@ func noteError(w http.ResponseWriter, err error) {
 	}
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += n
-	return n, err
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 // logRequests writes one log line per request with its id, status and
 // duration. Health probes are logged at debug level only; a request whose
 // answer hides an error's detail (see writeError) is logged at error level
@@ -68,7 +49,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &statusRecorder{Recorder: httprec.Recorder{ResponseWriter: w}}
 		next.ServeHTTP(rec, r)
 		ev := s.cfg.Logger.Info()
 		if r.URL.Path == "/livez" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
@@ -78,7 +59,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			ev = s.cfg.Logger.Error().Err(rec.err)
 		}
 		ev.Str("req_id", id).Str("method", r.Method).Str("path", r.URL.Path).
-			Int("status", rec.status).Int("bytes", rec.bytes).
+			Int("status", rec.Status).Int("bytes", rec.Bytes).
 			Float64("duration_seconds", time.Since(start).Seconds()).
 			Msg("request")
 	})

@@ -34,13 +34,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vitals-hq/vitals/internal/atomicfile"
 )
 
 // Scope is a permission a key carries.
@@ -243,36 +244,14 @@ func (r *Keyring) LoadFile(path string) error {
 	return nil
 }
 
-// SaveFile writes the keyring to path atomically with mode 0600.
+// SaveFile writes the keyring to path atomically with mode 0600 (a temp
+// file, synced, renamed over path, and the directory synced).
 func (r *Keyring) SaveFile(path string) error {
 	data, err := json.MarshalIndent(file{Keys: r.Keys()}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("auth: encode keys: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".keys-*")
-	if err != nil {
-		return fmt.Errorf("auth: write keys file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("auth: write keys file: %w", err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("auth: write keys file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("auth: write keys file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("auth: write keys file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n'), atomicfile.Options{Perm: 0o600, TempPrefix: ".keys-", MkdirAll: true}); err != nil {
 		return fmt.Errorf("auth: write keys file: %w", err)
 	}
 	return nil

@@ -1,8 +1,6 @@
 package console_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -11,11 +9,10 @@ import (
 
 	"github.com/vitals-hq/vitals/console"
 	"github.com/vitals-hq/vitals/demo"
-	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/internal/testworld"
 	"github.com/vitals-hq/vitals/projections"
-	"github.com/vitals-hq/vitals/scoring"
 )
 
 // now is the fixtures' clock: the demo history ends here.
@@ -46,76 +43,23 @@ func newFixture(tb testing.TB, n int) *fixture { return loadFixture(tb, n, true)
 // loadFixture is newFixture, with or without the hostile account.
 func loadFixture(tb testing.TB, n int, hostile bool) *fixture {
 	tb.Helper()
-	ctx := context.Background()
-	store, err := bolt.Open(ctx, tb.TempDir(), bolt.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { store.Close() })
-	f := &fixture{store: store, ing: ingest.New(store)}
-	var cands []ingest.Candidate
-	err = demo.Generate(ctx, demo.Config{Seed: 11, Accounts: n, Months: 15, End: now}, func(e demo.Event) error {
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		ev, perr := domain.Parse(raw, now)
-		cands = append(cands, ingest.Candidate{Event: ev, Err: perr})
-		if len(cands) == 2000 {
-			f.ingest(tb, cands)
-			cands = cands[:0]
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.ingest(tb, cands)
+	raws := testworld.Demo(tb, demo.Config{Seed: 11, Accounts: n, Months: 15, End: now})
 	if hostile {
-		f.ingest(tb, hostileEvents(tb))
+		raws = append(raws, hostileEvents()...)
 	}
-	scorer, err := scoring.New(scoring.DefaultConfig())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.proj, err = projections.New(projections.Config{Store: store, Scorer: scorer, Now: func() time.Time { return now }})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- f.proj.Run(rctx) }()
-	tb.Cleanup(func() { cancel(); <-done })
-	head, err := store.Head(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	wctx, wcancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer wcancel()
-	if err := f.proj.WaitFor(wctx, head); err != nil {
-		tb.Fatal(err)
-	}
-	return f
+	w := testworld.New(tb, raws, now, testworld.Options{})
+	return &fixture{store: w.Store, proj: w.Projector, ing: w.Ingester}
 }
 
 // ingest appends cands, failing tb on any rejection.
 func (f *fixture) ingest(tb testing.TB, cands []ingest.Candidate) {
 	tb.Helper()
-	results, _, err := f.ing.Ingest(context.Background(), cands)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, r := range results {
-		if r.Status == ingest.Rejected {
-			tb.Fatalf("event %s rejected: %s: %s", r.ID, r.Error.Field, r.Error.Message)
-		}
-	}
+	testworld.IngestCandidates(tb, f.ing, cands)
 }
 
 // hostileEvents are a manager and an account whose names, signal note and
 // override reason are markup.
-func hostileEvents(tb testing.TB) []ingest.Candidate {
-	tb.Helper()
+func hostileEvents() [][]byte {
 	at := func(days int) string { return now.AddDate(0, 0, -days).Format(time.RFC3339) }
 	raws := []string{
 		fmt.Sprintf(`{"specversion":"1.0","id":"h1","source":"test","type":"manager.joined","subject":%q,"time":%q,"data":{"name":%q,"capacity_points":100,"weekly_hours":40}}`,
@@ -129,13 +73,9 @@ func hostileEvents(tb testing.TB) []ingest.Candidate {
 		fmt.Sprintf(`{"specversion":"1.0","id":"h5","source":"test","type":"nps.responded","subject":%q,"time":%q,"data":{"score":3}}`,
 			hostileID, at(20)),
 	}
-	var out []ingest.Candidate
+	var out [][]byte
 	for _, raw := range raws {
-		ev, err := domain.Parse([]byte(raw), now)
-		if err != nil {
-			tb.Fatalf("%s: %v", raw, err)
-		}
-		out = append(out, ingest.Candidate{Event: ev})
+		out = append(out, []byte(raw))
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -28,14 +29,25 @@ func TestAccountsListOwedAndLastInteraction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var checked, overdue, never int
-		for _, av := range all.Items {
-			target := "/accounts?q=" + url.QueryEscape(av.Name)
+		// The list's pages, each asked once: a page as of a past instant
+		// replays the log, so one request per account would replay it
+		// forty times.
+		var body string
+		for page := 1; page == 1 || page <= (len(all.Items)+49)/50; page++ {
+			target := fmt.Sprintf("/accounts?page=%d", page)
 			if at.param != "" {
 				target += "&at=" + at.param
 			}
-			body := get(c, target).Body.String()
-			i := strings.Index(body, `href="/accounts/`+url.PathEscape(av.ID))
+			body += get(c, target).Body.String()
+		}
+		var checked, overdue, never int
+		for _, av := range all.Items {
+			target := "/accounts (at " + at.param + ")"
+			link := `href="/accounts/` + url.PathEscape(av.ID)
+			i := strings.Index(body, link+`"`) // now: no ?at=
+			if i < 0 {
+				i = strings.Index(body, link+`?`)
+			}
 			if i < 0 {
 				t.Fatalf("%s: no row for %s", target, av.ID)
 			}
@@ -84,7 +96,13 @@ func TestRecordPayments(t *testing.T) {
 		param string
 		t     time.Time
 	}{{"", time.Time{}}, {"2026-03-01", time.Date(2026, 3, 1, 23, 59, 59, 0, time.UTC)}} {
-		for _, av := range all.Items {
+		for n, av := range all.Items {
+			if at.param != "" && n%5 != 0 {
+				// A page as of a past instant replays the whole log: every
+				// fifth account checks the as-of path; every account is
+				// checked as of now.
+				continue
+			}
 			h, err := f.proj.Invoices(context.Background(), av.ID, at.t)
 			if err != nil {
 				continue // not open yet at that instant

@@ -11,6 +11,9 @@ const (
 	TierBronze   Tier = "bronze"
 )
 
+// Tiers lists every tier, largest first.
+func Tiers() []Tier { return []Tier{TierPlatinum, TierGold, TierSilver, TierBronze} }
+
 // Valid reports whether t is one of the four tiers.
 func (t Tier) Valid() bool {
 	switch t {
@@ -29,6 +32,9 @@ const (
 	StatusOnHold  Status = "on_hold"
 	StatusChurned Status = "churned"
 )
+
+// Statuses lists every status.
+func Statuses() []Status { return []Status{StatusActive, StatusOnHold, StatusChurned} }
 
 // Valid reports whether s is one of the statuses.
 func (s Status) Valid() bool {
@@ -144,6 +150,9 @@ const (
 	BandRed     Band = "red"
 	BandUnknown Band = "unknown"
 )
+
+// Bands lists every band a score can have, BandUnknown last.
+func Bands() []Band { return []Band{BandGreen, BandYellow, BandRed, BandUnknown} }
 
 // Valid reports whether b is green, yellow or red.
 func (b Band) Valid() bool { return b == BandGreen || b == BandYellow || b == BandRed }

@@ -8,11 +8,8 @@ import (
 	"time"
 )
 
-// testNow is the receive time of every test event; testTime is its time.
-var (
-	testNow  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	testTime = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
-)
+// testNow is the receive time of every test event.
+var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // event returns a structured-mode event of type typ with the given data.
 func event(typ, data string) []byte {

@@ -17,28 +17,23 @@ func (e Event) Stream() string {
 }
 
 // OpensStream reports whether the event creates its stream
-// (account.opened, manager.joined). Every other event must find its stream
-// already opened, earlier in append order.
+// (account.opened, manager.joined: Spec.OpensStream). Every other event
+// must find its stream already opened, earlier in append order.
 func (e Event) OpensStream() bool {
-	return e.Type == TypeAccountOpened || e.Type == TypeManagerJoined
+	s, _ := SpecOf(e.Type)
+	return s.OpensStream
 }
 
-// ManagerRefs lists the managers the event names, each of which must have
-// joined (earlier in append order): data.manager_id of account.opened,
-// account.manager_assigned (unless null), touchpoint.recorded and
-// time.logged. It returns nil when there are none.
+// ManagerRefs lists the managers the event names (Spec.ManagerRef), each
+// of which must have joined (earlier in append order): data.manager_id of
+// account.opened, account.manager_assigned (unless null),
+// touchpoint.recorded and time.logged. It returns nil when there are none.
 func (e Event) ManagerRefs() []Ref {
-	var id string
-	switch p := e.Payload.(type) {
-	case AccountOpened:
-		id = p.ManagerID
-	case ManagerAssigned:
-		id = p.ManagerID
-	case TouchpointRecorded:
-		id = p.ManagerID
-	case TimeLogged:
-		id = p.ManagerID
+	s, _ := SpecOf(e.Type)
+	if s.ManagerRef == nil {
+		return nil
 	}
+	id := s.ManagerRef(e.Payload)
 	if id == "" {
 		return nil
 	}

@@ -1,7 +1,5 @@
 package domain
 
-import "slices"
-
 // Type is a CloudEvents event type of the Vitals catalog (docs/events.md), such
 // as "nps.responded".
 type Type string
@@ -39,32 +37,25 @@ const (
 	TypeManagerLeft    Type = "manager.left"
 )
 
-// catalog lists every event type in catalog order.
-var catalog = [...]Type{
-	TypeAccountOpened, TypeAccountUpdated, TypeAccountStatusChanged,
-	TypeAccountManagerAssigned, TypeTouchpointRecorded,
-	TypeMessageReceived, TypeMessageReplied,
-	TypeMeetingHeld, TypeMeetingMissed, TypeMeetingCanceled,
-	TypeInvoiceIssued, TypePaymentReceived, TypeInvoiceVoided,
-	TypeNPSResponded, TypeKPIReported, TypePortalLogin,
-	TypeSignalRaised, TypeSignalResolved, TypeReferralMade,
-	TypeTimeLogged, TypeHealthOverridden, TypeHealthOverrideCleared,
-	TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft,
-}
-
 // Types returns every known event type in catalog order (a new slice on
 // each call).
-func Types() []Type { return slices.Clone(catalog[:]) }
+func Types() []Type {
+	out := make([]Type, len(catalog))
+	for i, s := range catalog {
+		out[i] = s.Type
+	}
+	return out
+}
 
 // Known reports whether t is a type of the catalog.
-func (t Type) Known() bool { return slices.Contains(catalog[:], t) }
+func (t Type) Known() bool {
+	_, ok := specIndex[t]
+	return ok
+}
 
 // IsManagerEvent reports whether t is a manager.* type, whose subject is a
 // manager id. Every other known type is an account event.
 func (t Type) IsManagerEvent() bool {
-	switch t {
-	case TypeManagerJoined, TypeManagerUpdated, TypeManagerLeft:
-		return true
-	}
-	return false
+	s, _ := SpecOf(t)
+	return s.Subject == SubjectManager
 }

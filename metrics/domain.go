@@ -10,7 +10,6 @@ import (
 
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/projections"
-	"github.com/vitals-hq/vitals/scoring"
 )
 
 // MaxManagers bounds the managers exported with a manager label (the first
@@ -21,17 +20,19 @@ const MaxManagers = 500
 // plus the default band thresholds 50 and 75.
 var ScoreBuckets = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 90, 100}
 
+// labels turns the values of an enumeration into label values.
+func labels[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
 // The label values of the domain metrics.
 var (
-	statuses = []string{string(domain.StatusActive), string(domain.StatusOnHold), string(domain.StatusChurned)}
-	bands    = []string{string(scoring.BandGreen), string(scoring.BandYellow), string(scoring.BandRed), string(scoring.BandUnknown)}
-	tiers    = func() []string {
-		var out []string
-		for _, t := range scoring.Tiers() {
-			out = append(out, string(t))
-		}
-		return out
-	}()
+	bands = labels(domain.Bands())
+	tiers = labels(domain.Tiers())
 )
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
@@ -140,8 +141,8 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 	}
 	pf := sum.Portfolio
 
-	for _, s := range statuses {
-		gauge(dAccounts, float64(pf.ByStatus[domain.Status(s)]), s)
+	for _, s := range domain.Statuses() {
+		gauge(dAccounts, float64(pf.ByStatus[s]), string(s))
 	}
 
 	byBandTier := make(map[[2]string]int)
@@ -197,8 +198,8 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 	}
 	gauge(dUpsell, float64(pf.Upsell))
 	gauge(dUnassigned, float64(unassigned))
-	for _, b := range bands {
-		gauge(dMRR, pf.MRRByBand[scoring.Band(b)].Float64(), b)
+	for _, b := range domain.Bands() {
+		gauge(dMRR, pf.MRRByBand[b].Float64(), string(b))
 	}
 	gauge(dMRRAtRisk, pf.MRRAtRisk.Float64())
 	if pf.NPS != nil {

@@ -1,21 +1,15 @@
 package metrics_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/vitals-hq/vitals/demo"
-	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
-	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/internal/testworld"
 	"github.com/vitals-hq/vitals/projections"
-	"github.com/vitals-hq/vitals/scoring"
 )
 
 // fixtureNow is the instant the fixture is evaluated at.
@@ -82,18 +76,7 @@ func fixtureEvents() [][]byte {
 
 // demoEvents generates a demo agency ending at end.
 func demoEvents(t testing.TB, accounts, managers, months int, end time.Time) [][]byte {
-	t.Helper()
-	var out [][]byte
-	err := demo.Generate(context.Background(), demo.Config{Seed: 7, Accounts: accounts, Managers: managers, Months: months, End: end},
-		func(e demo.Event) error {
-			raw, err := json.Marshal(e)
-			out = append(out, raw)
-			return err
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testworld.Demo(t, demo.Config{Seed: 7, Accounts: accounts, Managers: managers, Months: months, End: end})
 }
 
 // world is a store loaded with events and a projector that has applied
@@ -105,64 +88,10 @@ type world struct {
 }
 
 // newWorld ingests raws (all must be accepted) and runs a projector until
-// it has applied them. in may wrap the store (nil: a plain Ingester).
+// it has applied them. wrap may wrap the store the ingester writes to
+// (nil: the store itself).
 func newWorld(t testing.TB, raws [][]byte, now time.Time, wrap func(eventstore.Store) eventstore.Store, obs projections.Observer) *world {
 	t.Helper()
-	ctx := context.Background()
-	store, err := bolt.Open(ctx, t.TempDir(), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	var target eventstore.Store = store
-	if wrap != nil {
-		target = wrap(store)
-	}
-	in := ingest.New(target)
-	const batch = 2000
-	for i := 0; i < len(raws); i += batch {
-		var cands []ingest.Candidate
-		for _, raw := range raws[i:min(i+batch, len(raws))] {
-			ev, err := domain.Parse(raw, now)
-			cands = append(cands, ingest.Candidate{Event: ev, Err: err})
-		}
-		results, _, err := in.Ingest(ctx, cands)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range results {
-			if r.Status == ingest.Rejected {
-				t.Fatalf("event %s rejected: %s: %s", r.ID, r.Error.Field, r.Error.Message)
-			}
-		}
-	}
-	head, err := store.Head(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	scorer, err := scoring.New(scoring.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proj, err := projections.New(projections.Config{
-		Store: store, Scorer: scorer, Now: func() time.Time { return now }, Logger: zerolog.Nop(), Observer: obs,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- proj.Run(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("projector: %v", err)
-		}
-	})
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer wcancel()
-	if err := proj.WaitFor(wctx, head); err != nil {
-		t.Fatal(fmt.Errorf("projector did not catch up: %w", err))
-	}
-	return &world{store: store, proj: proj, head: head}
+	w := testworld.New(t, raws, now, testworld.Options{Wrap: wrap, Observer: obs})
+	return &world{store: w.Store, proj: w.Projector, head: w.Head}
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/vitals-hq/vitals/internal/httprec"
 )
 
 // MaxRoutes bounds the distinct route label values of
@@ -25,13 +27,13 @@ func (m *Metrics) InstrumentHTTP(next http.Handler) http.Handler {
 	seen := newRouteSet(MaxRoutes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &codeRecorder{ResponseWriter: w}
+		rec := httprec.New(w)
 		defer func() {
 			route := r.Pattern
 			if route == "" {
 				route = unmatchedRoute
 			}
-			m.httpDur.WithLabelValues(seen.label(route), codeClass(rec.code)).Observe(time.Since(start).Seconds())
+			m.httpDur.WithLabelValues(seen.label(route), codeClass(rec.Status)).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(rec, r)
 	})
@@ -54,31 +56,6 @@ func codeClass(code int) string {
 		return "5xx"
 	}
 }
-
-// codeRecorder remembers the status code of an answer.
-type codeRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-// WriteHeader implements http.ResponseWriter.
-func (r *codeRecorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// Write implements http.ResponseWriter.
-func (r *codeRecorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (r *codeRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // routeSet admits up to max distinct route labels; later new ones become
 // "other", so a handler that sets unusual patterns cannot grow the series

@@ -269,19 +269,6 @@ func ids(ns []notify.Notification) []string {
 	return out
 }
 
-// firstSeen is ids without repeats, in order of first arrival.
-func firstSeen(ids []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
 // TestWebhookRetriesInOrder: a receiver that fails its first attempts
 // still gets every event, signed (checked by the Standard Webhooks
 // reference library), once each and in outbox order; the waits between

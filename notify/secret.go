@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vitals-hq/vitals/internal/atomicfile"
 )
 
 // SecretFile is the file, in the data directory, holding the webhook
@@ -75,24 +77,12 @@ func ParseSecret(text string) ([]byte, error) {
 	return key, nil
 }
 
-// writeNew creates path exclusively with data, synced, mode 0600.
+// writeNew creates path exclusively with data, mode 0600, atomically: a
+// crash leaves no partial secret, and a second process racing to create it
+// gets an error matching os.ErrExist.
 func writeNew(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := atomicfile.CreateNew(path, data, atomicfile.Options{Perm: 0o600, TempPrefix: ".notify-secret-", MkdirAll: true}); err != nil {
 		return fmt.Errorf("notify: write secret: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("notify: write secret: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("notify: write secret: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("notify: sync secret: %w", err)
-	}
-	return f.Close()
+	return nil
 }

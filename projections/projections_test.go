@@ -14,10 +14,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/vitals-hq/vitals/demo"
-	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
-	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/internal/testworld"
 	"github.com/vitals-hq/vitals/projections"
 	"github.com/vitals-hq/vitals/scoring"
 )
@@ -40,93 +39,33 @@ func (c *clock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-func openStore(t *testing.T) eventstore.Store {
+// The helpers below name the shared fixture (internal/testworld) the way
+// this package's tests call it.
+
+func openStore(t *testing.T) eventstore.Store { return testworld.OpenStore(t) }
+
+func newScorer(t *testing.T) *scoring.Scorer { return testworld.Scorer(t) }
+
+func runProjector(t *testing.T, cfg projections.Config) *projections.Projector {
 	t.Helper()
-	s, err := bolt.Open(context.Background(), t.TempDir(), bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return testworld.RunProjector(t, cfg)
 }
 
-func newScorer(t *testing.T) *scoring.Scorer {
+func waitFor(t *testing.T, p *projections.Projector, pos eventstore.Position) {
 	t.Helper()
-	s, err := scoring.New(scoring.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	testworld.WaitFor(t, p, pos)
 }
 
 // demoEvents generates a demo agency ending at end, as raw CloudEvents.
 func demoEvents(t *testing.T, accounts, months int, end time.Time) [][]byte {
-	t.Helper()
-	var out [][]byte
-	err := demo.Generate(context.Background(), demo.Config{Seed: 42, Accounts: accounts, Managers: 4, Months: months, End: end},
-		func(e demo.Event) error {
-			raw, err := json.Marshal(e)
-			out = append(out, raw)
-			return err
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testworld.Demo(t, demo.Config{Seed: 42, Accounts: accounts, Managers: 4, Months: months, End: end})
 }
 
 // ingestAll appends raw events in order, in batches, and fails on any
 // rejection.
 func ingestAll(t *testing.T, s eventstore.Store, raws [][]byte, now time.Time) eventstore.Position {
 	t.Helper()
-	in := ingest.New(s)
-	var pos eventstore.Position
-	for i := 0; i < len(raws); i += 500 {
-		var cands []ingest.Candidate
-		for _, raw := range raws[i:min(i+500, len(raws))] {
-			ev, err := domain.Parse(raw, now)
-			cands = append(cands, ingest.Candidate{Event: ev, Err: err})
-		}
-		results, p, err := in.Ingest(context.Background(), cands)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range results {
-			if r.Status == ingest.Rejected {
-				t.Fatalf("event %s rejected: %s: %s", r.ID, r.Error.Field, r.Error.Message)
-			}
-		}
-		pos = max(pos, p)
-	}
-	return pos
-}
-
-// runProjector starts a projector and stops it at the end of the test.
-func runProjector(t *testing.T, cfg projections.Config) *projections.Projector {
-	t.Helper()
-	p, err := projections.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("projector: %v", err)
-		}
-	})
-	return p
-}
-
-func waitFor(t *testing.T, p *projections.Projector, pos eventstore.Position) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := p.WaitFor(ctx, pos); err != nil {
-		t.Fatal(err)
-	}
+	return testworld.Ingest(t, ingest.New(s), raws, now)
 }
 
 // everything is every read model as of one instant, for comparisons.

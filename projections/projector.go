@@ -1,28 +1,3 @@
-// Package projections keeps Vitals' read models current from the event log.
-//
-// # Flow
-//
-// A Projector subscribes to the store from its checkpoint and applies each
-// record, in position order, to a State: per account and per manager, the
-// facts with the time they happened. An account touched by an event is
-// re-scored at the current instant; every account is also re-scored at the
-// next instant its score can change with no new event (a min-heap ordered
-// by scoring.Scorer.NextChange), so cached scores are always current without
-// scanning. Lists, capacity and the portfolio are evaluated from the state
-// at query time, as of now or of any instant T.
-//
-// # Time
-//
-// Everything is bitemporal: a read model as of T depends only on events
-// with time ≤ T, whatever order they arrived in. Facts that can no longer
-// matter at instants after the retention horizon are pruned; questions
-// about earlier instants are answered by replaying the log.
-//
-// # Durability
-//
-// The state and its checkpoint (the last applied position) are written
-// together to one snapshot file, every N events or seconds and on shutdown,
-// so a restart replays only what came after the snapshot.
 package projections
 
 import (
@@ -604,27 +579,4 @@ func (p *Projector) Stats() Stats {
 		StartPosition: p.startPos, Position: p.pos, Replayed: p.replayed.Load(), Rescores: p.rescores.Load(),
 		Accounts: len(p.state.Accounts), Managers: len(p.state.Managers), Scheduled: len(p.sched), Horizon: p.horizon,
 	}
-}
-
-// entry is a scheduled re-score of an account, or (manager set) a
-// manager's capacity check.
-type entry struct {
-	at      time.Time
-	id      string
-	gen     uint64
-	manager bool
-}
-
-// schedule is a min-heap of entries by instant.
-type schedule []entry
-
-func (s schedule) Len() int           { return len(s) }
-func (s schedule) Less(i, j int) bool { return s[i].at.Before(s[j].at) }
-func (s schedule) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
-func (s *schedule) Push(x any)        { *s = append(*s, x.(entry)) }
-func (s *schedule) Pop() any {
-	old := *s
-	e := old[len(old)-1]
-	*s = old[:len(old)-1]
-	return e
 }

@@ -155,34 +155,28 @@ func LoadConfig(r io.Reader) (Config, error) {
 	return c, nil
 }
 
-// compID numbers the components in their fixed order.
-type compID int
-
-const (
-	compNPS compID = iota
-	compMeetings
-	compKPI
-	compInvoices
-	compResponse
-	numComps
-)
-
 // name is the component's name in YAML and in results.
-func (c compID) name() string {
-	return [numComps]string{"nps", "meetings", "kpi", "invoices", "response"}[c]
-}
+func (c compID) name() string { return components[c].name() }
 
 // lowerIsBetter reports whether smaller values of the component are better.
-func (c compID) lowerIsBetter() bool { return c >= compKPI }
+func (c compID) lowerIsBetter() bool { return components[c].lowerIsBetter() }
 
 // list returns the components of cs in compID order.
 func (cs *Components) list() [numComps]*ComponentConfig {
-	return [numComps]*ComponentConfig{&cs.NPS, &cs.Meetings, &cs.KPI, &cs.Invoices, &cs.Response}
+	var out [numComps]*ComponentConfig
+	for i, c := range components {
+		out[i] = c.settings(cs)
+	}
+	return out
 }
 
 // list returns the patches of ps in compID order.
 func (ps ComponentPatches) list() [numComps]*ComponentPatch {
-	return [numComps]*ComponentPatch{ps.NPS, ps.Meetings, ps.KPI, ps.Invoices, ps.Response}
+	var out [numComps]*ComponentPatch
+	for i, c := range components {
+		out[i] = c.patch(ps)
+	}
+	return out
 }
 
 // forTier returns the components in effect for tier t (profile applied).

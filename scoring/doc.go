@@ -20,6 +20,16 @@
 // trend.
 // [Scorer.ScoreWithoutTrend] is the cheaper path for history series.
 //
+// # Components
+//
+// Each score component is one unit in a file of its own (nps.go,
+// meetings.go, kpi.go, invoices.go, response.go): its name, whether lower
+// values are better, where its settings are in [Config], how it scores an
+// account (value, band, points, evidence and details) and the instants at
+// which that can change with no new fact. component.go lists them; the
+// brute-force NextChange test and the golden test run over every one
+// (CONTRIBUTING.md, "A new score component").
+//
 // # Scheduling
 //
 // Scores move with time alone: an invoice becomes later every day, a meeting

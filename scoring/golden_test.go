@@ -75,14 +75,42 @@ func delta() *scoring.Account {
 	return a
 }
 
+// goldenAccounts are the accounts of the golden explanations.
+func goldenAccounts() map[string]*scoring.Account {
+	return map[string]*scoring.Account{
+		"northwind": Northwind(), "acme": acme(), "gamma": gamma(), "delta": delta(), "empty": {},
+	}
+}
+
+// TestGoldenCoversEveryComponent: every registered component has a value
+// in at least one golden explanation, so a new component comes with its
+// golden evidence and details.
+func TestGoldenCoversEveryComponent(t *testing.T) {
+	s, err := scoring.New(scoring.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := map[string]bool{}
+	for _, a := range goldenAccounts() {
+		for _, c := range s.Score(a, goldenAt).Components {
+			if c.Present && c.Details != nil {
+				present[c.Name] = true
+			}
+		}
+	}
+	for _, name := range scoring.ComponentNames() {
+		if !present[name] {
+			t.Errorf("no golden account gives component %q a value with details: add one to golden_test.go and run go test -update", name)
+		}
+	}
+}
+
 func TestGolden(t *testing.T) {
 	s, err := scoring.New(scoring.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, a := range map[string]*scoring.Account{
-		"northwind": Northwind(), "acme": acme(), "gamma": gamma(), "delta": delta(), "empty": {},
-	} {
+	for name, a := range goldenAccounts() {
 		t.Run(name, func(t *testing.T) {
 			got, err := json.MarshalIndent(s.Score(a, goldenAt), "", "  ")
 			if err != nil {

@@ -69,74 +69,9 @@ func (s *Scorer) nextBase(a *Account, x time.Time) (time.Time, bool) {
 			e.Add(*o.ExpiresAt)
 		}
 	}
-	w := rules.comps[compNPS].window
-	for _, n := range a.NPS {
-		e.Add(n.Time)
-		e.Add(n.Time.Add(w))
-	}
-	w = rules.comps[compMeetings].window
-	for _, m := range a.Meetings {
-		e.Add(m.Time)
-		e.Add(m.Time.Add(w))
-	}
-	w = rules.comps[compKPI].window
-	for _, k := range a.KPIs {
-		e.Add(k.Time)
-		e.Add(k.Time.Add(w))
-	}
-
-	w = rules.comps[compInvoices].window
-	nextMidnight := midnight(x).Add(day)
-	for i := range a.Invoices {
-		inv := &a.Invoices[i]
-		var paid int64
-		for _, p := range inv.Payments {
-			e.Add(p.Time)
-			if !p.Time.After(x) {
-				paid = addCents(paid, p.AmountCents)
-			}
-		}
-		if inv.VoidedAt != nil {
-			e.Add(*inv.VoidedAt)
-		}
-		if !inv.Issued {
-			continue
-		}
-		e.Add(inv.IssuedAt)
-		e.Add(inv.Due)
-		e.Add(inv.Due.Add(w))
-		voided := inv.VoidedAt != nil && !inv.VoidedAt.After(x)
-		if !voided && paid < inv.AmountCents {
-			// Unpaid: one more day late at every midnight from the due date on.
-			e.Add(later(inv.Due, nextMidnight))
-		}
-	}
-
-	r := rules.comps[compResponse]
 	sla := SLADuration(s.slaOf(attrs, tier))
-	for i := range a.Messages {
-		m := &a.Messages[i]
-		for _, rep := range m.Replies {
-			e.Add(rep.Time)
-		}
-		if !m.Received {
-			continue
-		}
-		e.Add(m.ReceivedAt)
-		e.Add(m.ReceivedAt.Add(r.window))
-		if _, answered := firstReply(m, x); answered {
-			continue
-		}
-		// Unanswered: it starts to count once elapsed > SLA, and its ratio
-		// crosses the band thresholds as time passes (within the window).
-		if sla < r.window {
-			e.Add(m.ReceivedAt.Add(sla + 1))
-		}
-		for _, thr := range []float64{r.green, r.yellow} {
-			if d, ok := firstAbove(thr, sla, r.window); ok {
-				e.Add(m.ReceivedAt.Add(d))
-			}
-		}
+	for id, c := range components {
+		c.next(a, x, rules.comps[id], sla, &e)
 	}
 	return e.Instant()
 }

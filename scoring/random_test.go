@@ -253,15 +253,31 @@ func TestNextChangeBruteForce(t *testing.T) {
 }
 
 func bruteForce(t *testing.T, s *Scorer) {
-	r := rand.New(rand.NewPCG(1, 2))
 	iters := 150
 	if testing.Short() {
 		iters = 30
 	}
+	bruteForceN(t, s, iters)
+}
+
+// bruteForceN checks NextChange on iters random accounts, each walked
+// forward change by change as the projections do, and returns the names
+// of the components that had a value at some instant checked.
+func bruteForceN(t *testing.T, s *Scorer, iters int) map[string]bool {
+	r := rand.New(rand.NewPCG(1, 2))
+	present := map[string]bool{}
+	check := func(a *Account, at time.Time) {
+		checkNextChange(t, s, r, a, at)
+		for _, c := range s.Score(a, at).Components {
+			if c.Present {
+				present[c.Name] = true
+			}
+		}
+	}
 	for range iters {
 		a := build(randomOps(r))
 		at := randomInstant(r)
-		checkNextChange(t, s, r, a, at)
+		check(a, at)
 		// Walk forward change by change, as the projections do.
 		for range 5 {
 			next, ok := s.NextChange(a, at)
@@ -269,9 +285,10 @@ func bruteForce(t *testing.T, s *Scorer) {
 				break
 			}
 			at = next
-			checkNextChange(t, s, r, a, at)
+			check(a, at)
 		}
 	}
+	return present
 }
 
 func TestNextChangeCases(t *testing.T) {

@@ -1,10 +1,8 @@
 package scoring
 
 import (
-	"cmp"
 	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -194,9 +192,10 @@ type outcome struct {
 	band          Band
 }
 
-// band of a value under a rule.
-func (s *Scorer) bandOf(id compID, r rule, v float64) Band {
-	if id.lowerIsBetter() {
+// bandOf is the band of a value under a rule, for a component whose lower
+// values are better or (lower false) whose higher values are.
+func bandOf(lower bool, r rule, v float64) Band {
+	if lower {
 		switch {
 		case v <= r.green:
 			return BandGreen
@@ -237,8 +236,8 @@ func (s *Scorer) scoreBand(x float64) Band {
 }
 
 // single scores a single-valued component.
-func (s *Scorer) single(id compID, r rule, v float64) outcome {
-	b := s.bandOf(id, r, v)
+func (s *Scorer) single(lower bool, r rule, v float64) outcome {
+	b := bandOf(lower, r, v)
 	return outcome{present: true, value: v, band: b, points: s.pointsOf(b)}
 }
 
@@ -265,19 +264,8 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 			*c = Component{Name: id.name(), Weight: r.weight, WindowDays: r.windowDays, Band: BandUnknown, Evidence: []string{}}
 		}
 		var o outcome
-		switch {
-		case before:
-			// No score before the account existed: every component missing.
-		case id == compNPS:
-			o = s.nps(a, t, r, c)
-		case id == compMeetings:
-			o = s.meetings(a, t, r, c)
-		case id == compKPI:
-			o = s.kpi(a, t, r, c)
-		case id == compInvoices:
-			o = s.invoices(a, t, r, c)
-		case id == compResponse:
-			o = s.response(a, t, r, sla, c)
+		if !before { // no score before the account existed: every component missing
+			o = components[id].evaluate(s, a, t, r, sla, c)
 		}
 		if !o.present {
 			if c != nil {
@@ -345,316 +333,6 @@ func overrideAt(a *Account, t time.Time) *Override {
 		return nil // not a band an override can set
 	}
 	return &Override{Band: f.Band, Reason: f.Reason, Author: f.Author, SetAt: f.Time, ExpiresAt: utcPtr(f.ExpiresAt), Ref: f.Ref}
-}
-
-// nps: the mean of the answers in the window.
-func (s *Scorer) nps(a *Account, t time.Time, r rule, c *Component) outcome {
-	lo := t.Add(-r.window)
-	sum, n := 0, 0
-	for _, x := range a.NPS {
-		if !x.Time.After(lo) {
-			continue
-		}
-		if x.Time.After(t) {
-			break // sorted by time
-		}
-		sum += x.Score
-		n++
-		if c != nil {
-			c.Evidence = append(c.Evidence, x.Ref)
-		}
-	}
-	if n == 0 {
-		return outcome{}
-	}
-	if c != nil {
-		c.Details = &NPSDetails{Responses: n, Sum: sum}
-	}
-	return s.single(compNPS, r, float64(sum)/float64(n))
-}
-
-// meetings: held ÷ (held + missed) over the meetings whose latest outcome
-// at t lies in the window.
-func (s *Scorer) meetings(a *Account, t time.Time, r rule, c *Component) outcome {
-	lo := t.Add(-r.window)
-	var d MeetingDetails
-	ms := a.Meetings
-	for i := 0; i < len(ms); {
-		j := i + 1
-		for j < len(ms) && ms[j].MeetingID == ms[i].MeetingID {
-			j++
-		}
-		// ms[i:j] is one meeting, by time: find its last outcome ≤ t.
-		k := -1
-		for x := i; x < j && !ms[x].Time.After(t); x++ {
-			k = x
-		}
-		i = j
-		if k < 0 || !ms[k].Time.After(lo) {
-			continue
-		}
-		m := ms[k]
-		switch m.Kind {
-		case MeetingHeld:
-			d.Held++
-		case MeetingMissed:
-			d.Missed++
-			if m.By == PartyAgency {
-				d.MissedByAgency++
-			} else {
-				d.MissedByClient++
-			}
-		case MeetingCanceled:
-			d.Canceled++
-			continue
-		default:
-			continue
-		}
-		if c != nil {
-			c.Evidence = append(c.Evidence, m.Ref)
-		}
-	}
-	if d.Held+d.Missed == 0 {
-		return outcome{}
-	}
-	if c != nil {
-		c.Details = &d
-	}
-	return s.single(compMeetings, r, float64(d.Held)/float64(d.Held+d.Missed))
-}
-
-// validKPI reports whether a KPI report can be scored.
-func validKPI(k KPIReport) bool {
-	return k.Target > 0 && !math.IsInf(k.Target, 0) && !math.IsNaN(k.Actual) && !math.IsInf(k.Actual, 0)
-}
-
-// shortfall is (target − actual) ÷ target, negated when lower is better,
-// rounded to 9 decimals so that decimal inputs land exactly on decimal
-// thresholds: (100 − 90) ÷ 100 and (0.3 − 0.27) ÷ 0.3 are both exactly the
-// float64 nearest to 0.10.
-//
-// The shortfall is kept finite whatever the (finite, target > 0) inputs:
-// when target − actual overflows float64 the same ratio is computed as
-// 1 − actual ÷ target instead, and a ratio beyond ±maxShortfall (a subnormal
-// target, say) is clamped to ±maxShortfall — the worst value when actual
-// falls short, the best when it exceeds the target.
-func shortfall(k KPIReport) float64 {
-	d := k.Target - k.Actual
-	var q float64
-	if math.IsInf(d, 0) {
-		q = 1 - k.Actual/k.Target
-	} else {
-		q = d / k.Target
-	}
-	if !k.HigherIsBetter {
-		q = -q
-	}
-	switch {
-	case math.IsNaN(q) || q > maxShortfall:
-		q = maxShortfall // NaN cannot arise from valid reports; worst if it did
-	case q < -maxShortfall:
-		q = -maxShortfall
-	}
-	sf := math.Round(q*1e9) / 1e9
-	if sf == 0 {
-		return 0 // no -0
-	}
-	return sf
-}
-
-// maxShortfall bounds a KPI shortfall (a million times the target): far
-// beyond every band threshold, and small enough that rounding to 9
-// decimals stays exact.
-const maxShortfall = 1e6
-
-// kpi: per KPI name the latest valid report in the window; the mean of
-// their points.
-func (s *Scorer) kpi(a *Account, t time.Time, r rule, c *Component) outcome {
-	lo := t.Add(-r.window)
-	var sumP float64
-	n := 0
-	var details []KPIDetail
-	ks := a.KPIs
-	for i := 0; i < len(ks); {
-		j := i + 1
-		for j < len(ks) && ks[j].Name == ks[i].Name {
-			j++
-		}
-		k := -1
-		for x := i; x < j && !ks[x].Time.After(t); x++ {
-			if validKPI(ks[x]) {
-				k = x
-			}
-		}
-		i = j
-		if k < 0 || !ks[k].Time.After(lo) {
-			continue
-		}
-		rep := ks[k]
-		sf := shortfall(rep)
-		b := s.bandOf(compKPI, r, sf)
-		p := s.pointsOf(b)
-		sumP += p
-		n++
-		if c != nil {
-			c.Evidence = append(c.Evidence, rep.Ref)
-			details = append(details, KPIDetail{
-				Name: rep.Name, Time: rep.Time, Target: rep.Target, Actual: rep.Actual,
-				HigherIsBetter: rep.HigherIsBetter, Shortfall: sf, Band: b, Points: p, Evidence: rep.Ref,
-			})
-		}
-	}
-	if n == 0 {
-		return outcome{}
-	}
-	if c != nil {
-		c.Details = &KPIDetails{KPIs: details}
-	}
-	mean := sumP / float64(n)
-	return outcome{present: true, value: mean, points: mean, band: s.scoreBand(mean)}
-}
-
-// invoices: the most days late over the invoices that count at t.
-func (s *Scorer) invoices(a *Account, t time.Time, r rule, c *Component) outcome {
-	lo := t.Add(-r.window)
-	today := dayNum(t)
-	worst, n := 0, 0
-	var details []InvoiceDetail
-	for i := range a.Invoices {
-		inv := &a.Invoices[i]
-		if !inv.Issued || inv.AmountCents <= 0 || inv.IssuedAt.After(t) || (inv.VoidedAt != nil && !inv.VoidedAt.After(t)) || inv.Due.After(t) {
-			continue
-		}
-		var paid int64
-		paidDay := int64(0)
-		done := false
-		np := 0
-		for _, p := range inv.Payments {
-			if p.Time.After(t) {
-				break
-			}
-			np++
-			paid = addCents(paid, p.AmountCents)
-			if !done && paid >= inv.AmountCents {
-				done, paidDay = true, dayNum(p.Time)
-			}
-		}
-		if done && !inv.Due.After(lo) {
-			continue // paid, and not due in the window
-		}
-		due := dayNum(inv.Due)
-		late := today - due
-		if done {
-			late = max(0, paidDay-due)
-		}
-		worst = max(worst, int(late))
-		n++
-		if c != nil {
-			c.Evidence = append(c.Evidence, inv.Ref)
-			for _, p := range inv.Payments[:np] {
-				c.Evidence = append(c.Evidence, p.Ref)
-			}
-			d := InvoiceDetail{ID: inv.ID, AmountCents: inv.AmountCents, PaidCents: paid, DueDate: dateString(inv.Due), Paid: done, DaysLate: int(late)}
-			if done {
-				d.PaidDate = dateString(time.Unix(paidDay*86400, 0))
-			}
-			details = append(details, d)
-		}
-	}
-	if n == 0 {
-		return outcome{}
-	}
-	if c != nil {
-		slices.SortFunc(details, func(x, y InvoiceDetail) int {
-			return cmp.Or(strings.Compare(x.DueDate, y.DueDate), strings.Compare(x.ID, y.ID))
-		})
-		c.Details = &InvoiceDetails{Invoices: details}
-	}
-	return s.single(compInvoices, r, float64(worst))
-}
-
-// maxSLA caps absurd SLAs (from data) far from Duration overflow.
-const maxSLA = 100 * 366 * day
-
-// The range of an account's own SLA, in hours: 1 ns .. maxSLA.
-const (
-	minSLAHours = float64(time.Nanosecond) / float64(time.Hour)
-	maxSLAHours = float64(maxSLA) / float64(time.Hour)
-)
-
-// SLADuration converts SLA hours to a duration, clamped to 1 ns … 100 × 366
-// days (also for NaN and ±Inf), the one conversion scoring and the read
-// models share.
-func SLADuration(hours float64) time.Duration {
-	ns := math.Round(hours * float64(time.Hour))
-	if !(ns < float64(maxSLA)) { // also NaN
-		return maxSLA
-	}
-	return max(1, time.Duration(ns))
-}
-
-// ratio is elapsed ÷ sla, the one formula both scoring and NextChange use.
-func ratio(elapsed, sla time.Duration) float64 { return float64(elapsed) / float64(sla) }
-
-// firstReply returns the earliest reply with time ≤ t.
-func firstReply(m *Message, t time.Time) (Reply, bool) {
-	if len(m.Replies) == 0 || m.Replies[0].Time.After(t) {
-		return Reply{}, false
-	}
-	return m.Replies[0], true
-}
-
-// response: the nearest-rank 90th percentile of reply time ÷ SLA over the
-// messages received in the window that count.
-func (s *Scorer) response(a *Account, t time.Time, r rule, slaHours float64, c *Component) outcome {
-	lo := t.Add(-r.window)
-	sla := SLADuration(slaHours)
-	var buf [16]float64
-	ratios := buf[:0]
-	pending := 0
-	var details []MessageDetail
-	for i := range a.Messages {
-		m := &a.Messages[i]
-		if !m.Received || !inWindow(m.ReceivedAt, lo, t) {
-			continue
-		}
-		rep, answered := firstReply(m, t)
-		var elapsed time.Duration
-		if answered {
-			elapsed = max(0, rep.Time.Sub(m.ReceivedAt))
-		} else {
-			elapsed = t.Sub(m.ReceivedAt)
-			if elapsed <= sla {
-				pending++
-				continue
-			}
-		}
-		q := ratio(elapsed, sla)
-		ratios = append(ratios, q)
-		if c != nil {
-			c.Evidence = append(c.Evidence, m.Ref)
-			d := MessageDetail{ID: m.ID, ReceivedAt: m.ReceivedAt, Answered: answered, Hours: elapsed.Hours(), Ratio: q}
-			if answered {
-				c.Evidence = append(c.Evidence, rep.Ref)
-				at := rep.Time
-				d.RepliedAt = &at
-			}
-			details = append(details, d)
-		}
-	}
-	n := len(ratios)
-	if n == 0 {
-		return outcome{}
-	}
-	slices.Sort(ratios)
-	rank := (9*n + 9) / 10 // ⌈0.9·n⌉ in integers
-	if c != nil {
-		slices.SortFunc(details, func(x, y MessageDetail) int {
-			return cmp.Or(x.ReceivedAt.Compare(y.ReceivedAt), strings.Compare(x.ID, y.ID))
-		})
-		c.Details = &ResponseDetails{SLAHours: slaHours, Counted: n, Rank: rank, Pending: pending, Messages: details}
-	}
-	return s.single(compResponse, r, ratios[rank-1])
 }
 
 // Prune drops the facts of a that can no longer affect any result at an

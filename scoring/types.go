@@ -1,23 +1,36 @@
 package scoring
 
-import "time"
+import (
+	"time"
 
-// Tier is an account's service tier.
-type Tier string
+	"github.com/vitals-hq/vitals/domain"
+)
+
+// The words scoring shares with the events are defined once, in
+// domain/enums.go (values, validity, the messages naming them); scoring
+// names them through these aliases, so a value of one is a value of the
+// other with no conversion.
+type (
+	// Tier is an account's service tier (domain.Tier).
+	Tier = domain.Tier
+	// Band is the traffic-light rating of a score or a component
+	// (domain.Band); BandUnknown is the band of a null score or a missing
+	// component.
+	Band = domain.Band
+	// Party says who missed a meeting (domain.Party).
+	Party = domain.Party
+)
 
 // The tiers, from the largest accounts to the smallest.
 const (
-	TierPlatinum Tier = "platinum"
-	TierGold     Tier = "gold"
-	TierSilver   Tier = "silver"
-	TierBronze   Tier = "bronze"
+	TierPlatinum = domain.TierPlatinum
+	TierGold     = domain.TierGold
+	TierSilver   = domain.TierSilver
+	TierBronze   = domain.TierBronze
 )
 
 // Tiers lists every tier, largest first.
-func Tiers() []Tier { return []Tier{TierPlatinum, TierGold, TierSilver, TierBronze} }
-
-// Valid reports whether t is one of the four tiers.
-func (t Tier) Valid() bool { return tierIndex(t) >= 0 }
+func Tiers() []Tier { return domain.Tiers() }
 
 // tierIndex maps a tier to 0..3, or -1 when it is not a tier.
 func tierIndex(t Tier) int {
@@ -34,15 +47,12 @@ func tierIndex(t Tier) int {
 	return -1
 }
 
-// Band is the traffic-light rating of a score or a component.
-type Band string
-
-// The bands. BandUnknown is the band of a null score or a missing component.
+// The bands.
 const (
-	BandGreen   Band = "green"
-	BandYellow  Band = "yellow"
-	BandRed     Band = "red"
-	BandUnknown Band = "unknown"
+	BandGreen   = domain.BandGreen
+	BandYellow  = domain.BandYellow
+	BandRed     = domain.BandRed
+	BandUnknown = domain.BandUnknown
 )
 
 // MeetingKind is the outcome of a meeting.
@@ -55,13 +65,10 @@ const (
 	MeetingCanceled MeetingKind = "canceled" // rescheduled: counts neither way
 )
 
-// Party says who missed a meeting.
-type Party string
-
 // The parties of a missed meeting.
 const (
-	PartyClient Party = "client"
-	PartyAgency Party = "agency"
+	PartyClient = domain.PartyClient
+	PartyAgency = domain.PartyAgency
 )
 
 // OverrideKind says whether an override fact sets or clears the override.

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/vitals-hq/vitals/client"
+	"github.com/vitals-hq/vitals/internal/atomicfile"
 )
 
 // backup: vitals backup --server URL --out FILE — a consistent copy of a
@@ -44,26 +43,19 @@ func (a *App) backup(ctx context.Context, args []string) error {
 		return fmt.Errorf("backup: %w", authError(client.ParseError(res.StatusCode, body), *token != "", "the admin scope", "admin"))
 	}
 	want, _ := strconv.ParseInt(res.Header.Get("Content-Length"), 10, 64)
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".vitals-backup-*")
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, res.Body)
-	if err == nil && want > 0 && n != want {
-		err = fmt.Errorf("got %d of %d bytes", n, want)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	var n int64
+	err = atomicfile.Write(*out, atomicfile.Options{Perm: 0o600, TempPrefix: ".vitals-backup-"}, func(w io.Writer) error {
+		var err error
+		if n, err = io.Copy(w, res.Body); err != nil {
+			return err
+		}
+		if want > 0 && n != want {
+			return fmt.Errorf("got %d of %d bytes", n, want)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("backup incomplete, nothing written to %s: %w", *out, err)
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintf(a.Stderr, "backup: %d bytes written to %s\nrestore: stop vitals, put it as events.db into an empty data dir, start vitals\n", n, *out)
 	return nil

@@ -8,11 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,8 +25,7 @@ import (
 	"github.com/vitals-hq/vitals/demo"
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
-	"github.com/vitals-hq/vitals/eventstore/bolt"
-	esdbstore "github.com/vitals-hq/vitals/eventstore/esdb"
+	"github.com/vitals-hq/vitals/eventstore/stores"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/ingest/broker"
 	"github.com/vitals-hq/vitals/metrics"
@@ -358,7 +355,8 @@ func startBroker(ctx context.Context, c serveConfig, log zerolog.Logger, ing *in
 	}, nil
 }
 
-// storeInfo is what the wiring needs to know of the chosen store.
+// storeInfo is what the wiring needs to know of the chosen store, read
+// from the capabilities it implements (eventstore/capabilities.go).
 type storeInfo struct {
 	// dedupeKeys is set for stores that do not deduplicate forever.
 	dedupeKeys bool
@@ -368,39 +366,26 @@ type storeInfo struct {
 	backup func(ctx context.Context, w io.Writer, size func(int64)) (int64, error)
 }
 
-// openStore opens the store named by --store: the embedded bolt store in
-// the data dir (default), or EventStoreDB/KurrentDB for an esdb:// URL.
+// openStore opens the store named by --store (stores.Open): the embedded
+// bolt store in the data dir (default), or EventStoreDB/KurrentDB for an
+// esdb:// URL.
 func openStore(ctx context.Context, c serveConfig, log zerolog.Logger, m *metrics.Metrics) (eventstore.Store, storeInfo, error) {
-	switch {
-	case c.store == "" || c.store == "bolt":
-		s, err := bolt.Open(ctx, c.dataDir, bolt.Options{OnCommit: m.ObserveCommit})
-		if err != nil {
-			return nil, storeInfo{}, fmt.Errorf("open the embedded store in %s: %w", c.dataDir, err)
-		}
-		size := func() (int64, error) {
-			st, err := s.Stats()
-			return st.SizeBytes, err
-		}
-		return s, storeInfo{sizeBytes: size, backup: s.Backup}, nil
-	case strings.HasPrefix(c.store, "esdb://") || strings.HasPrefix(c.store, "esdb+discover://"):
-		s, err := esdbstore.Open(ctx, c.store, esdbstore.Options{Logger: log})
-		if err != nil {
-			return nil, storeInfo{}, fmt.Errorf("open EventStoreDB at %s: %w", redactURL(c.store), err)
-		}
-		return s, storeInfo{dedupeKeys: true}, nil
-	default:
-		return nil, storeInfo{}, fmt.Errorf("--store: must be bolt (the embedded store, default) or an esdb:// URL, got %q", c.store)
+	s, err := stores.Open(ctx, c.store, stores.Options{DataDir: c.dataDir, Logger: log, OnCommit: m.ObserveCommit})
+	if errors.Is(err, stores.ErrUnknown) {
+		return nil, storeInfo{}, fmt.Errorf("--store: %w", err)
 	}
+	if err != nil {
+		return nil, storeInfo{}, err
+	}
+	return s, storeInfo{
+		dedupeKeys: !eventstore.GuaranteesOf(s).DurableKeys,
+		sizeBytes:  eventstore.SizeOf(s),
+		backup:     eventstore.BackupOf(s),
+	}, nil
 }
 
-// redactURL hides a password in a store URL.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+// redactURL hides a password in a URL (store, NATS).
+func redactURL(raw string) string { return stores.Redact(raw) }
 
 // listenAndServe serves h on ln until ctx is done, then shuts down
 // gracefully.

@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
+	"github.com/vitals-hq/vitals/eventstore/stores"
 )
 
 // verify: vitals verify [--data-dir DIR] — check every record of the
@@ -28,11 +30,12 @@ func (a *App) verify(ctx context.Context, args []string) error {
 		// Open would create an empty store: there is nothing to verify.
 		return fmt.Errorf("--data-dir %s: no event store: %w", *dataDir, err)
 	}
-	store, err := openExisting(ctx, *dataDir)
+	opened, err := openExisting(ctx, "bolt", *dataDir, zerolog.Nop())
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer opened.Close()
+	store := opened.(*bolt.Store) // verify reads the embedded store's file
 
 	start := time.Now()
 	last := start
@@ -57,15 +60,18 @@ func (a *App) verify(ctx context.Context, args []string) error {
 	return nil
 }
 
-// openExisting opens the embedded store of a command that must not run
-// next to the server, with a hint when the server holds it.
-func openExisting(ctx context.Context, dataDir string) (*bolt.Store, error) {
-	store, err := bolt.Open(ctx, dataDir, bolt.Options{})
+// openExisting opens the store url names (stores.Open; the embedded store
+// in dataDir by default) for a command that must not run next to the
+// server, with a hint when the server holds the embedded store.
+func openExisting(ctx context.Context, url, dataDir string, log zerolog.Logger) (eventstore.Store, error) {
+	store, err := stores.Open(ctx, url, stores.Options{DataDir: dataDir, Logger: log})
 	switch {
+	case errors.Is(err, stores.ErrUnknown):
+		return nil, fmt.Errorf("--store: %w", err)
 	case errors.Is(err, bolt.ErrLocked):
-		return nil, fmt.Errorf("open the embedded store in %s (is vitals serve running on it? stop it first): %w", dataDir, err)
+		return nil, fmt.Errorf("%w (is vitals serve running on it? stop it first)", err)
 	case err != nil:
-		return nil, fmt.Errorf("open the embedded store in %s: %w", dataDir, err)
+		return nil, err
 	}
 	return store, nil
 }

@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/build"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -42,7 +42,7 @@ func buildVitals(t *testing.T, dir string) string {
 	}
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		goCmd = filepath.Join(build.Default.GOROOT, "bin", "go")
 	}
 	bin := filepath.Join(dir, "vitals")
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
