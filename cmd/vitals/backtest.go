@@ -15,16 +15,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/vitals-hq/vitals/api"
 	"github.com/vitals-hq/vitals/backtest"
 	"github.com/vitals-hq/vitals/client"
 	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/eventstore/stores"
 	"github.com/vitals-hq/vitals/scoring"
 )
 
 // backtestFlags are the flags of "vitals backtest".
 type backtestFlags struct {
-	dataDir, server, token   string
+	dataDir, store           string
+	server, token            string
 	from, to, horizon, split string
 	observedUntil            string
 	scoringConfig            string
@@ -43,6 +47,7 @@ func (a *App) backtestCmd(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("backtest", "backtest [flags]  (how well the health score predicted churn; docs/backtest.md)")
 	var f backtestFlags
 	fs.StringVar(&f.dataDir, "data-dir", "./vitals-data", "directory of the embedded store (the server must be stopped; or use --server)")
+	fs.StringVar(&f.store, "store", "bolt", "event store: bolt (embedded, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB)")
 	fs.StringVar(&f.server, "server", "", "ask this running server (GET /v1/backtest) instead of reading --data-dir")
 	fs.StringVar(&f.token, "token", "", "API key with the read scope (with --server)")
 	fs.StringVar(&f.from, "from", "", "first sample instant, RFC 3339 or a date (default: the earliest account opening)")
@@ -180,10 +185,13 @@ func (a *App) backtestLocal(ctx context.Context, f backtestFlags) (*backtest.Rep
 		}
 		opts.Configs = append(opts.Configs, backtest.Config{Name: name, Config: c})
 	}
-	if _, err := os.Stat(f.dataDir); err != nil {
-		return nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+	if stores.IsEmbedded(f.store) {
+		// Opening would create an empty store: there is nothing to test.
+		if _, err := os.Stat(f.dataDir); err != nil {
+			return nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+		}
 	}
-	store, err := openExisting(ctx, f.dataDir)
+	store, err := openExisting(ctx, f.store, f.dataDir, zerolog.Nop())
 	if err != nil {
 		return nil, fmt.Errorf("%w (or ask the running server with --server URL)", err)
 	}
