@@ -2,10 +2,11 @@ package scoring
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vitals-hq/vitals/domain"
 )
 
 // Account holds the facts that make up one account's health. Every fact
@@ -176,18 +177,10 @@ func sortCompact[T any](s []T, c func(a, b T) int) []T {
 }
 
 // addCents returns a + b, saturating at the int64 range instead of
-// wrapping: a sum of payments that exceeds it (possible only for facts that
-// bypass ingest, whose amounts are bounded) stays the largest amount.
-func addCents(a, b int64) int64 {
-	s := a + b
-	switch {
-	case b > 0 && s < a:
-		return math.MaxInt64
-	case b < 0 && s > a:
-		return math.MinInt64
-	}
-	return s
-}
+// wrapping (domain.Money.Add): a sum of payments that exceeds it (possible
+// only for facts that bypass ingest, whose amounts are bounded) stays the
+// largest amount.
+func addCents(a, b int64) int64 { return int64(domain.Money(a).Add(domain.Money(b))) }
 
 // utcPtr returns a copy of *p in UTC, or nil.
 func utcPtr(p *time.Time) *time.Time {

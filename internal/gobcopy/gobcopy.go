@@ -20,7 +20,8 @@ import (
 func Copy[T any](v T) T {
 	src := reflect.ValueOf(&v).Elem()
 	dst := reflect.New(src.Type()).Elem()
-	copyValue(dst, src)
+	c := copier{flat: make(map[reflect.Type]bool)}
+	c.copyValue(dst, src)
 	return dst.Interface().(T)
 }
 
@@ -36,11 +37,47 @@ func encodesItself(t reflect.Type) bool {
 		reflect.PointerTo(t).Implements(gobEncoder) || reflect.PointerTo(t).Implements(binaryMarshaler)
 }
 
+// copier copies one value; flat remembers, per type, whether a copy by
+// value is already deep (see isFlat).
+type copier struct {
+	flat map[reflect.Type]bool
+}
+
+// isFlat reports whether copying a value of t by value copies everything
+// gob encodes of it: nothing reachable through its exported fields is a
+// pointer, map, slice or interface, or it encodes itself.
+func (c *copier) isFlat(t reflect.Type) bool {
+	if f, ok := c.flat[t]; ok {
+		return f
+	}
+	c.flat[t] = false // a recursive type is not flat
+	f := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+	case reflect.Array:
+		f = encodesItself(t) || c.isFlat(t.Elem())
+	case reflect.Struct:
+		f = true
+		if !encodesItself(t) {
+			for i := range t.NumField() {
+				if t.Field(i).IsExported() && !c.isFlat(t.Field(i).Type) {
+					f = false
+					break
+				}
+			}
+		}
+	default:
+		f = true
+	}
+	c.flat[t] = f
+	return f
+}
+
 // copyValue sets dst, a settable zero value of src's type, to a deep copy
 // of src.
-func copyValue(dst, src reflect.Value) {
+func (c *copier) copyValue(dst, src reflect.Value) {
 	t := src.Type()
-	if (t.Kind() == reflect.Struct || t.Kind() == reflect.Array) && encodesItself(t) {
+	if c.isFlat(t) {
 		dst.Set(src)
 		return
 	}
@@ -50,19 +87,21 @@ func copyValue(dst, src reflect.Value) {
 			return
 		}
 		p := reflect.New(t.Elem())
-		copyValue(p.Elem(), src.Elem())
+		c.copyValue(p.Elem(), src.Elem())
 		dst.Set(p)
 	case reflect.Map:
 		if src.IsNil() {
 			return
 		}
 		m := reflect.MakeMapWithSize(t, src.Len())
+		k := reflect.New(t.Key()).Elem()
+		e := reflect.New(t.Elem()).Elem()
 		it := src.MapRange()
 		for it.Next() {
-			k := reflect.New(t.Key()).Elem()
-			copyValue(k, it.Key())
-			e := reflect.New(t.Elem()).Elem()
-			copyValue(e, it.Value())
+			k.SetZero()
+			c.copyValue(k, it.Key())
+			e.SetZero()
+			c.copyValue(e, it.Value())
 			m.SetMapIndex(k, e)
 		}
 		dst.Set(m)
@@ -71,20 +110,24 @@ func copyValue(dst, src reflect.Value) {
 			return
 		}
 		s := reflect.MakeSlice(t, src.Len(), src.Len())
-		for i := range src.Len() {
-			copyValue(s.Index(i), src.Index(i))
+		if c.isFlat(t.Elem()) {
+			reflect.Copy(s, src)
+		} else {
+			for i := range src.Len() {
+				c.copyValue(s.Index(i), src.Index(i))
+			}
 		}
 		dst.Set(s)
 	case reflect.Array:
 		for i := range src.Len() {
-			copyValue(dst.Index(i), src.Index(i))
+			c.copyValue(dst.Index(i), src.Index(i))
 		}
 	case reflect.Interface:
 		if src.IsNil() {
 			return
 		}
 		e := reflect.New(src.Elem().Type()).Elem()
-		copyValue(e, src.Elem())
+		c.copyValue(e, src.Elem())
 		dst.Set(e)
 	case reflect.Struct:
 		dst.Set(src) // unexported fields by value
@@ -92,7 +135,7 @@ func copyValue(dst, src reflect.Value) {
 			if t.Field(i).IsExported() {
 				f := dst.Field(i)
 				f.SetZero()
-				copyValue(f, src.Field(i))
+				c.copyValue(f, src.Field(i))
 			}
 		}
 	default:
