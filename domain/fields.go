@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Messages shared by several fields.
@@ -79,10 +81,19 @@ func hex4(b []byte) (rune, bool) {
 	return rune(v), err == nil
 }
 
-// object is a JSON object whose members are kept as raw JSON text.
+// object is a JSON object whose members are kept as raw JSON text, in the
+// order received (events have a dozen members at most, so a linear search
+// beats a map).
 type object struct {
 	prefix  string // prepended to member names in errors: "data." or ""
-	members map[string]json.RawMessage
+	members []member
+}
+
+// member is one member of an object: its name (unescaped) and its value
+// as raw JSON text.
+type member struct {
+	name  string
+	value json.RawMessage
 }
 
 // decodeObject reads raw as exactly one JSON object with unique member
@@ -92,8 +103,109 @@ type object struct {
 // (see loneSurrogate): string values at every level, and nested objects and
 // arrays below "data." (the event's own data member is checked when it is
 // decoded in turn).
-func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
-	o := object{prefix: prefix, members: map[string]json.RawMessage{}}
+//
+// It reads raw in one pass with the strict jsontext decoder
+// (decodeObjectFast); only when that finds anything wrong — a syntax error,
+// a duplicate name, an invalid surrogate escape — does it read raw again
+// with encoding/json (decodeObjectSlow), which decides the outcome and
+// words the error exactly as it always has.
+//
+// dec, when not nil, is a decoder to reuse (it is reset to read raw).
+func decodeObject(dec *jsontext.Decoder, raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
+	if dec == nil {
+		dec = new(jsontext.Decoder)
+	}
+	if o, ok := decodeObjectFast(dec, raw, prefix); ok {
+		return o, nil
+	}
+	return decodeObjectSlow(raw, field, prefix, ingest)
+}
+
+// decodeObjectFast reads raw as one JSON object with jsontext's default,
+// strict rules: valid UTF-8, no invalid surrogate escape anywhere (so no
+// lone one), unique member names, nothing but whitespace after the
+// object. It reports false for anything else; what it accepts,
+// decodeObjectSlow accepts with the same members.
+func decodeObjectFast(dec *jsontext.Decoder, raw []byte, prefix string) (object, bool) {
+	o := object{prefix: prefix}
+	// Duplicate names are checked below, among the members of this object
+	// only (encoding/json does not look for them in nested values either),
+	// which spares jsontext's allocations for the check.
+	dec.Reset(bytes.NewBuffer(raw), jsontext.AllowDuplicateNames(true))
+	if dec.PeekKind() != '{' {
+		return o, false
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return o, false
+	}
+	o.members = make([]member, 0, 8)
+	for dec.PeekKind() == '"' {
+		q, err := dec.ReadValue() // the name, quoted
+		if err != nil {
+			return o, false
+		}
+		name, ok := memberName(q)
+		if !ok {
+			return o, false
+		}
+		for _, m := range o.members {
+			if m.name == name {
+				return o, false
+			}
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return o, false
+		}
+		end := int(dec.InputOffset())
+		o.members = append(o.members, member{name: name, value: raw[end-len(v) : end : end]})
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return o, false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return o, false
+	}
+	return o, true
+}
+
+// knownNames holds the member names of the envelope and of the data
+// objects (a constant table: looking a name up in it does not allocate).
+var knownNames = func() map[string]string {
+	m := make(map[string]string)
+	for _, n := range []string{
+		"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
+		"data_base64", "actual", "amount", "author", "band", "billable", "by", "capacity_points",
+		"channel", "comment", "contact", "direction", "due_date", "expires_at", "higher_is_better",
+		"hours", "industry", "invoice_id", "kind", "kpi", "manager_id", "meeting_id", "message_id",
+		"mrr", "name", "note", "period", "reason", "referred", "renewal_date", "respondent", "score",
+		"signal_id", "sla_response_hours", "status", "summary", "target", "tier", "website",
+		"weekly_hours",
+	} {
+		m[n] = n
+	}
+	return m
+}()
+
+// memberName unquotes the member name q, a valid JSON string. It reports
+// false for a name with escapes, which the slow path reads instead. Names
+// that events use are returned without allocating.
+func memberName(q []byte) (string, bool) {
+	b := q[1 : len(q)-1]
+	if bytes.IndexByte(b, '\\') >= 0 {
+		return "", false
+	}
+	if s, ok := knownNames[string(b)]; ok {
+		return s, true
+	}
+	return string(b), true
+}
+
+// decodeObjectSlow is decodeObject with encoding/json's streaming decoder:
+// the reference for what is accepted and for the wording of every error.
+func decodeObjectSlow(raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
+	o := object{prefix: prefix}
+	seen := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
 	if err != nil {
@@ -121,14 +233,15 @@ func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *Field
 			}
 			return o, fieldErr(prefix+name, msgSurrogate)
 		}
-		if _, dup := o.members[name]; dup {
+		if seen[name] {
 			if name == "" {
 				// An empty member name cannot name the field; name the object.
 				return o, fieldErr(field, `has the member "" more than once`)
 			}
 			return o, fieldErr(prefix+name, "appears more than once")
 		}
-		o.members[name] = v
+		seen[name] = true
+		o.members = append(o.members, member{name: name, value: v})
 	}
 	if _, err := dec.Token(); err != nil { // the closing '}'
 		return o, syntaxErr(field, err)
@@ -137,6 +250,23 @@ func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *Field
 		return o, fieldErr(field, "is not valid JSON: unexpected data after the object")
 	}
 	return o, nil
+}
+
+// compact reports whether the JSON text raw, which is valid, holds no
+// insignificant whitespace (whitespace outside strings).
+func compact(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inString && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // syntaxErr describes a JSON decoding failure of field.
@@ -162,14 +292,15 @@ const (
 
 // get returns the member name and how it is present.
 func (o object) get(name string) (json.RawMessage, presence) {
-	v, ok := o.members[name]
-	switch {
-	case !ok:
-		return nil, absent
-	case string(v) == "null":
-		return v, null
+	for _, m := range o.members {
+		if m.name == name {
+			if string(m.value) == "null" {
+				return m.value, null
+			}
+			return m.value, present
+		}
 	}
-	return v, present
+	return nil, absent
 }
 
 // reader reads typed fields from an object, keeping the first error.
@@ -282,10 +413,17 @@ func apply[T any](r *reader, name string, raw json.RawMessage, p parser[T]) T {
 	return v
 }
 
-// pString accepts any JSON string.
+// pString accepts any JSON string. raw is a value of a decoded object, so
+// a string without escapes is its bytes between the quotes.
 func pString(raw json.RawMessage) (string, string) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", msgString
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), ""
+	}
 	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		return "", msgString
 	}
 	return s, ""
