@@ -97,7 +97,18 @@ func Parse(raw []byte, now time.Time) (Event, error) {
 // added since: the limit on future times, the instant and number ranges,
 // the strict time zone offset, lone surrogate escapes and finite extension
 // numbers. An event stored by an earlier version therefore still decodes.
+//
+// raw may also be the compact form MarshalBinary writes (see IsBinary),
+// which holds an event validated when it was accepted: it is decoded
+// without parsing JSON.
 func Decode(raw []byte) (Event, error) {
+	if IsBinary(raw) {
+		e, err := decodeBinary(raw)
+		if err != nil {
+			return Event{}, fieldErr("event", "%s", err.Error())
+		}
+		return e, nil
+	}
 	e, ferr := parseStructured(raw, time.Time{}, false)
 	if ferr != nil {
 		return Event{}, ferr
