@@ -55,11 +55,11 @@ func TestBinaryRoundTrip(t *testing.T) {
 		checkBinaryRoundTrip(t, e)
 	}
 	for _, data := range []string{
-		`{"name":"Acme","mrr":4500,"renewal_date":"2027-03-01"}`,          // declaration order
-		`{"mrr":4500,"name":"Acme","renewal_date":"2027-03-01"}`,          // sorted
-		`{"renewal_date":"2027-03-01","name":"Acme","mrr":4500}`,          // neither: raw
-		`{"name":"Acme","mrr":4500.50}`,                                   // 4500.5 is how it renders: raw
-		`{"name":"Acm\u00e9","mrr":0}`,                                    // an escape: raw
+		`{"name":"Acme","mrr":4500,"renewal_date":"2027-03-01"}`,     // declaration order
+		`{"mrr":4500,"name":"Acme","renewal_date":"2027-03-01"}`,     // sorted
+		`{"renewal_date":"2027-03-01","name":"Acme","mrr":4500}`,     // neither: raw
+		`{"name":"Acme","mrr":4500.50}`,                              // 4500.5 is how it renders: raw
+		`{"name":"Acm\u00e9","mrr":0}`,                               // an escape: raw
 		`{"name":"Acme","mrr":1,"sla_response_hours":0.5,"x":[1,2]}`, // unknown member: raw
 	} {
 		e, err := Parse(event("account.opened", data), testNow)
