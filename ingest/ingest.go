@@ -55,14 +55,41 @@ type Result struct {
 	Position eventstore.Position
 }
 
+// Encoding is the form in which an Ingester stores events.
+type Encoding int
+
+const (
+	// EncodeJSON stores the CloudEvent JSON (Event.MarshalJSON): for stores
+	// that other tools read, such as KurrentDB.
+	EncodeJSON Encoding = iota
+	// EncodeCompact stores the compact binary form (Event.MarshalBinary),
+	// which replays without parsing JSON: for the embedded store.
+	EncodeCompact
+)
+
 // Ingester validates references and appends events durably.
 type Ingester struct {
-	store eventstore.Store
+	store    eventstore.Store
+	encoding Encoding
 }
 
-// New returns an Ingester appending to store.
+// New returns an Ingester appending to store in the JSON form.
 func New(store eventstore.Store) *Ingester {
 	return &Ingester{store: store}
+}
+
+// NewWithEncoding returns an Ingester appending to store in the given
+// form. domain.Decode reads both, so a store may hold a mix of them.
+func NewWithEncoding(store eventstore.Store, enc Encoding) *Ingester {
+	return &Ingester{store: store, encoding: enc}
+}
+
+// encode returns the stored form of ev.
+func (in *Ingester) encode(ev domain.Event) ([]byte, error) {
+	if in.encoding == EncodeCompact {
+		return ev.MarshalBinary()
+	}
+	return ev.MarshalJSON()
 }
 
 // Ingest appends the valid candidates in order, in one durable commit, and
@@ -85,7 +112,7 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 			continue
 		}
 		ev := c.Event
-		data, err := ev.MarshalJSON()
+		data, err := in.encode(ev)
 		if err != nil {
 			return nil, 0, fmt.Errorf("ingest: encode event %q: %w", ev.ID, err)
 		}

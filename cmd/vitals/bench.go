@@ -195,7 +195,7 @@ func heapInUse() int64 {
 func (a *App) benchIngest(ctx context.Context, store *bolt.Store, cfg demo.Config, now time.Time, batch int) error {
 	start, last := time.Now(), time.Now()
 	rejected := 0
-	total, err := ingestDemo(ctx, ingest.New(store), cfg, now, batch, func(total int, rej []ingest.Result) {
+	total, err := ingestDemo(ctx, ingest.NewWithEncoding(store, ingest.EncodeCompact), cfg, now, batch, func(total int, rej []ingest.Result) {
 		rejected += len(rej)
 		if time.Since(last) > 5*time.Second {
 			last = time.Now()

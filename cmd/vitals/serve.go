@@ -156,7 +156,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 			log.Error().Err(err).Msg("closing the store")
 		}
 	}()
-	ing := ingest.New(m.InstrumentStore(store))
+	ing := ingest.NewWithEncoding(m.InstrumentStore(store), storeInfo.encoding)
 	if c.loadDemo {
 		if err := loadDemo(ctx, log, store, ing, c.demo); err != nil {
 			return err
@@ -354,6 +354,9 @@ func startBroker(ctx context.Context, c serveConfig, log zerolog.Logger, ing *in
 type storeInfo struct {
 	// dedupeKeys is set for stores that do not deduplicate forever.
 	dedupeKeys bool
+	// encoding is the form events are stored in: compact in the embedded
+	// store, JSON where other tools read the events (KurrentDB).
+	encoding ingest.Encoding
 	// sizeBytes reports the store's size on disk (nil when unknown).
 	sizeBytes func() (int64, error)
 	// backup copies the store while it runs (nil when unsupported).
@@ -373,7 +376,7 @@ func openStore(ctx context.Context, c serveConfig, log zerolog.Logger, m *metric
 			st, err := s.Stats()
 			return st.SizeBytes, err
 		}
-		return s, storeInfo{sizeBytes: size, backup: s.Backup}, nil
+		return s, storeInfo{sizeBytes: size, backup: s.Backup, encoding: ingest.EncodeCompact}, nil
 	case strings.HasPrefix(c.store, "esdb://") || strings.HasPrefix(c.store, "esdb+discover://"):
 		s, err := esdbstore.Open(ctx, c.store, esdbstore.Options{Logger: log})
 		if err != nil {
