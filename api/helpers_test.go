@@ -31,7 +31,7 @@ func newServerLog(t *testing.T, cfg api.Config, logs io.Writer) (*api.Server, ev
 		cfg.Store = s
 	}
 	if cfg.Ingester == nil {
-		cfg.Ingester = ingest.New(cfg.Store)
+		cfg.Ingester = ingest.NewWithEncoding(cfg.Store, ingest.EncodeCompact) // as serve does with the embedded store
 	}
 	cfg.Now = func() time.Time { return now }
 	cfg.Logger = zerolog.Nop()

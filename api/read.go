@@ -107,7 +107,7 @@ func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.
 				break
 			}
 			count++
-			largest = max(largest, len(rec.Data))
+			largest = max(largest, buf.Len()-mark)
 			from = rec.Version + 1
 		}
 		// The next chunk: what fits in the rest of the page at the size of
@@ -136,6 +136,17 @@ func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.
 // member.
 func writeRecord(buf *bytes.Buffer, rec eventstore.Record) error {
 	data := bytes.TrimSpace(rec.Data)
+	if domain.IsBinary(rec.Data) {
+		// The compact form: served as the CloudEvent JSON it was received
+		// as, the same bytes as an event stored as JSON.
+		ev, err := domain.Decode(rec.Data)
+		if err != nil {
+			return fmt.Errorf("api: record at position %d: %w", rec.Position, err)
+		}
+		if data, err = ev.MarshalJSON(); err != nil {
+			return fmt.Errorf("api: record at position %d: %w", rec.Position, err)
+		}
+	}
 	if len(data) < 2 || data[0] != '{' {
 		return fmt.Errorf("api: record at position %d is not a JSON object", rec.Position)
 	}
