@@ -347,39 +347,57 @@ func (r *binReader) field(v reflect.Value) {
 // MarshalJSON writes them, float64 as encoding/json writes it, a time in
 // RFC 3339 with nanoseconds, a null Opt as null.
 func renderData(b []byte, p reflect.Value, sorted bool) json.RawMessage {
-	t := p.Type()
-	order := make([]int, t.NumField())
-	for i := range order {
-		order[i] = i
-	}
+	plan := renderPlans[slices.Index(payloadTypes[:], p.Type())]
+	fields := plan.declared
 	if sorted {
-		slices.SortFunc(order, func(i, j int) int { return strings.Compare(jsonName(t.Field(i)), jsonName(t.Field(j))) })
+		fields = plan.sorted
 	}
 	b = append(b, '{')
 	first := true
-	for _, i := range order {
-		f := t.Field(i)
-		name, omitZero := jsonName(f), strings.Contains(f.Tag.Get("json"), ",omitzero")
-		v := p.Field(i)
-		if omitZero && v.IsZero() {
+	for _, f := range fields {
+		v := p.Field(f.index)
+		if f.omitZero && v.IsZero() {
 			continue
 		}
 		if !first {
 			b = append(b, ',')
 		}
 		first = false
-		b, _ = jsontext.AppendQuote(b, name)
-		b = append(b, ':')
+		b = append(b, f.member...)
 		b = appendJSONValue(b, v)
 	}
 	return append(b, '}')
 }
 
-// jsonName is the JSON name of a payload field.
-func jsonName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	return name
+// renderField is a payload field as renderData writes it.
+type renderField struct {
+	index    int
+	member   string // the quoted JSON name and the colon
+	omitZero bool
 }
+
+// renderPlan lists a payload struct's fields in declaration order and
+// sorted by JSON name.
+type renderPlan struct {
+	declared, sorted []renderField
+}
+
+// renderPlans holds the plan of each payload struct, by type code - 1 (a
+// constant table, computed once from the struct tags).
+var renderPlans = func() (plans [len(payloadTypes)]renderPlan) {
+	for i, t := range payloadTypes {
+		for j := range t.NumField() {
+			f := t.Field(j)
+			tag := f.Tag.Get("json")
+			name, opts, _ := strings.Cut(tag, ",")
+			q, _ := jsontext.AppendQuote(nil, name)
+			plans[i].declared = append(plans[i].declared, renderField{index: j, member: string(q) + ":", omitZero: strings.Contains(opts, "omitzero")})
+		}
+		plans[i].sorted = slices.Clone(plans[i].declared)
+		slices.SortFunc(plans[i].sorted, func(a, b renderField) int { return strings.Compare(a.member, b.member) })
+	}
+	return plans
+}()
 
 // appendJSONValue writes the value of a payload field as renderData does.
 func appendJSONValue(b []byte, v reflect.Value) []byte {

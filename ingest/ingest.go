@@ -67,11 +67,27 @@ const (
 	EncodeCompact
 )
 
+// Handoff receives the events an Ingester decoded, so that the projector
+// need not decode them again when it reads them from the log
+// (projections.Projector implements it). Offer is called before the
+// append with the key and the bytes stored for the event, and reports
+// whether it took the event; Withdraw is called for every event it took
+// that was not stored (a duplicate, a rejection, a failed append).
+type Handoff interface {
+	Offer(key string, data []byte, ev domain.Event) bool
+	Withdraw(key string)
+}
+
 // Ingester validates references and appends events durably.
 type Ingester struct {
 	store    eventstore.Store
 	encoding Encoding
+	handoff  Handoff
 }
+
+// SetHandoff makes the ingester hand the events it appends to h. Call it
+// before the ingester is used concurrently.
+func (in *Ingester) SetHandoff(h Handoff) { in.handoff = h }
 
 // New returns an Ingester appending to store in the JSON form.
 func New(store eventstore.Store) *Ingester {
@@ -103,7 +119,8 @@ func (in *Ingester) encode(ev domain.Event) ([]byte, error) {
 func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, eventstore.Position, error) {
 	results := make([]Result, len(cands))
 	reqs := make([]eventstore.AppendRequest, 0, len(cands))
-	idx := make([]int, 0, len(cands)) // reqs[k] belongs to candidate idx[k]
+	idx := make([]int, 0, len(cands))      // reqs[k] belongs to candidate idx[k]
+	offered := make([]bool, 0, len(cands)) // reqs[k]'s event was handed off
 	for i, c := range cands {
 		results[i] = Result{Index: i, ID: c.Event.ID}
 		if c.Err != nil {
@@ -124,6 +141,7 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 		for _, ref := range ev.ManagerRefs() {
 			requires = append(requires, managerStream(ref.ID))
 		}
+		offered = append(offered, in.handoff != nil && in.handoff.Offer(ev.Key(), data, ev))
 		reqs = append(reqs, eventstore.AppendRequest{
 			Stream:   ev.Stream(),
 			Expected: expected,
@@ -136,6 +154,7 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 	var reached eventstore.Position
 	if len(reqs) > 0 {
 		outs, err := in.store.AppendMany(ctx, reqs)
+		in.withdraw(reqs, offered, outs, err)
 		if err != nil {
 			return nil, 0, fmt.Errorf("ingest: append: %w", err)
 		}
@@ -170,6 +189,21 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 		reached = head
 	}
 	return results, reached, nil
+}
+
+// withdraw takes back from the handoff the events of reqs it took
+// (offered) that were not stored: all of them when the append failed as a
+// whole (err), else the duplicates and the rejected.
+func (in *Ingester) withdraw(reqs []eventstore.AppendRequest, offered []bool, outs []eventstore.AppendOutcome, err error) {
+	for k, r := range reqs {
+		stored := err == nil && k < len(outs) && outs[k].Err == nil && !outs[k].Result.Duplicate
+		if !offered[k] || stored {
+			continue
+		}
+		for _, e := range r.Events {
+			in.handoff.Withdraw(e.Key)
+		}
+	}
 }
 
 // unknownManager names the field that referenced the missing manager

@@ -79,7 +79,7 @@ func demoEvents(t *testing.T, accounts, months int, end time.Time) [][]byte {
 // rejection.
 func ingestAll(t *testing.T, s eventstore.Store, raws [][]byte, now time.Time) eventstore.Position {
 	t.Helper()
-	in := ingest.New(s)
+	in := ingest.NewWithEncoding(s, ingest.EncodeCompact) // as serve does with the embedded store
 	var pos eventstore.Position
 	for i := 0; i < len(raws); i += 500 {
 		var cands []ingest.Candidate

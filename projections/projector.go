@@ -142,6 +142,11 @@ type Projector struct {
 	mgrWake  map[string]time.Time
 	out      []Transition
 
+	// handoff holds events the ingester decoded, until the subscription
+	// reaches them (handoff.go); handedOff counts those taken.
+	handoff   handoff
+	handedOff atomic.Int64
+
 	startPos  eventstore.Position
 	replayed  atomic.Int64
 	rescores  atomic.Int64
@@ -241,7 +246,10 @@ func (p *Projector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.startCatchUp(ctx)
-	recs := make(chan eventstore.Record, 4096)
+	// A bounded pipeline: this goroutine decodes (or takes the event the
+	// ingester handed off) while Run applies, in order, on another core.
+	// Catch-up, the replay after a snapshot and the live path all take it.
+	recs := make(chan decoded, 4096)
 	subErr := make(chan error, 1)
 	go func() {
 		defer close(recs)
@@ -251,7 +259,7 @@ func (p *Projector) Run(ctx context.Context) error {
 				return
 			}
 			select {
-			case recs <- rec:
+			case recs <- p.decode(rec):
 			case <-ctx.Done():
 				return
 			}
@@ -322,14 +330,14 @@ func (p *Projector) resetTimer(t *time.Timer) {
 
 // applyBatch applies rec and whatever else is already queued, up to a
 // bound, under one lock.
-func (p *Projector) applyBatch(rec eventstore.Record, more <-chan eventstore.Record) {
+func (p *Projector) applyBatch(rec decoded, more <-chan decoded) {
 	const maxBatch = 1000
 	n := 0
 	var recordedAt time.Time
 	p.mu.Lock()
 	for {
 		p.applyLocked(rec)
-		recordedAt = rec.RecordedAt
+		recordedAt = rec.rec.RecordedAt
 		n++
 		if n >= maxBatch {
 			break
@@ -370,8 +378,27 @@ done:
 	p.publish(pos)
 }
 
-// applyLocked applies one record; p.mu is held.
-func (p *Projector) applyLocked(rec eventstore.Record) {
+// decoded is a record with its event, or the error decoding it.
+type decoded struct {
+	rec eventstore.Record
+	ev  domain.Event
+	err error
+}
+
+// decode decodes rec: the event the ingester handed off when it holds the
+// same bytes, else domain.Decode.
+func (p *Projector) decode(rec eventstore.Record) decoded {
+	if ev, ok := p.handoff.take(rec.Key, rec.Data); ok {
+		p.handedOff.Add(1)
+		return decoded{rec: rec, ev: ev}
+	}
+	ev, err := domain.Decode(rec.Data)
+	return decoded{rec: rec, ev: ev, err: err}
+}
+
+// applyLocked applies one decoded record; p.mu is held.
+func (p *Projector) applyLocked(d decoded) {
+	rec := d.rec
 	if rec.Position <= p.pos {
 		return // seen before (a resubscription overlap)
 	}
@@ -386,7 +413,7 @@ func (p *Projector) applyLocked(rec eventstore.Record) {
 		}
 		p.seen[k] = struct{}{}
 	}
-	ev, err := domain.Decode(rec.Data)
+	ev, err := d.ev, d.err
 	if err != nil {
 		p.cfg.Logger.Error().Err(err).Uint64("position", uint64(rec.Position)).Msg("projections: undecodable record skipped")
 		p.skip("undecodable")
@@ -589,12 +616,18 @@ type Stats struct {
 	StartPosition eventstore.Position `json:"start_position"`
 	Position      eventstore.Position `json:"position"`
 	// Replayed counts the records applied since start.
-	Replayed  int64     `json:"replayed"`
-	Rescores  int64     `json:"rescores"`
-	Accounts  int       `json:"accounts"`
-	Managers  int       `json:"managers"`
-	Scheduled int       `json:"scheduled"`
-	Horizon   time.Time `json:"horizon"`
+	Replayed int64 `json:"replayed"`
+	// HandedOff counts the records applied as the ingester decoded them,
+	// without decoding them again.
+	HandedOff int64 `json:"handed_off"`
+	// HandoffPending is the number of offered events not yet taken or
+	// withdrawn.
+	HandoffPending int       `json:"handoff_pending"`
+	Rescores       int64     `json:"rescores"`
+	Accounts       int       `json:"accounts"`
+	Managers       int       `json:"managers"`
+	Scheduled      int       `json:"scheduled"`
+	Horizon        time.Time `json:"horizon"`
 }
 
 // Stats returns the projector's counters.
@@ -602,7 +635,8 @@ func (p *Projector) Stats() Stats {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return Stats{
-		StartPosition: p.startPos, Position: p.pos, Replayed: p.replayed.Load(), Rescores: p.rescores.Load(),
+		StartPosition: p.startPos, Position: p.pos, Replayed: p.replayed.Load(), HandedOff: p.handedOff.Load(),
+		HandoffPending: p.handoff.len(), Rescores: p.rescores.Load(),
 		Accounts: len(p.state.Accounts), Managers: len(p.state.Managers), Scheduled: len(p.sched), Horizon: p.horizon,
 	}
 }

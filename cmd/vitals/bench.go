@@ -43,6 +43,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	queries := fs.Int("queries", 200, "calls per query endpoint")
 	asJSON := fs.Bool("json", false, "write the results as one JSON object on stdout (the report goes to stderr)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process) to this file")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -87,8 +88,18 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 	if head > 0 {
 		fmt.Fprintf(out, "ingest   skipped: %s already holds %d events\n", *dir, head)
-	} else if err := a.benchIngestHTTP(ctx, out, be, *dir, levels, *batch, &rep.Ingest); err != nil {
-		return err
+	} else {
+		stopProfile, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		err = a.benchIngestHTTP(ctx, out, be, *dir, levels, *batch, &rep.Ingest)
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
+		if err != nil {
+			return err
+		}
 	}
 
 	// 2. The store, replay, memory and snapshot, in this process.
@@ -128,6 +139,25 @@ func (a *App) bench(ctx context.Context, args []string) error {
 		return enc.Encode(rep)
 	}
 	return nil
+}
+
+// startCPUProfile starts a CPU profile into path ("" for none).
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
 
 // parseConcurrency reads --concurrency.

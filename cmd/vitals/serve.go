@@ -190,6 +190,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	ing.SetHandoff(proj) // the projector applies what the ingester decoded
 	if err := m.Watch(metrics.Sources{Store: store, Projections: proj, SizeBytes: storeInfo.sizeBytes}); err != nil {
 		return err
 	}
