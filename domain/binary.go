@@ -22,10 +22,11 @@ import (
 //
 //	byte     binaryV1 (0xB1; the JSON form starts with '{' or whitespace)
 //	byte     the type's code (binaryTypes; 1-based, never reused)
-//	byte     flags (flagContentType, flagExtensions, flagRawData, flagSorted)
+//	byte     flags (flagContentType, flagExtensions, flagRawData, flagSorted, flagJSONContentType)
 //	string   id, source, subject           (uvarint length, then the bytes)
 //	varint   time, seconds since 1970 UTC; uvarint nanoseconds
-//	string   datacontenttype               (with flagContentType)
+//	string   datacontenttype               (with flagContentType; with flagJSONContentType
+//	         it is "application/json" and not written)
 //	uvarint  n, then n × (string name, string raw JSON value)  (with flagExtensions)
 //	payload  the payload struct's fields in declaration order (appendField)
 //	string   the data object as received     (with flagRawData)
@@ -43,7 +44,12 @@ const (
 	flagExtensions
 	flagRawData
 	flagSorted
+	flagJSONContentType
+	flagsKnown = flagContentType | flagExtensions | flagRawData | flagSorted | flagJSONContentType
 )
+
+// jsonContentTypeName is the datacontenttype most events carry.
+const jsonContentTypeName = "application/json"
 
 // binaryTypes gives each event type its code in the compact form: its
 // index + 1. The list only ever grows at the end; a code is never reused.
@@ -103,7 +109,11 @@ func (e Event) MarshalBinary() ([]byte, error) {
 	p.Set(pv)
 
 	var flags byte
-	if e.DataContentType != "" {
+	switch e.DataContentType {
+	case "":
+	case jsonContentTypeName:
+		flags |= flagJSONContentType
+	default:
 		flags |= flagContentType
 	}
 	if e.Extensions != nil {
@@ -157,7 +167,7 @@ func decodeBinary(raw []byte) (Event, error) {
 	}
 	code := r.byte()
 	flags := r.byte()
-	if code == 0 || int(code) > len(binaryTypes) || flags&^(flagContentType|flagExtensions|flagRawData|flagSorted) != 0 {
+	if code == 0 || int(code) > len(binaryTypes) || flags&^flagsKnown != 0 || flags&flagContentType != 0 && flags&flagJSONContentType != 0 {
 		return Event{}, errBinary
 	}
 	e := Event{SpecVersion: "1.0", Type: binaryTypes[code-1]}
@@ -170,8 +180,11 @@ func decodeBinary(raw []byte) (Event, error) {
 		return Event{}, errBinary
 	}
 	e.Time = time.Unix(sec, int64(nsec)).UTC()
-	if flags&flagContentType != 0 {
+	switch {
+	case flags&flagContentType != 0:
 		e.DataContentType = r.string()
+	case flags&flagJSONContentType != 0:
+		e.DataContentType = jsonContentTypeName
 	}
 	if flags&flagExtensions != 0 {
 		n := r.uvarint()

@@ -50,6 +50,8 @@ func TestBinaryRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		checkBinaryRoundTrip(t, e)
+		e.DataContentType = "application/json" // the common one, written as a flag
+		checkBinaryRoundTrip(t, e)
 		e.DataContentType = "application/json; charset=utf-8"
 		e.Extensions = map[string]json.RawMessage{"traceparent": json.RawMessage(`"00-ab"`), "n": json.RawMessage(`1.50`)}
 		checkBinaryRoundTrip(t, e)
