@@ -191,7 +191,7 @@ func storeHead(ctx context.Context, dir string) (eventstore.Position, error) {
 func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvents, root string, levels []int, batch int, rep *benchIngestReport) error {
 	openers, _ := batchBodies(be.openers, batch)
 	rest, counts := batchBodies(be.rest, batch)
-	rep.Batch, rep.ByConcurrency = batch, map[string]float64{}
+	rep.Batch, rep.ByConcurrency, rep.CPUMicrosPerEvent = batch, map[string]float64{}, map[string]float64{}
 	for i, clients := range levels {
 		dir := root
 		if i < len(levels)-1 {
@@ -202,7 +202,7 @@ func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvent
 		if err != nil {
 			return err
 		}
-		rate, err := benchHTTPIngest(ctx, srv, openers, rest, counts, clients)
+		rate, cpu, err := benchHTTPIngest(ctx, srv, openers, rest, counts, clients)
 		if serr := srv.stop(); err == nil {
 			err = serr
 		}
@@ -215,8 +215,9 @@ func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvent
 			}
 		}
 		rep.ByConcurrency[strconv.Itoa(clients)] = rate
-		fmt.Fprintf(out, "ingest   %3d clients %9d events  %9.0f events/s   (POST /v1/events over loopback, batches of %d, durable)\n",
-			clients, len(be.rest), rate, batch)
+		rep.CPUMicrosPerEvent[strconv.Itoa(clients)] = float64(cpu.Nanoseconds()) / 1000
+		fmt.Fprintf(out, "ingest   %3d clients %9d events  %9.0f events/s  %5.1f µs CPU/event   (POST /v1/events over loopback, batches of %d, durable)\n",
+			clients, len(be.rest), rate, float64(cpu.Nanoseconds())/1000, batch)
 		if rep.Concurrency == 0 || absInt(clients-8) < absInt(rep.Concurrency-8) {
 			rep.Concurrency, rep.EventsPerS = clients, rate
 		}

@@ -43,10 +43,14 @@ type benchReport struct {
 // at the concurrency the targets name (8 clients, or the nearest run), the
 // rate at every concurrency run, and the fsync baseline.
 type benchIngestReport struct {
-	EventsPerS              float64            `json:"events_per_s"`
-	Concurrency             int                `json:"concurrency"`
-	Batch                   int                `json:"batch"`
-	ByConcurrency           map[string]float64 `json:"by_concurrency"`
+	EventsPerS    float64            `json:"events_per_s"`
+	Concurrency   int                `json:"concurrency"`
+	Batch         int                `json:"batch"`
+	ByConcurrency map[string]float64 `json:"by_concurrency"`
+	// CPUMicrosPerEvent is the process's CPU time (user + system: the
+	// server and the clients) per event at each concurrency: unlike the
+	// rates, it does not depend on what else the machine runs.
+	CPUMicrosPerEvent       map[string]float64 `json:"cpu_us_per_event"`
 	FsyncBaselineEventsPerS float64            `json:"fsync_baseline_events_per_s"`
 	Ratio                   float64            `json:"ratio"`
 }
@@ -250,11 +254,12 @@ func (s *benchServer) get(ctx context.Context, path string) error {
 }
 
 // benchHTTPIngest stores the openers, then times the rest sent by clients
-// concurrent clients, each taking the next batch; it returns events/s.
-func benchHTTPIngest(ctx context.Context, s *benchServer, openers, rest [][]byte, counts []int, clients int) (float64, error) {
+// concurrent clients, each taking the next batch; it returns events/s and
+// the process's CPU time per event.
+func benchHTTPIngest(ctx context.Context, s *benchServer, openers, rest [][]byte, counts []int, clients int) (rate float64, cpuPerEvent time.Duration, err error) {
 	for _, body := range openers {
 		if _, err := s.post(ctx, body); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	var (
@@ -265,7 +270,7 @@ func benchHTTPIngest(ctx context.Context, s *benchServer, openers, rest [][]byte
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for range clients {
 		wg.Go(func() {
 			for {
@@ -281,15 +286,15 @@ func benchHTTPIngest(ctx context.Context, s *benchServer, openers, rest [][]byte
 		})
 	}
 	wg.Wait()
-	d := time.Since(start)
+	d, cpu := time.Since(start), processCPU()-cpu
 	if firstErr != nil {
-		return 0, firstErr
+		return 0, 0, firstErr
 	}
 	n := 0
 	for _, c := range counts {
 		n += c
 	}
-	return float64(n) / d.Seconds(), nil
+	return float64(n) / d.Seconds(), cpu / time.Duration(n), nil
 }
 
 // fsyncBaseline appends bodies to a plain file in dir with an fsync after
