@@ -155,7 +155,7 @@ func TestBenchSmoke(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"bench", "--accounts", "4", "--managers", "2", "--months", "2", "--data-dir", dir,
 		"--concurrency", "1,2", "--lag-rate", "500", "--lag-duration", "300ms", "--queries", "3"}
-	for round, want := range []string{"events/s   (POST /v1/events", "ingest   skipped"} {
+	for round, want := range []string{"µs CPU/event   (POST /v1/events", "ingest   skipped"} {
 		code, out, stderr := run(t, "", nil, args...)
 		if code != 0 {
 			t.Fatalf("round %d: exit %d: %s", round, code, stderr)
@@ -206,6 +206,7 @@ func TestBenchJSON(t *testing.T) {
 	positive("ingest", "ratio")
 	positive("ingest", "by_concurrency", "1")
 	positive("ingest", "by_concurrency", "8")
+	positive("ingest", "cpu_us_per_event", "8")
 	positive("store", "bytes_per_event")
 	positive("replay", "events_per_s")
 	positive("memory", "live_bytes_per_account")
