@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
@@ -19,7 +21,7 @@ import (
 )
 
 // oldStoreDir copies the store of testdata/store-2715bca into a temp data
-// dir: 218 events written by commit 2715bca (record format 2, each event as
+// dir: 218 events written by commit 2715bca (record format 2 in file format 2, each event as
 // CloudEvent JSON) by the program beside it, mkfixture.go.txt. served.jsonl
 // holds the JSON that commit served for each event, in log order.
 func oldStoreDir(t *testing.T) (dir string, served [][]byte) {
@@ -65,6 +67,11 @@ func TestStoreWrittenBeforeCompactEvents(t *testing.T) {
 	}
 	if code, out, errs := run(t, "", nil, "verify", "--data-dir", dir); code != 0 {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errs)
+	}
+	// The version that wrote it reads file format 2 only: opening the file
+	// marked it format 3, which that version refuses.
+	if f := metaFormatOf(t, dir); f != 3 {
+		t.Fatalf("the store is file format %d after opening, want 3", f)
 	}
 
 	store, err := bolt.Open(t.Context(), dir, bolt.Options{})
@@ -148,4 +155,26 @@ func TestStoreWrittenBeforeCompactEvents(t *testing.T) {
 	if h.Position != last[0].Position {
 		t.Errorf("health of %s at position %d, want %d", subject, h.Position, last[0].Position)
 	}
+}
+
+// metaFormatOf reads the file format of the store in dir (meta bucket,
+// key "format"; see package bolt).
+func metaFormatOf(t *testing.T, dir string) byte {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var f []byte
+	if err := db.View(func(tx *bbolt.Tx) error {
+		f = bytes.Clone(tx.Bucket([]byte("meta")).Get([]byte("format")))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f) != 1 {
+		t.Fatalf("meta format = %v", f)
+	}
+	return f[0]
 }

@@ -19,13 +19,16 @@ const (
 )
 
 // File formats: the value of meta's "format" key. File format 1 holds
-// format 1 records only; file format 2 may hold both. Open upgrades a
-// format 1 file to 2 (so that an earlier version refuses it rather than
-// misreading a format 2 record).
+// format 1 records only; file format 2 may hold both. File format 3 has the
+// same records, whose data may be in forms that versions before it cannot
+// decode (Vitals' compact event form). Open upgrades a file of format 1
+// or 2 to 3, so that an earlier version refuses it rather than misread
+// what it holds.
 const (
 	fileFormatV1 byte = 1
 	fileFormatV2 byte = 2
-	fileFormat        = fileFormatV2
+	fileFormatV3 byte = 3
+	fileFormat        = fileFormatV3
 )
 
 // crcTable is the CRC-32C table of record checksums.
