@@ -169,23 +169,110 @@ func decodeObjectFast(dec *jsontext.Decoder, raw []byte, prefix string) (object,
 	return o, true
 }
 
-// knownNames holds the member names of the envelope and of the data
-// objects (a constant table: looking a name up in it does not allocate).
-var knownNames = func() map[string]string {
-	m := make(map[string]string)
-	for _, n := range []string{
-		"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data",
-		"data_base64", "actual", "amount", "author", "band", "billable", "by", "capacity_points",
-		"channel", "comment", "contact", "direction", "due_date", "expires_at", "higher_is_better",
-		"hours", "industry", "invoice_id", "kind", "kpi", "manager_id", "meeting_id", "message_id",
-		"mrr", "name", "note", "period", "reason", "referred", "renewal_date", "respondent", "score",
-		"signal_id", "sla_response_hours", "status", "summary", "target", "tier", "website",
-		"weekly_hours",
-	} {
-		m[n] = n
+// internName returns the member name b as a string without allocating
+// when it is one of the envelope's or the data objects' names (a switch on
+// constant strings compiles to a search without allocation).
+func internName(b []byte) string {
+	switch string(b) {
+	case "specversion":
+		return "specversion"
+	case "id":
+		return "id"
+	case "source":
+		return "source"
+	case "type":
+		return "type"
+	case "subject":
+		return "subject"
+	case "time":
+		return "time"
+	case "datacontenttype":
+		return "datacontenttype"
+	case "data":
+		return "data"
+	case "data_base64":
+		return "data_base64"
+	case "actual":
+		return "actual"
+	case "amount":
+		return "amount"
+	case "author":
+		return "author"
+	case "band":
+		return "band"
+	case "billable":
+		return "billable"
+	case "by":
+		return "by"
+	case "capacity_points":
+		return "capacity_points"
+	case "channel":
+		return "channel"
+	case "comment":
+		return "comment"
+	case "contact":
+		return "contact"
+	case "direction":
+		return "direction"
+	case "due_date":
+		return "due_date"
+	case "expires_at":
+		return "expires_at"
+	case "higher_is_better":
+		return "higher_is_better"
+	case "hours":
+		return "hours"
+	case "industry":
+		return "industry"
+	case "invoice_id":
+		return "invoice_id"
+	case "kind":
+		return "kind"
+	case "kpi":
+		return "kpi"
+	case "manager_id":
+		return "manager_id"
+	case "meeting_id":
+		return "meeting_id"
+	case "message_id":
+		return "message_id"
+	case "mrr":
+		return "mrr"
+	case "name":
+		return "name"
+	case "note":
+		return "note"
+	case "period":
+		return "period"
+	case "reason":
+		return "reason"
+	case "referred":
+		return "referred"
+	case "renewal_date":
+		return "renewal_date"
+	case "respondent":
+		return "respondent"
+	case "score":
+		return "score"
+	case "signal_id":
+		return "signal_id"
+	case "sla_response_hours":
+		return "sla_response_hours"
+	case "status":
+		return "status"
+	case "summary":
+		return "summary"
+	case "target":
+		return "target"
+	case "tier":
+		return "tier"
+	case "website":
+		return "website"
+	case "weekly_hours":
+		return "weekly_hours"
 	}
-	return m
-}()
+	return string(b)
+}
 
 // memberName unquotes the member name q, a valid JSON string. It reports
 // false for a name with escapes, which the slow path reads instead. Names
@@ -195,10 +282,7 @@ func memberName(q []byte) (string, bool) {
 	if bytes.IndexByte(b, '\\') >= 0 {
 		return "", false
 	}
-	if s, ok := knownNames[string(b)]; ok {
-		return s, true
-	}
-	return string(b), true
+	return internName(b), true
 }
 
 // decodeObjectSlow is decodeObject with encoding/json's streaming decoder:

@@ -356,6 +356,9 @@ func (e *Event) setData(dec *jsontext.Decoder, raw []byte, ingest bool) *FieldEr
 // jsonContentType reports whether s is application/json, with any
 // parameters, and a UTF-8 charset if one is named.
 func jsonContentType(s string) bool {
+	if s == "application/json" {
+		return true
+	}
 	mt, params, err := mime.ParseMediaType(s)
 	if err != nil || mt != "application/json" {
 		return false

@@ -40,7 +40,7 @@ func (c *clock) Set(t time.Time) {
 	c.mu.Unlock()
 }
 
-func openStore(t *testing.T) eventstore.Store {
+func openStore(t testing.TB) eventstore.Store {
 	t.Helper()
 	s, err := bolt.Open(context.Background(), t.TempDir(), bolt.Options{})
 	if err != nil {
@@ -50,7 +50,7 @@ func openStore(t *testing.T) eventstore.Store {
 	return s
 }
 
-func newScorer(t *testing.T) *scoring.Scorer {
+func newScorer(t testing.TB) *scoring.Scorer {
 	t.Helper()
 	s, err := scoring.New(scoring.DefaultConfig())
 	if err != nil {
@@ -60,7 +60,7 @@ func newScorer(t *testing.T) *scoring.Scorer {
 }
 
 // demoEvents generates a demo agency ending at end, as raw CloudEvents.
-func demoEvents(t *testing.T, accounts, months int, end time.Time) [][]byte {
+func demoEvents(t testing.TB, accounts, months int, end time.Time) [][]byte {
 	t.Helper()
 	var out [][]byte
 	err := demo.Generate(context.Background(), demo.Config{Seed: 42, Accounts: accounts, Managers: 4, Months: months, End: end},
@@ -77,7 +77,7 @@ func demoEvents(t *testing.T, accounts, months int, end time.Time) [][]byte {
 
 // ingestAll appends raw events in order, in batches, and fails on any
 // rejection.
-func ingestAll(t *testing.T, s eventstore.Store, raws [][]byte, now time.Time) eventstore.Position {
+func ingestAll(t testing.TB, s eventstore.Store, raws [][]byte, now time.Time) eventstore.Position {
 	t.Helper()
 	in := ingest.NewWithEncoding(s, ingest.EncodeCompact) // as serve does with the embedded store
 	var pos eventstore.Position
