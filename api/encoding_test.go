@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/vitals-hq/vitals/api"
@@ -46,8 +48,51 @@ func TestAccountEventsSameBytesWhateverTheStoredForm(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("encoding %d: GET events: %d %s", enc, res.StatusCode, pages[i])
 		}
+		// A cursor past the end is an empty page.
+		res, err = http.Get(srv.URL + "/v1/accounts/acme/events?cursor=99")
+		if err != nil {
+			t.Fatal(err)
+		}
+		past, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !bytes.Contains(past, []byte(`"events":[]`)) {
+			t.Fatalf("encoding %d: a cursor past the end: %d %s", enc, res.StatusCode, past)
+		}
 	}
 	if !bytes.Equal(pages[0], pages[1]) {
 		t.Fatalf("GET …/events differs by stored form\nJSON    %s\ncompact %s", pages[0], pages[1])
+	}
+}
+
+// BenchmarkAccountEvents serves a page of 100 events of one account,
+// stored as JSON and in the compact form.
+func BenchmarkAccountEvents(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString(`[{"specversion":"1.0","id":"a1","source":"crm","type":"account.opened","subject":"acme","time":"2026-02-01T00:00:00Z","data":{"name":"Acme","mrr":4500}}`)
+	for i := range 99 {
+		fmt.Fprintf(&body, `,{"specversion":"1.0","id":"t%d","source":"crm","type":"touchpoint.recorded","subject":"acme","time":"2026-02-01T10:00:00Z",`+
+			`"datacontenttype":"application/json","data":{"channel":"email","direction":"outbound","summary":"weekly report sent"}}`, i)
+	}
+	body.WriteString(`]`)
+	for _, enc := range []ingest.Encoding{ingest.EncodeJSON, ingest.EncodeCompact} {
+		b.Run(map[ingest.Encoding]string{ingest.EncodeJSON: "json", ingest.EncodeCompact: "compact"}[enc], func(b *testing.B) {
+			_, store := newServer(b, api.Config{})
+			h, _ := newServer(b, api.Config{Store: store, Ingester: ingest.NewWithEncoding(store, enc)})
+			req := httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(body.Bytes()))
+			req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte("rejected")) {
+				b.Fatalf("POST: %d %s", rec.Code, rec.Body)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/accounts/acme/events?limit=100", nil))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("GET: %d", rec.Code)
+				}
+			}
+		})
 	}
 }
