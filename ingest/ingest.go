@@ -131,6 +131,7 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 		ev := c.Event
 		data, err := in.encode(ev)
 		if err != nil {
+			in.withdraw(reqs, offered, nil, err)
 			return nil, 0, fmt.Errorf("ingest: encode event %q: %w", ev.ID, err)
 		}
 		expected := eventstore.StreamExists
@@ -141,11 +142,12 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 		for _, ref := range ev.ManagerRefs() {
 			requires = append(requires, managerStream(ref.ID))
 		}
-		offered = append(offered, in.handoff != nil && in.handoff.Offer(ev.Key(), data, ev))
+		key := ev.Key()
+		offered = append(offered, in.handoff != nil && in.handoff.Offer(key, data, ev))
 		reqs = append(reqs, eventstore.AppendRequest{
 			Stream:   ev.Stream(),
 			Expected: expected,
-			Events:   []eventstore.EventData{{Key: ev.Key(), Type: string(ev.Type), Data: data}},
+			Events:   []eventstore.EventData{{Key: key, Type: string(ev.Type), Data: data}},
 			Requires: requires,
 		})
 		idx = append(idx, i)
