@@ -159,8 +159,9 @@ func (e Event) MarshalBinary() ([]byte, error) {
 // errBinary is the cause of every failure to decode the compact form.
 var errBinary = errors.New("not a valid compact event")
 
-// decodeBinary decodes the compact form written by MarshalBinary.
-func decodeBinary(raw []byte) (Event, error) {
+// decodeBinary decodes the compact form written by MarshalBinary; without
+// withData, Data is left nil when it would be rendered from the payload.
+func decodeBinary(raw []byte, withData bool) (Event, error) {
 	r := binReader{b: raw}
 	if r.byte() != binaryV1 {
 		return Event{}, errBinary
@@ -199,9 +200,10 @@ func decodeBinary(raw []byte) (Event, error) {
 	}
 	p := reflect.New(payloadTypes[code-1]).Elem()
 	r.field(p)
-	if flags&flagRawData != 0 {
+	switch {
+	case flags&flagRawData != 0:
 		e.Data = json.RawMessage(r.string())
-	} else {
+	case withData:
 		e.Data = renderData(make([]byte, 0, 128), p, flags&flagSorted != 0)
 	}
 	if r.bad || len(r.b) != 0 {

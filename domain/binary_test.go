@@ -200,3 +200,35 @@ func benchEvent(b *testing.B) Event {
 	}
 	return e
 }
+
+// TestDecodePayload: DecodePayload returns what Decode does, but the data
+// object a compact event renders from its payload.
+func TestDecodePayload(t *testing.T) {
+	for _, tt := range validPayloads {
+		e, err := Parse(event(string(tt.typ), tt.data), testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, form := range []func() ([]byte, error){e.MarshalBinary, e.MarshalJSON} {
+			raw, err := form()
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := Decode(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := DecodePayload(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Data != nil && !bytes.Equal(got.Data, full.Data) {
+				t.Fatalf("%s: DecodePayload data %s, Decode %s", tt.name, got.Data, full.Data)
+			}
+			got.Data = full.Data
+			if !reflect.DeepEqual(got, full) {
+				t.Fatalf("%s: DecodePayload\n%#v\nDecode\n%#v", tt.name, got, full)
+			}
+		}
+	}
+}

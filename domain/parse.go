@@ -103,7 +103,7 @@ func Parse(raw []byte, now time.Time) (Event, error) {
 // without parsing JSON.
 func Decode(raw []byte) (Event, error) {
 	if IsBinary(raw) {
-		e, err := decodeBinary(raw)
+		e, err := decodeBinary(raw, true)
 		if err != nil {
 			return Event{}, fieldErr("event", "%s", err.Error())
 		}
@@ -114,6 +114,22 @@ func Decode(raw []byte) (Event, error) {
 		return Event{}, ferr
 	}
 	return e, nil
+}
+
+// DecodePayload is Decode for consumers that use the event's envelope and
+// Payload but not its Data (the projections): an event in the compact form
+// comes back with Data nil unless its data object was stored as such,
+// which spares rendering it from the payload. Its other fields are those
+// Decode returns.
+func DecodePayload(raw []byte) (Event, error) {
+	if IsBinary(raw) {
+		e, err := decodeBinary(raw, false)
+		if err != nil {
+			return Event{}, fieldErr("event", "%s", err.Error())
+		}
+		return e, nil
+	}
+	return Decode(raw)
 }
 
 // Build validates a CloudEvent received in HTTP binary mode at now: the

@@ -153,6 +153,10 @@ type Projector struct {
 	sinceSnap int
 	lastSnap  time.Time
 	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
+	// replayTo is the head of the log when Run started: until the
+	// projector reaches it, an empty queue does not mean it is caught up
+	// (Run's goroutine only).
+	replayTo eventstore.Position
 }
 
 // cached is an account's score as of the last re-score.
@@ -246,6 +250,9 @@ func (p *Projector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.startCatchUp(ctx)
+	if head, err := p.cfg.Store.Head(ctx); err == nil {
+		p.replayTo = head // a failure shows in the subscription
+	}
 	// A bounded pipeline: this goroutine decodes (or takes the event the
 	// ingester handed off) while Run applies, in order, on another core.
 	// Catch-up, the replay after a snapshot and the live path all take it.
@@ -357,8 +364,12 @@ done:
 	// Re-score what the batch touched before waiters are released, when
 	// nothing more is queued (or a second has passed), so that a
 	// WaitFor(pos) returns after the accounts were re-scored and their
-	// transitions derived.
-	if len(more) == 0 || time.Since(p.lastFlush) > time.Second {
+	// transitions derived. While it replays the log up to the head found
+	// at start, the queue runs empty between pages of the log: it
+	// re-scores once a second and at the end, not after every page (each
+	// re-score would be undone by the next page's events).
+	replaying := p.pos < p.replayTo
+	if (len(more) == 0 && !replaying) || time.Since(p.lastFlush) > time.Second {
 		now := p.cfg.Now()
 		p.flushDirty(now)
 		if p.catchingUp && p.pos >= p.catchUpTo {
@@ -392,7 +403,7 @@ func (p *Projector) decode(rec eventstore.Record) decoded {
 		p.handedOff.Add(1)
 		return decoded{rec: rec, ev: ev}
 	}
-	ev, err := domain.Decode(rec.Data)
+	ev, err := domain.DecodePayload(rec.Data) // the state takes the payload, never the data
 	return decoded{rec: rec, ev: ev, err: err}
 }
 

@@ -44,6 +44,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "write the results as one JSON object on stdout (the report goes to stderr)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process) to this file")
+	replayProfile := fs.String("replay-cpuprofile", "", "write a CPU profile of the replay to this file")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -103,7 +104,15 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 
 	// 2. The store, replay, memory and snapshot, in this process.
-	if err := a.benchReplay(ctx, out, *dir, cfg.End.Add(time.Minute), *memprofile, &rep); err != nil {
+	stopProfile, err := startCPUProfile(*replayProfile)
+	if err != nil {
+		return err
+	}
+	err = a.benchReplay(ctx, out, *dir, cfg.End.Add(time.Minute), *memprofile, &rep)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
 		return err
 	}
 
