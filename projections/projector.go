@@ -5,10 +5,11 @@
 // A Projector subscribes to the store from its checkpoint and applies each
 // record, in position order, to a State: per account and per manager, the
 // facts with the time they happened. An account touched by an event is
-// re-scored at the current instant; every account is also re-scored at the
-// next instant its score can change with no new event (a min-heap ordered
-// by scoring.Scorer.NextChange), so cached scores are always current without
-// scanning. Lists, capacity and the portfolio are evaluated from the state
+// re-scored at the current instant (while it replays the log up to the
+// head found at start, once a second and at the end); every account is
+// also re-scored at the next instant its score can change with no new event
+// (a min-heap ordered by scoring.Scorer.NextChange), so cached scores are
+// always current without scanning. Lists, capacity and the portfolio are evaluated from the state
 // at query time, as of now or of any instant T.
 //
 // # Time
@@ -175,6 +176,8 @@ type cached struct {
 
 // pruneEvery is how many events an account takes between prunes when the
 // clock does not move (a rebuild, a replay), so its memory stays bounded.
+// Prunes happen when the account is re-scored: during a replay, once a
+// second.
 const pruneEvery = 64
 
 // New returns a Projector; it loads the snapshot when there is a valid one
