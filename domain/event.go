@@ -1,7 +1,14 @@
 // Package domain is the Vitals event catalog: the CloudEvents envelope, one
 // typed payload per event type, and the validation rules of the product
-// contract (docs/events.md). It uses the standard library only and knows
-// nothing of HTTP, storage or metrics.
+// contract (docs/events.md). It uses the standard library and the jsontext
+// decoder of github.com/go-json-experiment/json only, and knows nothing of
+// HTTP, storage or metrics.
+//
+// # Forms
+//
+// An Event is written as CloudEvent JSON (MarshalJSON, AppendJSON) or in a
+// compact, versioned binary form (MarshalBinary) that the embedded store
+// keeps; Decode reads both.
 //
 // # Parsing
 //
