@@ -5,11 +5,12 @@
 // A Projector subscribes to the store from its checkpoint and applies each
 // record, in position order, to a State: per account and per manager, the
 // facts with the time they happened. An account touched by an event is
-// re-scored at the current instant (while it replays the log up to the
-// head found at start, once a second and at the end); every account is
-// also re-scored at the next instant its score can change with no new event
-// (a min-heap ordered by scoring.Scorer.NextChange), so cached scores are
-// always current without scanning. Lists, capacity and the portfolio are evaluated from the state
+// re-scored at the current instant (while the projector replays the log up
+// to the head found at start: once a second, after every 64 of its events
+// and at the end); every account is also re-scored at the next instant its
+// score can change with no new event (a min-heap ordered by
+// scoring.Scorer.NextChange), so cached scores are always current without
+// scanning. Lists, capacity and the portfolio are evaluated from the state
 // at query time, as of now or of any instant T.
 //
 // # Time
@@ -177,7 +178,7 @@ type cached struct {
 // pruneEvery is how many events an account takes between prunes when the
 // clock does not move (a rebuild, a replay), so its memory stays bounded.
 // Prunes happen when the account is re-scored: during a replay, once a
-// second.
+// second or after pruneEvery events of the account.
 const pruneEvery = 64
 
 // New returns a Projector; it loads the snapshot when there is a valid one
@@ -435,9 +436,23 @@ func (p *Projector) applyLocked(d decoded) {
 	}
 	if id := p.state.Apply(ev); id != "" {
 		p.dirty[id]++
+		if p.dirty[id] >= pruneEvery && p.pos < p.replayTo {
+			// A replay re-scores the accounts once a second; one that
+			// takes pruneEvery events before then is re-scored (and so
+			// pruned) at once, so that its facts stay bounded.
+			p.rescore(id, p.cfg.Now(), p.dirty[id])
+			delete(p.dirty, id)
+			p.rescores.Add(1)
+			if o := p.cfg.Observer; o != nil {
+				o.Rescored(1)
+			}
+		}
 	}
 	if ev.Type == domain.TypeTimeLogged {
 		p.timeSincePrune++
+		if p.pos < p.replayTo {
+			p.pruneManagers(p.cfg.Now()) // when enough time entries arrived (a replay flushes rarely)
+		}
 	}
 	if ev.Type.IsManagerEvent() && p.deriving() {
 		p.checkManagerOf(ev.Subject)
