@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/ingest"
@@ -206,9 +208,11 @@ func (s *Server) decodeRequest(r *http.Request, body []byte) (cands []ingest.Can
 	}
 	switch {
 	case media == mediaBatch:
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, false, badRequest("batch body must be a JSON array of CloudEvents: %s", jsonProblem(err))
+		raws, ok := splitArray(body)
+		if !ok {
+			if err := json.Unmarshal(body, &raws); err != nil {
+				return nil, false, badRequest("batch body must be a JSON array of CloudEvents: %s", jsonProblem(err))
+			}
 		}
 		if len(raws) > s.cfg.MaxBatchEvents {
 			return nil, false, &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large",
@@ -249,6 +253,37 @@ func (s *Server) decodeRequest(r *http.Request, body []byte) (cands []ingest.Can
 			msg: fmt.Sprintf("Content-Type %s is not accepted: use %s (one event), %s (a JSON array), or binary mode with ce-* headers and a JSON body",
 				ct, mediaStructured, mediaBatch)}
 	}
+}
+
+// splitArray returns the elements of body, a JSON array, as slices of it,
+// reading it once with the strict jsontext decoder. It reports false for
+// anything else (not an array, a syntax error, invalid UTF-8 or an invalid
+// surrogate escape anywhere): the caller then reads body with
+// encoding/json, which decides the outcome and words the error as before.
+func splitArray(body []byte) ([]json.RawMessage, bool) {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true))
+	if dec.PeekKind() != '[' {
+		return nil, false
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, false
+	}
+	raws := make([]json.RawMessage, 0, 64)
+	for dec.PeekKind() != ']' {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, false
+		}
+		end := int(dec.InputOffset())
+		raws = append(raws, body[end-len(v):end:end])
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, false
+	}
+	return raws, true
 }
 
 // candidate pairs a parse result with the id to report for it, even when

@@ -20,7 +20,7 @@ import (
 // (when cfg.Store is nil), an ingester on it, the test clock and a logger
 // that writes JSON lines to logs (discarded when logs is nil). It returns
 // the server and the store.
-func newServerLog(t *testing.T, cfg api.Config, logs io.Writer) (*api.Server, eventstore.Store) {
+func newServerLog(t testing.TB, cfg api.Config, logs io.Writer) (*api.Server, eventstore.Store) {
 	t.Helper()
 	if cfg.Store == nil {
 		s, err := bolt.Open(context.Background(), t.TempDir(), bolt.Options{})
@@ -31,7 +31,7 @@ func newServerLog(t *testing.T, cfg api.Config, logs io.Writer) (*api.Server, ev
 		cfg.Store = s
 	}
 	if cfg.Ingester == nil {
-		cfg.Ingester = ingest.New(cfg.Store)
+		cfg.Ingester = ingest.NewWithEncoding(cfg.Store, ingest.EncodeCompact) // as serve does with the embedded store
 	}
 	cfg.Now = func() time.Time { return now }
 	cfg.Logger = zerolog.Nop()
@@ -46,7 +46,7 @@ func newServerLog(t *testing.T, cfg api.Config, logs io.Writer) (*api.Server, ev
 }
 
 // newServer is newServerLog without logs.
-func newServer(t *testing.T, cfg api.Config) (*api.Server, eventstore.Store) {
+func newServer(t testing.TB, cfg api.Config) (*api.Server, eventstore.Store) {
 	t.Helper()
 	return newServerLog(t, cfg, nil)
 }

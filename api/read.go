@@ -82,6 +82,7 @@ func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.
 		return nil, err
 	}
 	var buf bytes.Buffer
+	buf.Grow(max(0, min(limit, int(last-from)+1)) * 512) // about a page of events, so that it rarely grows
 	fmt.Fprintf(&buf, `{"position":%d,"total":%d,"events":[`, head, last+1)
 	count, largest, chunk := 0, 0, 1
 	next := eventstore.Version(-1) // the first event not on the page; -1: none
@@ -107,7 +108,7 @@ func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.
 				break
 			}
 			count++
-			largest = max(largest, len(rec.Data))
+			largest = max(largest, buf.Len()-mark)
 			from = rec.Version + 1
 		}
 		// The next chunk: what fits in the rest of the page at the size of
@@ -135,6 +136,21 @@ func (s *Server) eventsPage(ctx context.Context, stream string, from eventstore.
 // writeRecord writes a stored CloudEvent with its position as the first
 // member.
 func writeRecord(buf *bytes.Buffer, rec eventstore.Record) error {
+	if domain.IsBinary(rec.Data) {
+		// The compact form: served as the CloudEvent JSON it was received
+		// as, the same bytes as an event stored as JSON.
+		ev, err := domain.Decode(rec.Data)
+		if err != nil {
+			return fmt.Errorf("api: record at position %d: %w", rec.Position, err)
+		}
+		fmt.Fprintf(buf, `{"position":%d,`, rec.Position)
+		out, err := ev.AppendJSON(buf.AvailableBuffer())
+		if err != nil {
+			return fmt.Errorf("api: record at position %d: %w", rec.Position, err)
+		}
+		buf.Write(out[1:]) // the members after the '{' (an event has at least one)
+		return nil
+	}
 	data := bytes.TrimSpace(rec.Data)
 	if len(data) < 2 || data[0] != '{' {
 		return fmt.Errorf("api: record at position %d is not a JSON object", rec.Position)

@@ -1,7 +1,14 @@
 // Package domain is the Vitals event catalog: the CloudEvents envelope, one
 // typed payload per event type, and the validation rules of the product
-// contract (docs/events.md). It uses the standard library only and knows
-// nothing of HTTP, storage or metrics.
+// contract (docs/events.md). It uses the standard library and the jsontext
+// decoder of github.com/go-json-experiment/json only, and knows nothing of
+// HTTP, storage or metrics.
+//
+// # Forms
+//
+// An Event is written as CloudEvent JSON (MarshalJSON, AppendJSON) or in a
+// compact, versioned binary form (MarshalBinary) that the embedded store
+// keeps; Decode reads both.
 //
 // # Parsing
 //
@@ -20,12 +27,13 @@
 package domain
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxFutureSkew is how far in the future an event's time may lie.
@@ -103,41 +111,72 @@ func (e Event) Extension(name string) (string, bool) {
 // datacontenttype (when set), the extension attributes sorted by name, and
 // the data object as received. Decode reads it back into an equal Event.
 func (e Event) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	member := func(name string, value []byte) {
-		if b.Len() == 0 {
-			b.WriteByte('{')
-		} else {
-			b.WriteByte(',')
-		}
-		b.Write(quote(name))
-		b.WriteByte(':')
-		b.Write(value)
+	size := 160 + len(e.ID) + len(e.Source) + len(e.Subject) + len(e.DataContentType) + len(e.Data)
+	for name, v := range e.Extensions {
+		size += len(name) + len(v) + 4
 	}
-	member("specversion", quote(e.SpecVersion))
-	member("id", quote(e.ID))
-	member("source", quote(e.Source))
-	member("type", quote(string(e.Type)))
-	member("subject", quote(e.Subject))
-	member("time", quote(e.Time.UTC().Format(time.RFC3339Nano)))
+	return e.AppendJSON(make([]byte, 0, size))
+}
+
+// AppendJSON appends what MarshalJSON returns to b.
+func (e Event) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"specversion":`...)
+	b = appendQuoted(b, e.SpecVersion)
+	b = append(b, `,"id":`...)
+	b = appendQuoted(b, e.ID)
+	b = append(b, `,"source":`...)
+	b = appendQuoted(b, e.Source)
+	b = append(b, `,"type":`...)
+	b = appendQuoted(b, string(e.Type))
+	b = append(b, `,"subject":`...)
+	b = appendQuoted(b, e.Subject)
+	b = append(b, `,"time":"`...)
+	b = append(e.Time.UTC().AppendFormat(b, time.RFC3339Nano), '"')
 	if e.DataContentType != "" {
-		member("datacontenttype", quote(e.DataContentType))
+		b = append(b, `,"datacontenttype":`...)
+		b = appendQuoted(b, e.DataContentType)
 	}
-	names := make([]string, 0, len(e.Extensions))
-	for name := range e.Extensions {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !json.Valid(e.Extensions[name]) {
-			return nil, fmt.Errorf("domain: extension %q is not valid JSON", name)
+	if len(e.Extensions) > 0 {
+		names := make([]string, 0, len(e.Extensions))
+		for name := range e.Extensions {
+			names = append(names, name)
 		}
-		member(name, e.Extensions[name])
+		sort.Strings(names)
+		for _, name := range names {
+			if !validJSON(e.Extensions[name]) {
+				return nil, fmt.Errorf("domain: extension %q is not valid JSON", name)
+			}
+			b = append(b, ',')
+			b = appendQuoted(b, name)
+			b = append(b, ':')
+			b = append(b, e.Extensions[name]...)
+		}
 	}
-	if !json.Valid(e.Data) {
+	if !validJSON(e.Data) {
 		return nil, fmt.Errorf("domain: event %s: data is not valid JSON", e.Ref())
 	}
-	member("data", e.Data)
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	b = append(b, `,"data":`...)
+	b = append(b, e.Data...)
+	return append(b, '}'), nil
+}
+
+// appendQuoted appends s as a JSON string exactly as quote writes it: a
+// string of printable ASCII without quote or backslash as it is, any
+// other through quote.
+func appendQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return append(b, quote(s)...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// validJSON is json.Valid, answered by jsontext's faster check when that
+// accepts (it is stricter: it refuses invalid UTF-8, invalid escapes and
+// duplicate names, which encoding/json accepts).
+func validJSON(v []byte) bool {
+	return jsontext.Value(v).IsValid() || json.Valid(v)
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Messages shared by several fields.
@@ -79,10 +81,19 @@ func hex4(b []byte) (rune, bool) {
 	return rune(v), err == nil
 }
 
-// object is a JSON object whose members are kept as raw JSON text.
+// object is a JSON object whose members are kept as raw JSON text, in the
+// order received (events have a dozen members at most, so a linear search
+// beats a map).
 type object struct {
 	prefix  string // prepended to member names in errors: "data." or ""
-	members map[string]json.RawMessage
+	members []member
+}
+
+// member is one member of an object: its name (unescaped) and its value
+// as raw JSON text.
+type member struct {
+	name  string
+	value json.RawMessage
 }
 
 // decodeObject reads raw as exactly one JSON object with unique member
@@ -92,8 +103,193 @@ type object struct {
 // (see loneSurrogate): string values at every level, and nested objects and
 // arrays below "data." (the event's own data member is checked when it is
 // decoded in turn).
-func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
-	o := object{prefix: prefix, members: map[string]json.RawMessage{}}
+//
+// It reads raw in one pass with the strict jsontext decoder
+// (decodeObjectFast); only when that finds anything wrong — a syntax error,
+// a duplicate name, an invalid surrogate escape — does it read raw again
+// with encoding/json (decodeObjectSlow), which decides the outcome and
+// words the error exactly as it always has.
+//
+// dec, when not nil, is a decoder to reuse (it is reset to read raw).
+func decodeObject(dec *jsontext.Decoder, raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
+	if dec == nil {
+		dec = new(jsontext.Decoder)
+	}
+	if o, ok := decodeObjectFast(dec, raw, prefix); ok {
+		return o, nil
+	}
+	return decodeObjectSlow(raw, field, prefix, ingest)
+}
+
+// decodeObjectFast reads raw as one JSON object with jsontext's default,
+// strict rules: valid UTF-8, no invalid surrogate escape anywhere (so no
+// lone one), unique member names, nothing but whitespace after the
+// object. It reports false for anything else; what it accepts,
+// decodeObjectSlow accepts with the same members.
+func decodeObjectFast(dec *jsontext.Decoder, raw []byte, prefix string) (object, bool) {
+	o := object{prefix: prefix}
+	// Duplicate names are checked below, among the members of this object
+	// only (encoding/json does not look for them in nested values either),
+	// which spares jsontext's allocations for the check.
+	dec.Reset(bytes.NewBuffer(raw), jsontext.AllowDuplicateNames(true))
+	if dec.PeekKind() != '{' {
+		return o, false
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return o, false
+	}
+	o.members = make([]member, 0, 8)
+	for dec.PeekKind() == '"' {
+		q, err := dec.ReadValue() // the name, quoted
+		if err != nil {
+			return o, false
+		}
+		name, ok := memberName(q)
+		if !ok {
+			return o, false
+		}
+		for _, m := range o.members {
+			if m.name == name {
+				return o, false
+			}
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return o, false
+		}
+		end := int(dec.InputOffset())
+		o.members = append(o.members, member{name: name, value: raw[end-len(v) : end : end]})
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return o, false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return o, false
+	}
+	return o, true
+}
+
+// internName returns the member name b as a string without allocating
+// when it is one of the envelope's or the data objects' names (a switch on
+// constant strings compiles to a search without allocation).
+func internName(b []byte) string {
+	switch string(b) {
+	case "specversion":
+		return "specversion"
+	case "id":
+		return "id"
+	case "source":
+		return "source"
+	case "type":
+		return "type"
+	case "subject":
+		return "subject"
+	case "time":
+		return "time"
+	case "datacontenttype":
+		return "datacontenttype"
+	case "data":
+		return "data"
+	case "data_base64":
+		return "data_base64"
+	case "actual":
+		return "actual"
+	case "amount":
+		return "amount"
+	case "author":
+		return "author"
+	case "band":
+		return "band"
+	case "billable":
+		return "billable"
+	case "by":
+		return "by"
+	case "capacity_points":
+		return "capacity_points"
+	case "channel":
+		return "channel"
+	case "comment":
+		return "comment"
+	case "contact":
+		return "contact"
+	case "direction":
+		return "direction"
+	case "due_date":
+		return "due_date"
+	case "expires_at":
+		return "expires_at"
+	case "higher_is_better":
+		return "higher_is_better"
+	case "hours":
+		return "hours"
+	case "industry":
+		return "industry"
+	case "invoice_id":
+		return "invoice_id"
+	case "kind":
+		return "kind"
+	case "kpi":
+		return "kpi"
+	case "manager_id":
+		return "manager_id"
+	case "meeting_id":
+		return "meeting_id"
+	case "message_id":
+		return "message_id"
+	case "mrr":
+		return "mrr"
+	case "name":
+		return "name"
+	case "note":
+		return "note"
+	case "period":
+		return "period"
+	case "reason":
+		return "reason"
+	case "referred":
+		return "referred"
+	case "renewal_date":
+		return "renewal_date"
+	case "respondent":
+		return "respondent"
+	case "score":
+		return "score"
+	case "signal_id":
+		return "signal_id"
+	case "sla_response_hours":
+		return "sla_response_hours"
+	case "status":
+		return "status"
+	case "summary":
+		return "summary"
+	case "target":
+		return "target"
+	case "tier":
+		return "tier"
+	case "website":
+		return "website"
+	case "weekly_hours":
+		return "weekly_hours"
+	}
+	return string(b)
+}
+
+// memberName unquotes the member name q, a valid JSON string. It reports
+// false for a name with escapes, which the slow path reads instead. Names
+// that events use are returned without allocating.
+func memberName(q []byte) (string, bool) {
+	b := q[1 : len(q)-1]
+	if bytes.IndexByte(b, '\\') >= 0 {
+		return "", false
+	}
+	return internName(b), true
+}
+
+// decodeObjectSlow is decodeObject with encoding/json's streaming decoder:
+// the reference for what is accepted and for the wording of every error.
+func decodeObjectSlow(raw []byte, field, prefix string, ingest bool) (object, *FieldError) {
+	o := object{prefix: prefix}
+	seen := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
 	if err != nil {
@@ -121,14 +317,15 @@ func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *Field
 			}
 			return o, fieldErr(prefix+name, msgSurrogate)
 		}
-		if _, dup := o.members[name]; dup {
+		if seen[name] {
 			if name == "" {
 				// An empty member name cannot name the field; name the object.
 				return o, fieldErr(field, `has the member "" more than once`)
 			}
 			return o, fieldErr(prefix+name, "appears more than once")
 		}
-		o.members[name] = v
+		seen[name] = true
+		o.members = append(o.members, member{name: name, value: v})
 	}
 	if _, err := dec.Token(); err != nil { // the closing '}'
 		return o, syntaxErr(field, err)
@@ -137,6 +334,23 @@ func decodeObject(raw []byte, field, prefix string, ingest bool) (object, *Field
 		return o, fieldErr(field, "is not valid JSON: unexpected data after the object")
 	}
 	return o, nil
+}
+
+// compact reports whether the JSON text raw, which is valid, holds no
+// insignificant whitespace (whitespace outside strings).
+func compact(raw []byte) bool {
+	inString := false
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case inString && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // syntaxErr describes a JSON decoding failure of field.
@@ -162,14 +376,15 @@ const (
 
 // get returns the member name and how it is present.
 func (o object) get(name string) (json.RawMessage, presence) {
-	v, ok := o.members[name]
-	switch {
-	case !ok:
-		return nil, absent
-	case string(v) == "null":
-		return v, null
+	for _, m := range o.members {
+		if m.name == name {
+			if string(m.value) == "null" {
+				return m.value, null
+			}
+			return m.value, present
+		}
 	}
-	return v, present
+	return nil, absent
 }
 
 // reader reads typed fields from an object, keeping the first error.
@@ -282,10 +497,17 @@ func apply[T any](r *reader, name string, raw json.RawMessage, p parser[T]) T {
 	return v
 }
 
-// pString accepts any JSON string.
+// pString accepts any JSON string. raw is a value of a decoded object, so
+// a string without escapes is its bytes between the quotes.
 func pString(raw json.RawMessage) (string, string) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", msgString
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), ""
+	}
 	var s string
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if json.Unmarshal(raw, &s) != nil {
 		return "", msgString
 	}
 	return s, ""

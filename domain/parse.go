@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Attributes are the CloudEvents context attributes of an event received in
@@ -95,12 +97,39 @@ func Parse(raw []byte, now time.Time) (Event, error) {
 // added since: the limit on future times, the instant and number ranges,
 // the strict time zone offset, lone surrogate escapes and finite extension
 // numbers. An event stored by an earlier version therefore still decodes.
+//
+// raw may also be the compact form MarshalBinary writes (see IsBinary),
+// which holds an event validated when it was accepted: it is decoded
+// without parsing JSON.
 func Decode(raw []byte) (Event, error) {
+	if IsBinary(raw) {
+		e, err := decodeBinary(raw, true)
+		if err != nil {
+			return Event{}, fieldErr("event", "%s", err.Error())
+		}
+		return e, nil
+	}
 	e, ferr := parseStructured(raw, time.Time{}, false)
 	if ferr != nil {
 		return Event{}, ferr
 	}
 	return e, nil
+}
+
+// DecodePayload is Decode for consumers that use the event's envelope and
+// Payload but not its Data (the projections): an event in the compact form
+// comes back with Data nil unless its data object was stored as such,
+// which spares rendering it from the payload. Its other fields are those
+// Decode returns.
+func DecodePayload(raw []byte) (Event, error) {
+	if IsBinary(raw) {
+		e, err := decodeBinary(raw, false)
+		if err != nil {
+			return Event{}, fieldErr("event", "%s", err.Error())
+		}
+		return e, nil
+	}
+	return Decode(raw)
 }
 
 // Build validates a CloudEvent received in HTTP binary mode at now: the
@@ -142,7 +171,7 @@ func build(a Attributes, data []byte, now time.Time) (Event, *FieldError) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Event{}, fieldErr("data", msgRequired)
 	}
-	if ferr := e.setData(data, true); ferr != nil {
+	if ferr := e.setData(nil, data, true); ferr != nil {
 		return Event{}, ferr
 	}
 	return e, nil
@@ -154,7 +183,8 @@ func parseStructured(raw []byte, now time.Time, ingest bool) (Event, *FieldError
 	if !utf8.Valid(raw) {
 		return Event{}, fieldErr("event", msgUTF8)
 	}
-	obj, ferr := decodeObject(raw, "event", "", ingest)
+	dec := new(jsontext.Decoder) // read the event, then its data
+	obj, ferr := decodeObject(dec, raw, "event", "", ingest)
 	if ferr != nil {
 		return Event{}, ferr
 	}
@@ -188,10 +218,10 @@ func parseStructured(raw []byte, now time.Time, ingest bool) (Event, *FieldError
 	if ferr != nil {
 		return Event{}, ferr
 	}
-	names := make([]string, 0, len(obj.members))
-	for name := range obj.members {
-		if !isCoreAttribute(name) {
-			names = append(names, name)
+	var names []string
+	for _, m := range obj.members {
+		if !isCoreAttribute(m.name) {
+			names = append(names, m.name)
 		}
 	}
 	sort.Strings(names)
@@ -221,7 +251,7 @@ func parseStructured(raw []byte, now time.Time, ingest bool) (Event, *FieldError
 	if pr != present {
 		return Event{}, fieldErr("data", msgRequired)
 	}
-	if ferr := e.setData(data, ingest); ferr != nil {
+	if ferr := e.setData(dec, data, ingest); ferr != nil {
 		return Event{}, ferr
 	}
 	return e, nil
@@ -312,11 +342,13 @@ func attributesUTF8(a Attributes) *FieldError {
 
 // setData validates raw as the data object of e's type and stores it
 // (compacted) with its payload; ingest is set for a new event.
-func (e *Event) setData(raw []byte, ingest bool) *FieldError {
+//
+// dec, when not nil, is a decoder to reuse.
+func (e *Event) setData(dec *jsontext.Decoder, raw []byte, ingest bool) *FieldError {
 	if !utf8.Valid(raw) {
 		return fieldErr("data", msgUTF8)
 	}
-	obj, ferr := decodeObject(raw, "data", "data.", ingest)
+	obj, ferr := decodeObject(dec, raw, "data", "data.", ingest)
 	if ferr != nil {
 		return ferr
 	}
@@ -324,11 +356,15 @@ func (e *Event) setData(raw []byte, ingest bool) *FieldError {
 	if ferr != nil {
 		return ferr
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil { // cannot fail: raw was decoded above
-		return fieldErr("data", "is not valid JSON: %v", err)
+	if compact(raw) {
+		e.Data = append(json.RawMessage(nil), raw...)
+	} else {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil { // cannot fail: raw was decoded above
+			return fieldErr("data", "is not valid JSON: %v", err)
+		}
+		e.Data = buf.Bytes()
 	}
-	e.Data = buf.Bytes()
 	e.Payload = p
 	return nil
 }
@@ -336,6 +372,9 @@ func (e *Event) setData(raw []byte, ingest bool) *FieldError {
 // jsonContentType reports whether s is application/json, with any
 // parameters, and a UTF-8 charset if one is named.
 func jsonContentType(s string) bool {
+	if s == "application/json" {
+		return true
+	}
 	mt, params, err := mime.ParseMediaType(s)
 	if err != nil || mt != "application/json" {
 		return false

@@ -58,14 +58,57 @@ type Result struct {
 	Position eventstore.Position
 }
 
-// Ingester validates references and appends events durably.
-type Ingester struct {
-	store eventstore.Store
+// Encoding is the form in which an Ingester stores events.
+type Encoding int
+
+const (
+	// EncodeJSON stores the CloudEvent JSON (Event.MarshalJSON): for stores
+	// that other tools read, such as KurrentDB.
+	EncodeJSON Encoding = iota
+	// EncodeCompact stores the compact binary form (Event.MarshalBinary),
+	// which replays without parsing JSON: for the embedded store.
+	EncodeCompact
+)
+
+// Handoff receives the events an Ingester decoded, so that the projector
+// need not decode them again when it reads them from the log
+// (projections.Projector implements it). Offer is called before the
+// append with the key and the bytes stored for the event, and reports
+// whether it took the event; Withdraw is called for every event it took
+// that was not stored (a duplicate, a rejection, a failed append).
+type Handoff interface {
+	Offer(key string, data []byte, ev domain.Event) bool
+	Withdraw(key string)
 }
 
-// New returns an Ingester appending to store.
+// Ingester validates references and appends events durably.
+type Ingester struct {
+	store    eventstore.Store
+	encoding Encoding
+	handoff  Handoff
+}
+
+// SetHandoff makes the ingester hand the events it appends to h. Call it
+// before the ingester is used concurrently.
+func (in *Ingester) SetHandoff(h Handoff) { in.handoff = h }
+
+// New returns an Ingester appending to store in the JSON form.
 func New(store eventstore.Store) *Ingester {
 	return &Ingester{store: store}
+}
+
+// NewWithEncoding returns an Ingester appending to store in the given
+// form. domain.Decode reads both, so a store may hold a mix of them.
+func NewWithEncoding(store eventstore.Store, enc Encoding) *Ingester {
+	return &Ingester{store: store, encoding: enc}
+}
+
+// encode returns the stored form of ev.
+func (in *Ingester) encode(ev domain.Event) ([]byte, error) {
+	if in.encoding == EncodeCompact {
+		return ev.MarshalBinary()
+	}
+	return ev.MarshalJSON()
 }
 
 // Ingest appends the valid candidates in order, in one durable commit, and
@@ -82,7 +125,8 @@ func New(store eventstore.Store) *Ingester {
 func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, eventstore.Position, error) {
 	results := make([]Result, len(cands))
 	reqs := make([]eventstore.AppendRequest, 0, len(cands))
-	idx := make([]int, 0, len(cands)) // reqs[k] belongs to candidate idx[k]
+	idx := make([]int, 0, len(cands))      // reqs[k] belongs to candidate idx[k]
+	offered := make([]bool, 0, len(cands)) // reqs[k]'s event was handed off
 	for i, c := range cands {
 		results[i] = Result{Index: i, ID: c.Event.ID}
 		if c.Err != nil {
@@ -91,8 +135,9 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 			continue
 		}
 		ev := c.Event
-		data, err := ev.MarshalJSON()
+		data, err := in.encode(ev)
 		if err != nil {
+			in.withdraw(reqs, offered, nil, err)
 			return nil, 0, fmt.Errorf("ingest: encode event %q: %w", ev.ID, err)
 		}
 		expected := eventstore.StreamExists
@@ -103,10 +148,12 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 		for _, ref := range ev.ManagerRefs() {
 			requires = append(requires, managerStream(ref.ID))
 		}
+		key := ev.Key()
+		offered = append(offered, in.handoff != nil && in.handoff.Offer(key, data, ev))
 		reqs = append(reqs, eventstore.AppendRequest{
 			Stream:   ev.Stream(),
 			Expected: expected,
-			Events:   []eventstore.EventData{{Key: ev.Key(), Type: string(ev.Type), Data: data}},
+			Events:   []eventstore.EventData{{Key: key, Type: string(ev.Type), Data: data}},
 			Requires: requires,
 		})
 		idx = append(idx, i)
@@ -115,6 +162,7 @@ func (in *Ingester) Ingest(ctx context.Context, cands []Candidate) ([]Result, ev
 	var reached eventstore.Position
 	if len(reqs) > 0 {
 		outs, err := in.store.AppendMany(ctx, reqs)
+		in.withdraw(reqs, offered, outs, err)
 		var pbe *eventstore.PartialBatchError
 		if errors.As(err, &pbe) {
 			return nil, 0, partial(pbe, idx)
@@ -191,6 +239,21 @@ func partial(pbe *eventstore.PartialBatchError, idx []int) *PartialError {
 		}
 	}
 	return pe
+}
+
+// withdraw takes back from the handoff the events of reqs it took
+// (offered) that were not stored: all of them when the append failed as a
+// whole (err), else the duplicates and the rejected.
+func (in *Ingester) withdraw(reqs []eventstore.AppendRequest, offered []bool, outs []eventstore.AppendOutcome, err error) {
+	for k, r := range reqs {
+		stored := err == nil && k < len(outs) && outs[k].Err == nil && !outs[k].Result.Duplicate
+		if !offered[k] || stored {
+			continue
+		}
+		for _, e := range r.Events {
+			in.handoff.Withdraw(e.Key)
+		}
+	}
 }
 
 // unknownManager names the field that referenced the missing manager

@@ -185,3 +185,32 @@ func TestRefusedEventIsRejected(t *testing.T) {
 		ev(t, "crm", "3", "account.opened", "gamma", `{"name":"Gamma","mrr":10}`),
 	}, []want{{ingest.Accepted, ""}, {ingest.Rejected, "event"}, {ingest.Accepted, ""}})
 }
+
+// TestEncodings checks that each encoding stores its form and that the
+// stored event decodes to the one ingested.
+func TestEncodings(t *testing.T) {
+	for _, enc := range []ingest.Encoding{ingest.EncodeJSON, ingest.EncodeCompact} {
+		s := open(t)
+		in := ingest.NewWithEncoding(s, enc)
+		c := ev(t, "crm", "a-1", "account.opened", "acme", `{"name":"Acme","mrr":100}`)
+		if _, _, err := in.Ingest(t.Context(), []ingest.Candidate{c}); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := s.ReadAll(t.Context(), 0, 10)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("ReadAll = %d records, %v", len(recs), err)
+		}
+		if got := domain.IsBinary(recs[0].Data); got != (enc == ingest.EncodeCompact) {
+			t.Errorf("encoding %d: stored form binary = %v", enc, got)
+		}
+		back, err := domain.Decode(recs[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := c.Event.MarshalJSON()
+		got, _ := back.MarshalJSON()
+		if string(got) != string(want) {
+			t.Errorf("encoding %d: stored event reads back as %s, want %s", enc, got, want)
+		}
+	}
+}

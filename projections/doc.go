@@ -5,9 +5,11 @@
 // A Projector subscribes to the store from its checkpoint and applies each
 // record, in position order, to a State: per account and per manager, the
 // facts with the time they happened. An account touched by an event is
-// re-scored at the current instant; every account is also re-scored at the
-// next instant its score can change with no new event (a min-heap ordered
-// by scoring.Scorer.NextChange), so cached scores are always current without
+// re-scored at the current instant (while the projector replays the log up
+// to the head found at start: once a second, after every 64 of its events
+// and at the end); every account is also re-scored at the next instant its
+// score can change with no new event (a min-heap ordered by
+// scoring.Scorer.NextChange), so cached scores are always current without
 // scanning. Lists, capacity and the portfolio are evaluated from the state
 // at query time, as of now or of any instant T.
 //

@@ -40,32 +40,32 @@ func (c *clock) Set(t time.Time) {
 }
 
 // The helpers below name the shared fixture (internal/testworld) the way
-// this package's tests call it.
+// this package's tests and benchmarks call it.
 
-func openStore(t *testing.T) eventstore.Store { return testworld.OpenStore(t) }
+func openStore(t testing.TB) eventstore.Store { return testworld.OpenStore(t) }
 
-func newScorer(t *testing.T) *scoring.Scorer { return testworld.Scorer(t) }
+func newScorer(t testing.TB) *scoring.Scorer { return testworld.Scorer(t) }
 
-func runProjector(t *testing.T, cfg projections.Config) *projections.Projector {
+func runProjector(t testing.TB, cfg projections.Config) *projections.Projector {
 	t.Helper()
 	return testworld.RunProjector(t, cfg)
 }
 
-func waitFor(t *testing.T, p *projections.Projector, pos eventstore.Position) {
+func waitFor(t testing.TB, p *projections.Projector, pos eventstore.Position) {
 	t.Helper()
 	testworld.WaitFor(t, p, pos)
 }
 
 // demoEvents generates a demo agency ending at end, as raw CloudEvents.
-func demoEvents(t *testing.T, accounts, months int, end time.Time) [][]byte {
+func demoEvents(t testing.TB, accounts, months int, end time.Time) [][]byte {
 	return testworld.Demo(t, demo.Config{Seed: 42, Accounts: accounts, Managers: 4, Months: months, End: end})
 }
 
-// ingestAll appends raw events in order, in batches, and fails on any
-// rejection.
-func ingestAll(t *testing.T, s eventstore.Store, raws [][]byte, now time.Time) eventstore.Position {
+// ingestAll appends raw events in order, in batches, in the compact form
+// (as serve does with the embedded store), and fails on any rejection.
+func ingestAll(t testing.TB, s eventstore.Store, raws [][]byte, now time.Time) eventstore.Position {
 	t.Helper()
-	return testworld.Ingest(t, ingest.New(s), raws, now)
+	return testworld.Ingest(t, ingest.NewWithEncoding(s, ingest.EncodeCompact), raws, now)
 }
 
 // everything is every read model as of one instant, for comparisons.

@@ -117,12 +117,21 @@ type Projector struct {
 	mgrWake  map[string]time.Time
 	out      []Transition
 
+	// handoff holds events the ingester decoded, until the subscription
+	// reaches them (handoff.go); handedOff counts those taken.
+	handoff   handoff
+	handedOff atomic.Int64
+
 	startPos  eventstore.Position
 	replayed  atomic.Int64
 	rescores  atomic.Int64
 	sinceSnap int
 	lastSnap  time.Time
 	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
+	// replayTo is the head of the log when Run started: until the
+	// projector reaches it, an empty queue does not mean it is caught up
+	// (Run's goroutine only).
+	replayTo eventstore.Position
 }
 
 // cached is an account's score as of the last re-score.
@@ -141,6 +150,8 @@ type cached struct {
 
 // pruneEvery is how many events an account takes between prunes when the
 // clock does not move (a rebuild, a replay), so its memory stays bounded.
+// Prunes happen when the account is re-scored: during a replay, once a
+// second or after pruneEvery events of the account.
 const pruneEvery = 64
 
 // New returns a Projector; it loads the snapshot when there is a valid one
@@ -216,7 +227,13 @@ func (p *Projector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.startCatchUp(ctx)
-	recs := make(chan eventstore.Record, 4096)
+	if head, err := p.cfg.Store.Head(ctx); err == nil {
+		p.replayTo = head // a failure shows in the subscription
+	}
+	// A bounded pipeline: this goroutine decodes (or takes the event the
+	// ingester handed off) while Run applies, in order, on another core.
+	// Catch-up, the replay after a snapshot and the live path all take it.
+	recs := make(chan decoded, 4096)
 	subErr := make(chan error, 1)
 	go func() {
 		defer close(recs)
@@ -226,7 +243,7 @@ func (p *Projector) Run(ctx context.Context) error {
 				return
 			}
 			select {
-			case recs <- rec:
+			case recs <- p.decode(rec):
 			case <-ctx.Done():
 				return
 			}
@@ -297,14 +314,14 @@ func (p *Projector) resetTimer(t *time.Timer) {
 
 // applyBatch applies rec and whatever else is already queued, up to a
 // bound, under one lock.
-func (p *Projector) applyBatch(rec eventstore.Record, more <-chan eventstore.Record) {
+func (p *Projector) applyBatch(rec decoded, more <-chan decoded) {
 	const maxBatch = 1000
 	n := 0
 	var recordedAt time.Time
 	p.mu.Lock()
 	for {
 		p.applyLocked(rec)
-		recordedAt = rec.RecordedAt
+		recordedAt = rec.rec.RecordedAt
 		n++
 		if n >= maxBatch {
 			break
@@ -324,8 +341,12 @@ done:
 	// Re-score what the batch touched before waiters are released, when
 	// nothing more is queued (or a second has passed), so that a
 	// WaitFor(pos) returns after the accounts were re-scored and their
-	// transitions derived.
-	if len(more) == 0 || time.Since(p.lastFlush) > time.Second {
+	// transitions derived. While it replays the log up to the head found
+	// at start, the queue runs empty between pages of the log: it
+	// re-scores once a second and at the end, not after every page (each
+	// re-score would be undone by the next page's events).
+	replaying := p.pos < p.replayTo
+	if (len(more) == 0 && !replaying) || time.Since(p.lastFlush) > time.Second {
 		now := p.cfg.Now()
 		p.flushDirty(now)
 		if p.catchingUp && p.pos >= p.catchUpTo {
@@ -345,8 +366,27 @@ done:
 	p.publish(pos)
 }
 
-// applyLocked applies one record; p.mu is held.
-func (p *Projector) applyLocked(rec eventstore.Record) {
+// decoded is a record with its event, or the error decoding it.
+type decoded struct {
+	rec eventstore.Record
+	ev  domain.Event
+	err error
+}
+
+// decode decodes rec: the event the ingester handed off when it holds the
+// same bytes, else domain.Decode.
+func (p *Projector) decode(rec eventstore.Record) decoded {
+	if ev, ok := p.handoff.take(rec.Key, rec.Data); ok {
+		p.handedOff.Add(1)
+		return decoded{rec: rec, ev: ev}
+	}
+	ev, err := domain.DecodePayload(rec.Data) // the state takes the payload, never the data
+	return decoded{rec: rec, ev: ev, err: err}
+}
+
+// applyLocked applies one decoded record; p.mu is held.
+func (p *Projector) applyLocked(d decoded) {
+	rec := d.rec
 	if rec.Position <= p.pos {
 		return // seen before (a resubscription overlap)
 	}
@@ -361,7 +401,7 @@ func (p *Projector) applyLocked(rec eventstore.Record) {
 		}
 		p.seen[k] = struct{}{}
 	}
-	ev, err := domain.Decode(rec.Data)
+	ev, err := d.ev, d.err
 	if err != nil {
 		p.cfg.Logger.Error().Err(err).Uint64("position", uint64(rec.Position)).Msg("projections: undecodable record skipped")
 		p.skip("undecodable")
@@ -369,9 +409,23 @@ func (p *Projector) applyLocked(rec eventstore.Record) {
 	}
 	if id := p.state.Apply(ev); id != "" {
 		p.dirty[id]++
+		if p.dirty[id] >= pruneEvery && p.pos < p.replayTo {
+			// A replay re-scores the accounts once a second; one that
+			// takes pruneEvery events before then is re-scored (and so
+			// pruned) at once, so that its facts stay bounded.
+			p.rescore(id, p.cfg.Now(), p.dirty[id])
+			delete(p.dirty, id)
+			p.rescores.Add(1)
+			if o := p.cfg.Observer; o != nil {
+				o.Rescored(1)
+			}
+		}
 	}
 	if ev.Type == domain.TypeTimeLogged {
 		p.timeSincePrune++
+		if p.pos < p.replayTo {
+			p.pruneManagers(p.cfg.Now()) // when enough time entries arrived (a replay flushes rarely)
+		}
 	}
 	if ev.Type.IsManagerEvent() && p.deriving() {
 		p.checkManagerOf(ev.Subject)
@@ -563,12 +617,18 @@ type Stats struct {
 	StartPosition eventstore.Position `json:"start_position"`
 	Position      eventstore.Position `json:"position"`
 	// Replayed counts the records applied since start.
-	Replayed  int64     `json:"replayed"`
-	Rescores  int64     `json:"rescores"`
-	Accounts  int       `json:"accounts"`
-	Managers  int       `json:"managers"`
-	Scheduled int       `json:"scheduled"`
-	Horizon   time.Time `json:"horizon"`
+	Replayed int64 `json:"replayed"`
+	// HandedOff counts the records applied as the ingester decoded them,
+	// without decoding them again.
+	HandedOff int64 `json:"handed_off"`
+	// HandoffPending is the number of offered events not yet taken or
+	// withdrawn.
+	HandoffPending int       `json:"handoff_pending"`
+	Rescores       int64     `json:"rescores"`
+	Accounts       int       `json:"accounts"`
+	Managers       int       `json:"managers"`
+	Scheduled      int       `json:"scheduled"`
+	Horizon        time.Time `json:"horizon"`
 }
 
 // Stats returns the projector's counters.
@@ -576,7 +636,8 @@ func (p *Projector) Stats() Stats {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return Stats{
-		StartPosition: p.startPos, Position: p.pos, Replayed: p.replayed.Load(), Rescores: p.rescores.Load(),
+		StartPosition: p.startPos, Position: p.pos, Replayed: p.replayed.Load(), HandedOff: p.handedOff.Load(),
+		HandoffPending: p.handoff.len(), Rescores: p.rescores.Load(),
 		Accounts: len(p.state.Accounts), Managers: len(p.state.Managers), Scheduled: len(p.sched), Horizon: p.horizon,
 	}
 }

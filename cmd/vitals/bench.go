@@ -2,26 +2,33 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/vitals-hq/vitals/demo"
+	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
-	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/projections"
 )
 
 // benchEnd is the default end of bench's demo agency.
 const benchEnd = "2026-06-30T00:00:00Z"
 
-// bench: vitals bench — loads a demo agency into a fresh embedded store and
-// measures ingestion, replay, memory, snapshots and queries.
+// bench: vitals bench — generates a demo agency, drives the real server
+// over loopback with it at several concurrencies beside an fsync baseline,
+// then measures the store, replay, memory, snapshot, the append→visible lag
+// at a steady rate and the query latencies (BENCHMARKS.md).
 func (a *App) bench(ctx context.Context, args []string) error {
-	fs := a.newFlagSet("bench", "bench [flags]  (measures ingest, replay rate, live memory per account, snapshot, queries)")
+	fs := a.newFlagSet("bench", "bench [flags]  (measures HTTP ingest, replay rate, live memory per account, snapshot, lag, queries)")
 	var d demoFlags
 	d.register(fs, "")
 	// A fixed end: the same agency every run, so runs compare.
@@ -30,9 +37,23 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	d.end = benchEnd
 	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards); a dir that already holds events is reused as it is")
 	batch := fs.Int("batch", 1000, "events per ingest request")
+	conc := fs.String("concurrency", "1,8,32", "HTTP ingest runs: concurrent clients of each run, comma-separated (each run fills a fresh store)")
+	lagRate := fs.Float64("lag-rate", 10000, "events/s sent while measuring the append→visible lag")
+	lagFor := fs.Duration("lag-duration", 5*time.Second, "how long the lag is measured")
+	queries := fs.Int("queries", 200, "calls per query endpoint")
+	asJSON := fs.Bool("json", false, "write the results as one JSON object on stdout (the report goes to stderr)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process) to this file")
+	replayProfile := fs.String("replay-cpuprofile", "", "write a CPU profile of the replay to this file")
 	if err := a.parse(fs, args); err != nil {
 		return err
+	}
+	levels, err := parseConcurrency(*conc)
+	if err != nil {
+		return err
+	}
+	if *batch <= 0 || *lagRate <= 0 || *lagFor <= 0 || *queries <= 0 {
+		return fmt.Errorf("%w: --batch, --lag-rate, --lag-duration and --queries must be positive", errUsage)
 	}
 	cfg, err := d.config(time.Now())
 	if err != nil {
@@ -47,45 +68,207 @@ func (a *App) bench(ctx context.Context, args []string) error {
 		*dir = tmp
 	}
 	out := a.Stdout
+	if *asJSON {
+		out = a.Stderr
+	}
 	fmt.Fprintf(out, "demo agency: %d accounts, %d managers, %d months, seed %d (ends %s)\n", cfg.Accounts, cfg.Managers, cfg.Months, cfg.Seed, cfg.End.Format(time.DateOnly))
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 
-	store, err := bolt.Open(ctx, *dir, bolt.Options{})
+	be, err := generateBenchEvents(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	rep := benchReport{Events: len(be.openers) + len(be.rest), Accounts: be.accounts}
 
-	// 1. Ingest through the same path as POST /v1/events (decode, validate,
-	// append), unless the data dir already holds the agency.
-	now := cfg.End.Add(time.Minute)
-	head, err := store.Head(ctx)
+	// 1. HTTP ingest at each concurrency, each into a fresh store (the
+	// last one into the data dir, which the rest of the run uses), unless
+	// the data dir already holds events.
+	head, err := storeHead(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	if head > 0 {
 		fmt.Fprintf(out, "ingest   skipped: %s already holds %d events\n", *dir, head)
-	} else if err := a.benchIngest(ctx, store, cfg, now, *batch); err != nil {
+	} else {
+		stopProfile, err := startCPUProfile(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		err = a.benchIngestHTTP(ctx, out, be, *dir, levels, *batch, &rep.Ingest)
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
+		if err != nil {
+			return err
+		}
+	}
+
+	// 2. The store, replay, memory and snapshot, in this process.
+	stopProfile, err := startCPUProfile(*replayProfile)
+	if err != nil {
 		return err
 	}
+	err = a.benchReplay(ctx, out, *dir, cfg.End.Add(time.Minute), *memprofile, &rep)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
+		return err
+	}
+
+	// 3. The server again: lag at a steady rate, then the queries.
+	srv, err := startBenchServer(ctx, *dir, 8)
+	if err != nil {
+		return err
+	}
+	lag, err := benchLagRun(ctx, srv, be, *lagRate, *lagFor)
+	if err == nil {
+		rep.Lag = lag
+		fmt.Fprintf(out, "lag      at %.0f events/s: p50 %.1f ms, p99 %.1f ms   (POST a batch → a query with ?min_position= answers)\n", lag.Rate, lag.P50ms, lag.P99ms)
+		rep.Queries, err = benchQueries(ctx, srv, be.firstAccount, be.firstManager, *queries)
+	}
+	if serr := srv.stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(rep.Queries))
+	for name := range rep.Queries {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		q := rep.Queries[name]
+		fmt.Fprintf(out, "query    %-16s p50 %9.0f µs   p99 %9.0f µs   (over HTTP, %d calls)\n", name, q.P50us, q.P99us, *queries)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return nil
+}
+
+// startCPUProfile starts a CPU profile into path ("" for none).
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
+// parseConcurrency reads --concurrency.
+func parseConcurrency(s string) ([]int, error) {
+	var levels []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 || n > 1024 {
+			return nil, fmt.Errorf("%w: --concurrency: want positive client counts separated by commas, got %q", errUsage, s)
+		}
+		levels = append(levels, n)
+	}
+	return levels, nil
+}
+
+// storeHead is the head of the store in dir (0 when there is none).
+func storeHead(ctx context.Context, dir string) (eventstore.Position, error) {
+	if _, err := os.Stat(filepath.Join(dir, bolt.FileName)); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	store, err := bolt.Open(ctx, dir, bolt.Options{})
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
+	return store.Head(ctx)
+}
+
+// benchIngestHTTP runs the HTTP ingest at each concurrency and the fsync
+// baseline over the same bodies.
+func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvents, root string, levels []int, batch int, rep *benchIngestReport) error {
+	openers, _ := batchBodies(be.openers, batch)
+	rest, counts := batchBodies(be.rest, batch)
+	rep.Batch, rep.ByConcurrency, rep.CPUMicrosPerEvent = batch, map[string]float64{}, map[string]float64{}
+	for i, clients := range levels {
+		dir := root
+		if i < len(levels)-1 {
+			dir = benchDirFor(root, clients)
+		}
+		fmt.Fprintf(a.Stderr, "  ingesting %d events over HTTP with %d clients…\n", len(be.openers)+len(be.rest), clients)
+		srv, err := startBenchServer(ctx, dir, clients)
+		if err != nil {
+			return err
+		}
+		rate, cpu, err := benchHTTPIngest(ctx, srv, openers, rest, counts, clients)
+		if serr := srv.stop(); err == nil {
+			err = serr
+		}
+		if err != nil {
+			return err
+		}
+		if dir != root {
+			if err := os.RemoveAll(dir); err != nil {
+				return err
+			}
+		}
+		rep.ByConcurrency[strconv.Itoa(clients)] = rate
+		rep.CPUMicrosPerEvent[strconv.Itoa(clients)] = float64(cpu.Nanoseconds()) / 1000
+		fmt.Fprintf(out, "ingest   %3d clients %9d events  %9.0f events/s  %5.1f µs CPU/event   (POST /v1/events over loopback, batches of %d, durable)\n",
+			clients, len(be.rest), rate, float64(cpu.Nanoseconds())/1000, batch)
+		if rep.Concurrency == 0 || absInt(clients-8) < absInt(rep.Concurrency-8) {
+			rep.Concurrency, rep.EventsPerS = clients, rate
+		}
+	}
+	base, err := fsyncBaseline(root, rest, counts)
+	if err != nil {
+		return fmt.Errorf("bench: fsync baseline: %w", err)
+	}
+	rep.FsyncBaselineEventsPerS, rep.Ratio = base, rep.EventsPerS/base
+	fmt.Fprintf(out, "fsync    baseline    %9d events  %9.0f events/s   (the same bodies appended to a file, fsync per batch); ingest at %d clients = %.1f%% of it\n",
+		len(be.rest), base, rep.Concurrency, 100*rep.Ratio)
+	return nil
+}
+
+func absInt(n int) int { return max(n, -n) }
+
+// benchReplay measures the store's size, replays it into fresh
+// projections as a rebuild does (memory is measured while they are alive),
+// and times the snapshot and a restart from it.
+func (a *App) benchReplay(ctx context.Context, out io.Writer, dir string, now time.Time, memprofile string, rep *benchReport) error {
+	store, err := bolt.Open(ctx, dir, bolt.Options{})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	st, err := store.Stats()
 	if err != nil {
 		return err
 	}
 	total := int(st.Head)
-	fmt.Fprintf(out, "store    %9.1f MiB on disk, %.0f bytes/event\n", float64(st.SizeBytes)/(1<<20), float64(st.SizeBytes)/float64(total))
+	rep.Store.BytesPerEvent = float64(st.SizeBytes) / float64(max(total, 1))
+	fmt.Fprintf(out, "store    %9.1f MiB on disk, %.0f bytes/event\n", float64(st.SizeBytes)/(1<<20), rep.Store.BytesPerEvent)
 
-	// 2. Replay into fresh projections, as a rebuild does; memory is measured
-	// while the projector is alive.
 	scorer, err := newScorer("")
 	if err != nil {
 		return err
 	}
 	clock := func() time.Time { return now }
 	base := heapInUse()
-	snap := snapshotPath(*dir)
+	snap := snapshotPath(dir)
 	if err := os.Remove(snap); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err // a reused dir: replay from zero, not from its snapshot
+		return err // replay from zero, not from the server's snapshot
 	}
 	p, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock, SnapshotPath: snap,
 		SnapshotEvery: 1 << 62, SnapshotInterval: 1 << 62})
@@ -102,8 +285,8 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 	replayDur := time.Since(start)
 	live := heapInUse() - base
-	if *memprofile != "" {
-		f, err := os.Create(*memprofile)
+	if memprofile != "" {
+		f, err := os.Create(memprofile)
 		if err != nil {
 			return err
 		}
@@ -116,50 +299,14 @@ func (a *App) bench(ctx context.Context, args []string) error {
 		}
 	}
 	stats := p.Stats()
-	fmt.Fprintf(out, "replay   %9d events in %8s  %9.0f events/s   (decode + apply + score, one goroutine)\n",
-		stats.Replayed, replayDur.Round(time.Millisecond), float64(stats.Replayed)/replayDur.Seconds())
+	rep.Replay.EventsPerS = float64(stats.Replayed) / replayDur.Seconds()
+	rep.Memory.LiveBytesPerAccount = float64(live) / float64(max(stats.Accounts, 1))
+	fmt.Fprintf(out, "replay   %9d events in %8s  %9.0f events/s   (decode ‖ apply + score)\n",
+		stats.Replayed, replayDur.Round(time.Millisecond), rep.Replay.EventsPerS)
 	fmt.Fprintf(out, "memory   %9.1f MiB live heap for %d accounts = %.1f KiB per account (after GC, facts pruned to the windows)\n",
-		float64(live)/(1<<20), stats.Accounts, float64(live)/1024/float64(max(stats.Accounts, 1)))
+		float64(live)/(1<<20), stats.Accounts, rep.Memory.LiveBytesPerAccount/1024)
 
-	// 3. Queries, as of now.
-	timeIt := func(name string, n int, fn func() error) error {
-		t0 := time.Now()
-		for range n {
-			if err := fn(); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(out, "query    %-28s %10s per call\n", name, (time.Since(t0) / time.Duration(n)).Round(time.Microsecond))
-		return nil
-	}
-	var first string
-	page, err := p.Accounts(ctx, projections.AccountFilter{Limit: 1}, time.Time{})
-	if err != nil {
-		return err
-	}
-	if len(page.Items) > 0 {
-		first = page.Items[0].ID
-	}
-	for _, q := range []struct {
-		name string
-		n    int
-		fn   func() error
-	}{
-		{"health (one account)", 200, func() error { _, err := p.Health(ctx, first, time.Time{}); return err }},
-		{"at-risk list", 5, func() error { _, err := p.AtRisk(ctx, time.Time{}); return err }},
-		{"portfolio", 5, func() error { _, err := p.Portfolio(ctx, time.Time{}); return err }},
-		{"managers", 5, func() error { _, err := p.Capacity(ctx, time.Time{}); return err }},
-		{"health history (365 days)", 5, func() error {
-			_, _, err := p.History(ctx, first, now.AddDate(-1, 0, 0), now, 24*time.Hour)
-			return err
-		}},
-	} {
-		if err := timeIt(q.name, q.n, q.fn); err != nil {
-			return err
-		}
-	}
-
-	// 4. Snapshot on stop, then a restart from it.
+	// Snapshot on stop, then a restart from it.
 	cancel()
 	start = time.Now()
 	if err := <-done; err != nil {
@@ -188,28 +335,4 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
-}
-
-// benchIngest loads the demo agency into store through the ingester and
-// reports the rate.
-func (a *App) benchIngest(ctx context.Context, store *bolt.Store, cfg demo.Config, now time.Time, batch int) error {
-	start, last := time.Now(), time.Now()
-	rejected := 0
-	total, err := ingestDemo(ctx, ingest.New(store), cfg, now, batch, func(total int, rej []ingest.Result) {
-		rejected += len(rej)
-		if time.Since(last) > 5*time.Second {
-			last = time.Now()
-			fmt.Fprintf(a.Stderr, "  ingested %d events…\n", total)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if rejected > 0 {
-		return fmt.Errorf("bench: %d demo events rejected", rejected)
-	}
-	d := time.Since(start)
-	fmt.Fprintf(a.Stdout, "ingest   %9d events in %8s  %9.0f events/s   (generate+encode+validate+append, batches of %d)\n",
-		total, d.Round(time.Millisecond), float64(total)/d.Seconds(), batch)
-	return nil
 }

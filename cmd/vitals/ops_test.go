@@ -153,18 +153,74 @@ func TestGracefulStopFlushesSnapshot(t *testing.T) {
 
 func TestBenchSmoke(t *testing.T) {
 	dir := t.TempDir()
-	for round, want := range []string{"events/s   (generate", "ingest   skipped"} {
-		code, out, stderr := run(t, "", nil, "bench", "--accounts", "4", "--managers", "2", "--months", "2", "--data-dir", dir)
+	args := []string{"bench", "--accounts", "4", "--managers", "2", "--months", "2", "--data-dir", dir,
+		"--concurrency", "1,2", "--lag-rate", "500", "--lag-duration", "300ms", "--queries", "3"}
+	for round, want := range []string{"µs CPU/event   (POST /v1/events", "ingest   skipped"} {
+		code, out, stderr := run(t, "", nil, args...)
 		if code != 0 {
 			t.Fatalf("round %d: exit %d: %s", round, code, stderr)
 		}
-		for _, w := range []string{want, "replay", "KiB per account", "query    at-risk list", "replays 0 events"} {
+		for _, w := range []string{want, "replay", "KiB per account", "query    at_risk", "replays 0 events", "lag      at 500 events/s"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("round %d: output lacks %q:\n%s", round, w, out)
 			}
 		}
+		if round == 0 && !strings.Contains(out, "fsync    baseline") {
+			t.Errorf("no fsync baseline:\n%s", out)
+		}
 		if strings.Contains(out, "replay           0 events") {
 			t.Errorf("round %d replayed nothing:\n%s", round, out)
 		}
+	}
+}
+
+// TestBenchJSON checks the keys of vitals bench --json (BENCHMARKS.md).
+func TestBenchJSON(t *testing.T) {
+	code, out, stderr := run(t, "", nil, "bench", "--json", "--accounts", "3", "--managers", "1", "--months", "1",
+		"--concurrency", "1,8", "--lag-rate", "500", "--lag-duration", "200ms", "--queries", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	positive := func(path ...string) {
+		t.Helper()
+		var v any = rep
+		for _, k := range path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("%v: not an object in %s", path, out)
+			}
+			v = m[k]
+		}
+		if f, ok := v.(float64); !ok || f <= 0 {
+			t.Errorf("%v = %v, want a positive number", path, v)
+		}
+	}
+	positive("events")
+	positive("accounts")
+	positive("ingest", "events_per_s")
+	positive("ingest", "fsync_baseline_events_per_s")
+	positive("ingest", "ratio")
+	positive("ingest", "by_concurrency", "1")
+	positive("ingest", "by_concurrency", "8")
+	positive("ingest", "cpu_us_per_event", "8")
+	positive("store", "bytes_per_event")
+	positive("replay", "events_per_s")
+	positive("memory", "live_bytes_per_account")
+	positive("lag", "rate")
+	positive("lag", "p50_ms")
+	positive("lag", "p99_ms")
+	for _, q := range []string{"health", "account_events", "at_risk", "portfolio", "managers"} {
+		positive("queries", q, "p50_us")
+		positive("queries", q, "p99_us")
+	}
+	if c := rep["ingest"].(map[string]any)["concurrency"]; c != float64(8) {
+		t.Errorf("ingest.concurrency = %v, want 8", c)
+	}
+	if !strings.Contains(stderr, "fsync    baseline") {
+		t.Errorf("the report is not on stderr:\n%s", stderr)
 	}
 }

@@ -158,7 +158,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 			log.Error().Err(err).Msg("closing the store")
 		}
 	}()
-	ing := ingest.New(m.InstrumentStore(store))
+	ing := ingest.NewWithEncoding(m.InstrumentStore(store), storeInfo.encoding)
 	if c.loadDemo {
 		if err := loadDemo(ctx, log, store, ing, c.demo); err != nil {
 			return err
@@ -196,6 +196,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	ing.SetHandoff(proj) // the projector applies what the ingester decoded
 	if err := m.Watch(metrics.Sources{Store: store, Projections: proj, SizeBytes: storeInfo.sizeBytes}); err != nil {
 		return err
 	}
@@ -361,6 +362,9 @@ func startBroker(ctx context.Context, c serveConfig, log zerolog.Logger, ing *in
 type storeInfo struct {
 	// dedupeKeys is set for stores that do not deduplicate forever.
 	dedupeKeys bool
+	// encoding is the form events are stored in: compact in the embedded
+	// store, JSON where other tools read the events (KurrentDB).
+	encoding ingest.Encoding
 	// sizeBytes reports the store's size on disk (nil when unknown).
 	sizeBytes func() (int64, error)
 	// backup copies the store while it runs (nil when unsupported).
@@ -378,11 +382,16 @@ func openStore(ctx context.Context, c serveConfig, log zerolog.Logger, m *metric
 	if err != nil {
 		return nil, storeInfo{}, err
 	}
-	return s, storeInfo{
+	info := storeInfo{
 		dedupeKeys: !eventstore.GuaranteesOf(s).DurableKeys,
 		sizeBytes:  eventstore.SizeOf(s),
 		backup:     eventstore.BackupOf(s),
-	}, nil
+		encoding:   ingest.EncodeJSON,
+	}
+	if stores.IsEmbedded(c.store) {
+		info.encoding = ingest.EncodeCompact // only Vitals reads the embedded store
+	}
+	return s, info, nil
 }
 
 // redactURL hides a password in a URL (store, NATS).

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -271,4 +272,32 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Errorf("re-encoding %+v gives %+v, %v", r, again, err)
 		}
 	})
+}
+
+// TestOpenUpgradesFileFormat: a file of format 1 or 2 (written before event
+// data could be in the compact form) is marked format 3 when opened, so
+// that an earlier version, which could not decode such data, refuses it.
+func TestOpenUpgradesFileFormat(t *testing.T) {
+	for _, old := range []byte{fileFormatV1, fileFormatV2} {
+		dir := t.TempDir()
+		s := open(t, dir)
+		if err := s.db.Update(func(tx *bbolt.Tx) error {
+			return tx.Bucket([]byte(bucketMeta)).Put([]byte(metaFormat), []byte{old})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		s = open(t, dir)
+		var got []byte
+		if err := s.db.View(func(tx *bbolt.Tx) error {
+			got = bytes.Clone(tx.Bucket([]byte(bucketMeta)).Get([]byte(metaFormat)))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if !bytes.Equal(got, []byte{3}) {
+			t.Errorf("a file of format %d is format %v after Open, want 3", old, got)
+		}
+	}
 }

@@ -16,7 +16,7 @@
 //	streams  len(stream) (uvarint) stream version (8 bytes, big-endian) → position
 //	keys     idempotency key                          → position
 //	heads    stream                                   → version of its last record (8 bytes, big-endian)
-//	meta     "format"                                 → file format (1 byte: 2)
+//	meta     "format"                                 → file format (1 byte: 3)
 //
 // Big-endian keys make bbolt's byte order the numeric order, so the log
 // and each stream are read with one cursor. A record is encoded as
@@ -34,8 +34,9 @@
 // Records of format 1, written by earlier versions, have the same fields
 // without the checksum; they are still read, but damage that leaves them
 // decodable cannot be detected (Verify counts them). Open upgrades a file
-// of format 1 to format 2, so that an earlier version refuses it instead
-// of misreading its records.
+// of format 1 or 2 to format 3 (the same records, whose data may be in
+// Vitals' compact event form), so that an earlier version refuses it
+// instead of misreading its records.
 //
 // # Damage
 //
@@ -58,7 +59,12 @@
 // Options.MaxBatchEvents events), applies the requests in queue order in one
 // read-write transaction, commits it (bbolt's commit writes and fsyncs the
 // file) and only then answers every caller: group commit, one fsync for
-// many concurrent appends. Each request is checked (validity, idempotency
+// many concurrent appends. Records are put in the log as they are applied
+// (positions only grow, so each put appends to the last page); the index
+// entries of the transaction — idempotency keys, stream versions, and each
+// stream's head once however many of its events the transaction holds —
+// are written at its end, each index in key order, into pages packed to
+// 90% (bbolt's default would leave them half empty). Each request is checked (validity, idempotency
 // keys, expected version) before anything of it is written, so a failing
 // request leaves no trace while the others of the same transaction are
 // applied. Positions are assigned by the writer, in commit order, so they

@@ -19,13 +19,16 @@ const (
 )
 
 // File formats: the value of meta's "format" key. File format 1 holds
-// format 1 records only; file format 2 may hold both. Open upgrades a
-// format 1 file to 2 (so that an earlier version refuses it rather than
-// misreading a format 2 record).
+// format 1 records only; file format 2 may hold both. File format 3 has the
+// same records, whose data may be in forms that versions before it cannot
+// decode (Vitals' compact event form). Open upgrades a file of format 1
+// or 2 to 3, so that an earlier version refuses it rather than misread
+// what it holds.
 const (
 	fileFormatV1 byte = 1
 	fileFormatV2 byte = 2
-	fileFormat        = fileFormatV2
+	fileFormatV3 byte = 3
+	fileFormat        = fileFormatV3
 )
 
 // crcTable is the CRC-32C table of record checksums.
@@ -123,19 +126,30 @@ func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) 
 	}
 	d := decoder{b: fields}
 	r := eventstore.Record{Position: pos}
-	r.Stream = string(d.bytes())
+	stream := d.bytes()
 	r.Version = eventstore.Version(d.uvarint())
 	r.RecordedAt = time.Unix(0, d.varint()).UTC()
-	r.Key = string(d.bytes())
-	r.Type = string(d.bytes())
-	if data := d.bytes(); len(data) > 0 {
-		r.Data = append([]byte(nil), data...)
-	}
+	key := d.bytes()
+	typ := d.bytes()
+	data := d.bytes()
 	if d.bad || len(d.b) != 0 {
 		return eventstore.Record{}, corrupt(pos, "undecodable fields")
 	}
+	// Stream, key and type are cut from one copy of the fields before the
+	// data (one allocation rather than three).
+	head := string(fields[:len(fields)-len(data)])
+	r.Stream = head[offset(fields, stream):][:len(stream)]
+	r.Key = head[offset(fields, key):][:len(key)]
+	r.Type = head[offset(fields, typ):][:len(typ)]
+	if len(data) > 0 {
+		r.Data = append([]byte(nil), data...)
+	}
 	return r, nil
 }
+
+// offset is the index in b of sub, a slice of b's bytes that reaches, as
+// b does, to the end of their array (as decoder.bytes cuts them).
+func offset(b, sub []byte) int { return cap(b) - cap(sub) }
 
 // decoder reads the fields of a record; bad is set, and every later read
 // returns zero values, once the input is too short.

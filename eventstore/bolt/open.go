@@ -234,14 +234,15 @@ func prepare(db *bbolt.DB) (eventstore.Position, error) {
 		meta := tx.Bucket([]byte(bucketMeta))
 		switch f := meta.Get([]byte(metaFormat)); {
 		case len(f) == 1 && f[0] == fileFormat:
-		case f == nil || (len(f) == 1 && f[0] == fileFormatV1):
-			// A new file, or one from before record checksums: from now on
-			// it holds format 2 records, which earlier versions cannot read.
+		case f == nil || (len(f) == 1 && (f[0] == fileFormatV1 || f[0] == fileFormatV2)):
+			// A new file, or one from an earlier version: from now on it
+			// holds what earlier versions cannot read (format 2 records,
+			// compact event data).
 			if err := meta.Put([]byte(metaFormat), []byte{fileFormat}); err != nil {
 				return err
 			}
 		default:
-			return fmt.Errorf("unsupported file format %v (this version reads formats %d and %d)", f, fileFormatV1, fileFormatV2)
+			return fmt.Errorf("unsupported file format %v (this version reads formats %d to %d)", f, fileFormatV1, fileFormatV3)
 		}
 		if k, _ := tx.Bucket([]byte(bucketLog)).Cursor().Last(); k != nil {
 			head = eventstore.Position(beUint64(k))

@@ -329,6 +329,12 @@ func (s *Store) readLog(ctx context.Context, after eventstore.Position, limit in
 	if after == math.MaxUint64 {
 		after-- // nothing can follow; avoid wrapping around to position 0
 	}
+	s.mu.Lock()
+	head := s.head
+	s.mu.Unlock()
+	if head > after {
+		recs = make([]eventstore.Record, 0, min(uint64(limit), uint64(head-after)))
+	}
 	err := s.view(ctx, "read all", func(tx *bbolt.Tx) error {
 		c := tx.Bucket([]byte(bucketLog)).Cursor()
 		for k, v := c.Seek(u64(uint64(after) + 1)); k != nil && len(recs) < limit; k, v = c.Next() {

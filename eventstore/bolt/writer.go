@@ -1,10 +1,12 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -156,6 +158,9 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 			if w.next == head+1 {
 				return errNothingWritten
 			}
+			if w.flush(); w.fatal != nil {
+				return w.fatal
+			}
 			if s.beforeCommit != nil {
 				if err := s.beforeCommit(); err != nil {
 					return err
@@ -200,13 +205,31 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 }
 
 // txWriter applies requests inside one read-write transaction.
+//
+// Records go to the log as they are applied (their keys, the positions,
+// only grow: each put appends to the last page). The index entries —
+// idempotency keys, stream versions, stream heads — are kept in memory
+// until flush writes them in key order, each head once however many events
+// its stream took: a group commit of thousands of events then walks each
+// index once, from left to right, instead of seeking at random for every
+// event.
 type txWriter struct {
 	log, streams, keys, heads *bbolt.Bucket
 
 	next  eventstore.Position // position of the next record
 	at    int64               // recorded-at of every record of the transaction
 	fatal error               // a write failed: the transaction must be aborted
+
+	newKeys    map[string][]byte             // idempotency keys written in this transaction → position
+	newHeads   map[string]eventstore.Version // stream heads moved in this transaction
+	streamRefs []kv                          // streams index entries to write
 }
+
+// indexFill is how full bbolt packs the pages of the indexes.
+const indexFill = 0.9
+
+// kv is an index entry to write.
+type kv struct{ k, v []byte }
 
 func (w *txWriter) bind(tx *bbolt.Tx) {
 	w.log = tx.Bucket([]byte(bucketLog))
@@ -214,6 +237,57 @@ func (w *txWriter) bind(tx *bbolt.Tx) {
 	w.streams = tx.Bucket([]byte(bucketStreams))
 	w.keys = tx.Bucket([]byte(bucketKeys))
 	w.heads = tx.Bucket([]byte(bucketHeads))
+	// The indexes take keys in no particular order; bbolt's default fill
+	// (0.5) splits every page it writes in half, leaving the indexes half
+	// empty. Fuller pages cost a split more often, and save a third of
+	// their space.
+	w.streams.FillPercent, w.keys.FillPercent, w.heads.FillPercent = indexFill, indexFill, indexFill
+	w.newKeys = make(map[string][]byte)
+	w.newHeads = make(map[string]eventstore.Version)
+	w.streamRefs = w.streamRefs[:0]
+}
+
+// keyPosition returns the position stored for an idempotency key, nil when
+// there is none (written in this transaction or before).
+func (w *txWriter) keyPosition(key string) []byte {
+	if p, ok := w.newKeys[key]; ok {
+		return p
+	}
+	return w.keys.Get([]byte(key))
+}
+
+// head returns the version of stream's last record, -1 when it has none
+// (as moved in this transaction, or as stored).
+func (w *txWriter) head(stream string) eventstore.Version {
+	if v, ok := w.newHeads[stream]; ok {
+		return v
+	}
+	if h := w.heads.Get([]byte(stream)); h != nil {
+		return eventstore.Version(beUint64(h))
+	}
+	return -1
+}
+
+// flush writes the index entries of the transaction, each index in key
+// order (sorted puts touch each page once, in order).
+func (w *txWriter) flush() {
+	keys := make([]kv, 0, len(w.newKeys))
+	for k, p := range w.newKeys {
+		keys = append(keys, kv{[]byte(k), p})
+	}
+	heads := make([]kv, 0, len(w.newHeads))
+	for s, v := range w.newHeads {
+		heads = append(heads, kv{[]byte(s), u64(uint64(v))})
+	}
+	for _, idx := range []struct {
+		b       *bbolt.Bucket
+		entries []kv
+	}{{w.keys, keys}, {w.streams, w.streamRefs}, {w.heads, heads}} {
+		slices.SortFunc(idx.entries, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+		for _, e := range idx.entries {
+			w.put(idx.b, e.k, e.v)
+		}
+	}
 }
 
 // apply checks and applies one request. It writes nothing unless every
@@ -229,7 +303,7 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 	stored := 0
 	var first, last []byte
 	for i, ev := range evs {
-		p := w.keys.Get([]byte(ev.Key))
+		p := w.keyPosition(ev.Key)
 		if p == nil {
 			continue
 		}
@@ -259,10 +333,7 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 	}
 
 	// Then the expected version.
-	current := eventstore.Version(-1) // no stream
-	if h := w.heads.Get([]byte(r.Stream)); h != nil {
-		current = eventstore.Version(beUint64(h))
-	}
+	current := w.head(r.Stream) // -1: no stream
 	if err := checkExpected(r.Stream, r.Expected, current); err != nil {
 		return eventstore.AppendOutcome{Err: err}
 	}
@@ -270,7 +341,7 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 	// Then the streams it requires, as they are after the earlier requests
 	// of this transaction.
 	for _, req := range r.Requires {
-		if w.heads.Get([]byte(req)) == nil {
+		if w.head(req) < 0 {
 			return eventstore.AppendOutcome{Err: &eventstore.MissingStreamError{Stream: req}}
 		}
 	}
@@ -281,12 +352,12 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 		v := current + 1 + eventstore.Version(i)
 		pos := u64(uint64(w.next))
 		w.put(w.log, pos, encodeRecord(r.Stream, v, w.at, ev))
-		w.put(w.streams, streamKey(r.Stream, v), pos)
-		w.put(w.keys, []byte(ev.Key), pos)
+		w.streamRefs = append(w.streamRefs, kv{streamKey(r.Stream, v), pos})
+		w.newKeys[ev.Key] = pos
 		res.Last, res.Version = w.next, v
 		w.next++
 	}
-	w.put(w.heads, []byte(r.Stream), u64(uint64(res.Version)))
+	w.newHeads[r.Stream] = res.Version
 	if w.fatal != nil {
 		return eventstore.AppendOutcome{Err: unavailable("append", w.fatal)}
 	}

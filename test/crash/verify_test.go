@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 )
@@ -243,16 +244,13 @@ func readLog(ctx context.Context, dataDir string) ([]storedEvent, error) {
 				return nil, fmt.Errorf("store log: position %d follows %d", rec.Position, after)
 			}
 			after = uint64(rec.Position)
-			var e struct {
-				ID      string `json:"id"`
-				Source  string `json:"source"`
-				Type    string `json:"type"`
-				Subject string `json:"subject"`
-			}
-			if err := json.Unmarshal(rec.Data, &e); err != nil {
+			// The stored form (compact or JSON) is the store's business:
+			// read it as the server does.
+			e, err := domain.Decode(rec.Data)
+			if err != nil {
 				return nil, fmt.Errorf("store log: position %d: %w", rec.Position, err)
 			}
-			out = append(out, storedEvent{key: eventKey{e.Source, e.ID}, typ: e.Type, subject: e.Subject, position: after})
+			out = append(out, storedEvent{key: eventKey{e.Source, e.ID}, typ: string(e.Type), subject: e.Subject, position: after})
 		}
 	}
 	if after != uint64(head) {
