@@ -161,25 +161,10 @@ func joinObjects(a, b []byte) []byte {
 	return append(out, b[1:]...)
 }
 
-// Health explains an account's score as of at (now when zero).
+// Health explains an account's score as of at (now when zero): HealthWith
+// under the live scorer.
 func (p *Projector) Health(ctx context.Context, id string, at time.Time) (Health, error) {
-	now := p.cfg.Now()
-	if at.IsZero() {
-		at = now
-	}
-	if at.After(now) {
-		return Health{}, fmt.Errorf("%w: %s", ErrFuture, at.Format(time.RFC3339))
-	}
-	st, pos, release, err := p.accountState(ctx, id, at)
-	if err != nil {
-		return Health{}, err
-	}
-	defer release()
-	a := st.Accounts[id]
-	if a == nil || !a.ExistsAt(at) {
-		return Health{}, fmt.Errorf("%w: account %q did not exist at %s", ErrNotFound, id, at.Format(time.RFC3339))
-	}
-	return Health{AccountID: id, Position: pos, Result: p.cfg.Scorer.Score(&a.Scoring, at)}, nil
+	return p.HealthWith(ctx, id, at, p.cfg.Scorer)
 }
 
 // HistoryPoint is an account's score at one instant of a series.
