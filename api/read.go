@@ -139,12 +139,8 @@ func writeRecord(buf *bytes.Buffer, rec eventstore.Record) error {
 	if domain.IsBinary(rec.Data) {
 		// The compact form: served as the CloudEvent JSON it was received
 		// as, the same bytes as an event stored as JSON.
-		ev, err := domain.Decode(rec.Data)
-		if err != nil {
-			return fmt.Errorf("api: record at position %d: %w", rec.Position, err)
-		}
 		fmt.Fprintf(buf, `{"position":%d,`, rec.Position)
-		out, err := ev.AppendJSON(buf.AvailableBuffer())
+		out, err := domain.AppendJSONOfBinary(buf.AvailableBuffer(), rec.Data)
 		if err != nil {
 			return fmt.Errorf("api: record at position %d: %w", rec.Position, err)
 		}

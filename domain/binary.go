@@ -213,6 +213,81 @@ func decodeBinary(raw []byte, withData bool) (Event, error) {
 	return e, nil
 }
 
+// AppendJSONOfBinary appends to b the CloudEvent JSON of the event whose
+// compact form (MarshalBinary) is raw: the bytes Decode(raw) then
+// MarshalJSON would give, written without building the Event.
+func AppendJSONOfBinary(b, raw []byte) ([]byte, error) {
+	r := binReader{b: raw}
+	magic, code, flags := r.byte(), r.byte(), r.byte()
+	if magic != binaryV1 || code == 0 || int(code) > len(binaryTypes) || flags&^flagsKnown != 0 ||
+		flags&flagContentType != 0 && flags&flagJSONContentType != 0 {
+		return nil, errBinary
+	}
+	id, source, subject := r.bytes(), r.bytes(), r.bytes()
+	sec, nsec := r.varint(), r.uvarint()
+	var contentType []byte
+	switch {
+	case flags&flagContentType != 0:
+		contentType = r.bytes()
+	case flags&flagJSONContentType != 0:
+		contentType = []byte(jsonContentTypeName)
+	}
+	var exts [][2][]byte
+	if flags&flagExtensions != 0 {
+		n := r.uvarint()
+		if n > uint64(len(r.b)) {
+			return nil, errBinary
+		}
+		exts = make([][2][]byte, n)
+		for i := range exts {
+			exts[i] = [2][]byte{r.bytes(), r.bytes()}
+		}
+	}
+	p := reflect.New(payloadTypes[code-1]).Elem()
+	r.field(p)
+	var data []byte
+	if flags&flagRawData != 0 {
+		data = r.bytes()
+	}
+	if r.bad || len(r.b) != 0 || nsec >= 1e9 {
+		return nil, errBinary
+	}
+	b = append(b, `{"specversion":"1.0","id":`...)
+	b = appendQuotedBytes(b, id)
+	b = append(b, `,"source":`...)
+	b = appendQuotedBytes(b, source)
+	b = append(b, `,"type":`...)
+	b = appendQuoted(b, string(binaryTypes[code-1]))
+	b = append(b, `,"subject":`...)
+	b = appendQuotedBytes(b, subject)
+	b = append(b, `,"time":"`...)
+	b = append(time.Unix(sec, int64(nsec)).UTC().AppendFormat(b, time.RFC3339Nano), '"')
+	if len(contentType) > 0 {
+		b = append(b, `,"datacontenttype":`...)
+		b = appendQuotedBytes(b, contentType)
+	}
+	slices.SortFunc(exts, func(x, y [2][]byte) int { return bytes.Compare(x[0], y[0]) })
+	for _, x := range exts {
+		if !validJSON(x[1]) {
+			return nil, fmt.Errorf("domain: extension %q is not valid JSON", x[0])
+		}
+		b = append(b, ',')
+		b = appendQuotedBytes(b, x[0])
+		b = append(b, ':')
+		b = append(b, x[1]...)
+	}
+	b = append(b, `,"data":`...)
+	if flags&flagRawData != 0 {
+		if !validJSON(data) {
+			return nil, fmt.Errorf("domain: event %s/%s: data is not valid JSON", source, id)
+		}
+		b = append(b, data...)
+	} else {
+		b = renderData(b, p, flags&flagSorted != 0)
+	}
+	return append(b, '}'), nil
+}
+
 // appendString appends s with its length.
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -302,6 +377,18 @@ func (r *binReader) varint() int64 {
 	}
 	r.b = r.b[k:]
 	return n
+}
+
+// bytes reads a string as a slice of the input.
+func (r *binReader) bytes() []byte {
+	n := r.uvarint()
+	if r.bad || n > uint64(len(r.b)) {
+		r.bad = true
+		return nil
+	}
+	s := r.b[:n:n]
+	r.b = r.b[n:]
+	return s
 }
 
 func (r *binReader) string() string {

@@ -37,6 +37,13 @@ func checkBinaryRoundTrip(t *testing.T, e Event) []byte {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("JSON of the decoded event differs\n got %s\nwant %s", got, want)
 	}
+	direct, err := AppendJSONOfBinary([]byte("prefix"), bin)
+	if err != nil {
+		t.Fatalf("AppendJSONOfBinary: %v", err)
+	}
+	if !bytes.Equal(direct, append([]byte("prefix"), want...)) {
+		t.Fatalf("AppendJSONOfBinary differs from MarshalJSON\n got %s\nwant prefix%s", direct, want)
+	}
 	return bin
 }
 
@@ -123,6 +130,11 @@ func TestDecodeBinaryDamaged(t *testing.T) {
 		t.Error("Decode accepted a trailing byte")
 	}
 	checkFieldErr(t, func() error { _, err := Decode([]byte{binaryV1, 99, 0}); return err }(), "event", "compact")
+	for i := range bin {
+		if _, err := AppendJSONOfBinary(nil, bin[:i]); err == nil {
+			t.Errorf("AppendJSONOfBinary accepted the compact form cut to %d of %d bytes", i, len(bin))
+		}
+	}
 }
 
 // FuzzDecodeBinary checks that every event Decode accepts as JSON survives
@@ -130,12 +142,26 @@ func TestDecodeBinaryDamaged(t *testing.T) {
 func FuzzDecodeBinary(f *testing.F) {
 	for _, tt := range validPayloads {
 		f.Add(event(string(tt.typ), tt.data))
+		if e, err := Parse(event(string(tt.typ), tt.data), testNow); err == nil {
+			if bin, err := e.MarshalBinary(); err == nil {
+				f.Add(bin) // the compact form itself, to damage
+			}
+		}
 	}
 	addCorpus(f, "testdata/fuzz/FuzzDecodeEvent")
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if IsBinary(raw) {
-			if _, err := Decode(raw); err != nil {
+			e, err := Decode(raw)
+			direct, derr := AppendJSONOfBinary(nil, raw)
+			if err != nil {
 				checkFuzzErr(t, err)
+				if derr == nil {
+					t.Fatalf("AppendJSONOfBinary accepted what Decode refuses: %q", raw)
+				}
+				return
+			}
+			if js, jerr := e.MarshalJSON(); (jerr == nil) != (derr == nil) || jerr == nil && !bytes.Equal(js, direct) {
+				t.Fatalf("AppendJSONOfBinary(%q) = %s, %v; MarshalJSON(Decode) = %s, %v", raw, direct, derr, js, jerr)
 			}
 			return
 		}
@@ -229,6 +255,20 @@ func TestDecodePayload(t *testing.T) {
 			if !reflect.DeepEqual(got, full) {
 				t.Fatalf("%s: DecodePayload\n%#v\nDecode\n%#v", tt.name, got, full)
 			}
+		}
+	}
+}
+
+func BenchmarkAppendJSONOfBinary(b *testing.B) {
+	bin, err := benchEvent(b).MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := AppendJSONOfBinary(buf[:0], bin); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

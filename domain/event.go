@@ -160,6 +160,18 @@ func (e Event) AppendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// appendQuotedBytes is appendQuoted of a string held in b.
+func appendQuotedBytes(b, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return append(b, quote(string(s))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // appendQuoted appends s as a JSON string exactly as quote writes it: a
 // string of printable ASCII without quote or backslash as it is, any
 // other through quote.
