@@ -27,8 +27,8 @@ func TestAccountEventsSameBytesWhateverTheStoredForm(t *testing.T) {
 	  "data":{"manager_id":null}}]`)
 	var pages [2][]byte
 	for i, enc := range []ingest.Encoding{ingest.EncodeJSON, ingest.EncodeCompact} {
-		h, store := newServer(t, api.Config{})
-		h, _ = newServer(t, api.Config{Store: store, Ingester: ingest.NewWithEncoding(store, enc)})
+		_, store := newServer(t, api.Config{}) // a store, for a server that ingests with enc
+		h, _ := newServer(t, api.Config{Store: store, Ingester: ingest.NewWithEncoding(store, enc)})
 		srv := startServer(t, h)
 		res, err := http.Post(srv.URL+"/v1/events", "application/cloudevents-batch+json", bytes.NewReader(body))
 		if err != nil {
