@@ -15,8 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
+	"github.com/vitals-hq/vitals/eventstore/stores"
 	"github.com/vitals-hq/vitals/projections"
 )
 
@@ -36,6 +39,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	end.Usage, end.DefValue = "demo: the instant the history ends, RFC 3339 (fixed, so that every run builds the same agency)", benchEnd
 	d.end = benchEnd
 	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards); a dir that already holds events is reused as it is")
+	storeURL := fs.String("store", "bolt", "event store: bolt (embedded: a fresh store per ingest run, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB: one ingest run, at the first --concurrency, into an empty database; one that holds events is measured as it is)")
 	batch := fs.Int("batch", 1000, "events per ingest request")
 	conc := fs.String("concurrency", "1,8,32", "HTTP ingest runs: concurrent clients of each run, comma-separated (each run fills a fresh store)")
 	lagRate := fs.Float64("lag-rate", 10000, "events/s sent while measuring the append→visible lag")
@@ -83,18 +87,22 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	// 1. HTTP ingest at each concurrency, each into a fresh store (the
 	// last one into the data dir, which the rest of the run uses), unless
 	// the data dir already holds events.
-	head, err := storeHead(ctx, *dir)
+	head, err := storeHead(ctx, *storeURL, *dir)
 	if err != nil {
 		return err
 	}
+	if !stores.IsEmbedded(*storeURL) && len(levels) > 1 {
+		fmt.Fprintf(out, "ingest   one run, at %d clients: a shared store cannot be emptied between runs\n", levels[0])
+		levels = levels[:1]
+	}
 	if head > 0 {
-		fmt.Fprintf(out, "ingest   skipped: %s already holds %d events\n", *dir, head)
+		fmt.Fprintf(out, "ingest   skipped: the store already holds events (head %d)\n", head)
 	} else {
 		stopProfile, err := startCPUProfile(*cpuprofile)
 		if err != nil {
 			return err
 		}
-		err = a.benchIngestHTTP(ctx, out, be, *dir, levels, *batch, &rep.Ingest)
+		err = a.benchIngestHTTP(ctx, out, be, *storeURL, *dir, levels, *batch, &rep.Ingest)
 		if perr := stopProfile(); err == nil {
 			err = perr
 		}
@@ -108,7 +116,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = a.benchReplay(ctx, out, *dir, cfg.End.Add(time.Minute), *memprofile, &rep)
+	err = a.benchReplay(ctx, out, *storeURL, *dir, cfg.End.Add(time.Minute), *memprofile, &rep)
 	if perr := stopProfile(); err == nil {
 		err = perr
 	}
@@ -117,7 +125,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 
 	// 3. The server again: lag at a steady rate, then the queries.
-	srv, err := startBenchServer(ctx, *dir, 8)
+	srv, err := startBenchServer(ctx, *storeURL, *dir, 8)
 	if err != nil {
 		return err
 	}
@@ -182,12 +190,15 @@ func parseConcurrency(s string) ([]int, error) {
 	return levels, nil
 }
 
-// storeHead is the head of the store in dir (0 when there is none).
-func storeHead(ctx context.Context, dir string) (eventstore.Position, error) {
-	if _, err := os.Stat(filepath.Join(dir, bolt.FileName)); errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+// storeHead is the head of the store url names (the embedded one in dir:
+// 0 when there is none).
+func storeHead(ctx context.Context, url, dir string) (eventstore.Position, error) {
+	if stores.IsEmbedded(url) {
+		if _, err := os.Stat(filepath.Join(dir, bolt.FileName)); errors.Is(err, os.ErrNotExist) {
+			return 0, nil
+		}
 	}
-	store, err := bolt.Open(ctx, dir, bolt.Options{})
+	store, err := openExisting(ctx, url, dir, zerolog.Nop())
 	if err != nil {
 		return 0, err
 	}
@@ -197,7 +208,7 @@ func storeHead(ctx context.Context, dir string) (eventstore.Position, error) {
 
 // benchIngestHTTP runs the HTTP ingest at each concurrency and the fsync
 // baseline over the same bodies.
-func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvents, root string, levels []int, batch int, rep *benchIngestReport) error {
+func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvents, storeURL, root string, levels []int, batch int, rep *benchIngestReport) error {
 	openers, _ := batchBodies(be.openers, batch)
 	rest, counts := batchBodies(be.rest, batch)
 	rep.Batch, rep.ByConcurrency, rep.CPUMicrosPerEvent = batch, map[string]float64{}, map[string]float64{}
@@ -207,7 +218,7 @@ func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvent
 			dir = benchDirFor(root, clients)
 		}
 		fmt.Fprintf(a.Stderr, "  ingesting %d events over HTTP with %d clients…\n", len(be.openers)+len(be.rest), clients)
-		srv, err := startBenchServer(ctx, dir, clients)
+		srv, err := startBenchServer(ctx, storeURL, dir, clients)
 		if err != nil {
 			return err
 		}
@@ -246,19 +257,27 @@ func absInt(n int) int { return max(n, -n) }
 // benchReplay measures the store's size, replays it into fresh
 // projections as a rebuild does (memory is measured while they are alive),
 // and times the snapshot and a restart from it.
-func (a *App) benchReplay(ctx context.Context, out io.Writer, dir string, now time.Time, memprofile string, rep *benchReport) error {
-	store, err := bolt.Open(ctx, dir, bolt.Options{})
+func (a *App) benchReplay(ctx context.Context, out io.Writer, storeURL, dir string, now time.Time, memprofile string, rep *benchReport) error {
+	store, err := openExisting(ctx, storeURL, dir, zerolog.Nop())
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	st, err := store.Stats()
+	head, err := store.Head(ctx)
 	if err != nil {
 		return err
 	}
-	total := int(st.Head)
-	rep.Store.BytesPerEvent = float64(st.SizeBytes) / float64(max(total, 1))
-	fmt.Fprintf(out, "store    %9.1f MiB on disk, %.0f bytes/event\n", float64(st.SizeBytes)/(1<<20), rep.Store.BytesPerEvent)
+	if size := eventstore.SizeOf(store); size != nil && stores.IsEmbedded(storeURL) {
+		// The embedded store's positions count its records.
+		bytes, err := size()
+		if err != nil {
+			return err
+		}
+		rep.Store.BytesPerEvent = float64(bytes) / float64(max(head, 1))
+		fmt.Fprintf(out, "store    %9.1f MiB on disk, %.0f bytes/event\n", float64(bytes)/(1<<20), rep.Store.BytesPerEvent)
+	} else {
+		fmt.Fprintf(out, "store    size not measured: the store does not report one per Vitals event\n")
+	}
 
 	scorer, err := newScorer("")
 	if err != nil {
@@ -270,8 +289,9 @@ func (a *App) benchReplay(ctx context.Context, out io.Writer, dir string, now ti
 	if err := os.Remove(snap); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err // replay from zero, not from the server's snapshot
 	}
+	dedupe := !eventstore.GuaranteesOf(store).DurableKeys
 	p, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock, SnapshotPath: snap,
-		SnapshotEvery: 1 << 62, SnapshotInterval: 1 << 62})
+		SnapshotEvery: 1 << 62, SnapshotInterval: 1 << 62, DedupeKeys: dedupe})
 	if err != nil {
 		return err
 	}
@@ -280,7 +300,7 @@ func (a *App) benchReplay(ctx context.Context, out io.Writer, dir string, now ti
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- p.Run(runCtx) }()
-	if err := p.WaitFor(ctx, st.Head); err != nil {
+	if err := p.WaitFor(ctx, head); err != nil {
 		return err
 	}
 	replayDur := time.Since(start)
@@ -318,7 +338,7 @@ func (a *App) benchReplay(ctx context.Context, out io.Writer, dir string, now ti
 		return err
 	}
 	start = time.Now()
-	p2, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock, SnapshotPath: snap})
+	p2, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock, SnapshotPath: snap, DedupeKeys: dedupe})
 	if err != nil {
 		return err
 	}

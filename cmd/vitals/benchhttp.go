@@ -173,13 +173,13 @@ func (w *syncWriter) String() string {
 
 // startBenchServer runs the real server on dir, without rate limits, and
 // waits until it listens.
-func startBenchServer(ctx context.Context, dir string, clients int) (*benchServer, error) {
+func startBenchServer(ctx context.Context, storeURL, dir string, clients int) (*benchServer, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	addrc := make(chan net.Addr, 1)
 	s := &benchServer{cancel: cancel, done: make(chan int, 1), logs: &syncWriter{}}
 	app := &App{Stdin: bytes.NewReader(nil), Stdout: s.logs, Stderr: s.logs, Getenv: func(string) string { return "" },
 		OnListen: func(a net.Addr) { addrc <- a }}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json", "--log-level", "warn",
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--store", storeURL, "--data-dir", dir, "--log-format", "json", "--log-level", "warn",
 		"--rate-limit", "0", "--max-concurrent-ingest", strconv.Itoa(max(64, clients))}
 	go func() { s.done <- app.Run(ctx, args) }()
 	select {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,5 +67,41 @@ func TestRebuildUnknownStoreNamesTheFlag(t *testing.T) {
 	code, _, stderr := run(t, "", nil, "rebuild", "--store", "mysql://x", "--data-dir", t.TempDir())
 	if code == 0 || !strings.Contains(stderr, "--store") {
 		t.Errorf("exit %d, %q; want an error naming --store", code, stderr)
+	}
+}
+
+// TestBenchOnKurrentDB: vitals bench --store esdb://… ingests once into
+// the (empty) server over HTTP, replays the server's log and queries a
+// server started on it — the same command as on the embedded store.
+func TestBenchOnKurrentDB(t *testing.T) {
+	srv := esdbtest.Start(t, esdbtest.Options{})
+	code, out, stderr := run(t, "", nil, "bench", "--json", "--store", srv.URL(0, ""), "--data-dir", t.TempDir(),
+		"--accounts", "3", "--managers", "1", "--months", "1",
+		"--concurrency", "1,8", "--lag-rate", "200", "--lag-duration", "200ms", "--queries", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Events int
+		Ingest struct {
+			EventsPerS    float64            `json:"events_per_s"`
+			ByConcurrency map[string]float64 `json:"by_concurrency"`
+		}
+		Replay struct {
+			EventsPerS float64 `json:"events_per_s"`
+		}
+		Queries map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	if rep.Events == 0 || rep.Ingest.EventsPerS <= 0 || rep.Replay.EventsPerS <= 0 || len(rep.Queries) == 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if len(rep.Ingest.ByConcurrency) != 1 {
+		t.Errorf("ingest runs %v: want one (a shared store is not emptied between runs)", rep.Ingest.ByConcurrency)
+	}
+	if !strings.Contains(stderr, "one run, at 1 clients") {
+		t.Errorf("stderr does not say the runs were cut to one:\n%s", stderr)
 	}
 }
