@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/vitals-hq/vitals/internal/binread"
 )
 
 // The compact form of an event (MarshalBinary, read back by Decode) is what
@@ -162,51 +164,51 @@ var errBinary = errors.New("not a valid compact event")
 // decodeBinary decodes the compact form written by MarshalBinary; without
 // withData, Data is left nil when it would be rendered from the payload.
 func decodeBinary(raw []byte, withData bool) (Event, error) {
-	r := binReader{b: raw}
-	if r.byte() != binaryV1 {
+	r := binReader{binread.New(raw)}
+	if r.Byte() != binaryV1 {
 		return Event{}, errBinary
 	}
-	code := r.byte()
-	flags := r.byte()
+	code := r.Byte()
+	flags := r.Byte()
 	if code == 0 || int(code) > len(binaryTypes) || flags&^flagsKnown != 0 || flags&flagContentType != 0 && flags&flagJSONContentType != 0 {
 		return Event{}, errBinary
 	}
 	e := Event{SpecVersion: "1.0", Type: binaryTypes[code-1]}
-	e.ID = r.string()
-	e.Source = r.string()
-	e.Subject = r.string()
-	sec := r.varint()
-	nsec := r.uvarint()
+	e.ID = r.String()
+	e.Source = r.String()
+	e.Subject = r.String()
+	sec := r.Varint()
+	nsec := r.Uvarint()
 	if nsec >= 1e9 {
 		return Event{}, errBinary
 	}
 	e.Time = time.Unix(sec, int64(nsec)).UTC()
 	switch {
 	case flags&flagContentType != 0:
-		e.DataContentType = r.string()
+		e.DataContentType = r.String()
 	case flags&flagJSONContentType != 0:
 		e.DataContentType = jsonContentTypeName
 	}
 	if flags&flagExtensions != 0 {
-		n := r.uvarint()
-		if n > uint64(len(r.b)) {
+		n := r.Uvarint()
+		if n > uint64(r.Len()) {
 			return Event{}, errBinary
 		}
 		e.Extensions = make(map[string]json.RawMessage, n)
 		for range n {
-			name := r.string()
-			e.Extensions[name] = json.RawMessage(r.string())
+			name := r.String()
+			e.Extensions[name] = json.RawMessage(r.String())
 		}
 	}
 	p := reflect.New(payloadTypes[code-1]).Elem()
 	r.field(p)
 	switch {
 	case flags&flagRawData != 0:
-		e.Data = json.RawMessage(r.string())
+		e.Data = json.RawMessage(r.String())
 	case withData:
 		e.Data = renderData(make([]byte, 0, 128), p, flags&flagSorted != 0)
 	}
-	if r.bad || len(r.b) != 0 {
+	if r.Bad() || r.Len() != 0 {
 		return Event{}, errBinary
 	}
 	e.Payload = p.Interface()
@@ -217,14 +219,14 @@ func decodeBinary(raw []byte, withData bool) (Event, error) {
 // compact form (MarshalBinary) is raw: the bytes Decode(raw) then
 // MarshalJSON would give, written without building the Event.
 func AppendJSONOfBinary(b, raw []byte) ([]byte, error) {
-	r := binReader{b: raw}
-	magic, code, flags := r.byte(), r.byte(), r.byte()
+	r := binReader{binread.New(raw)}
+	magic, code, flags := r.Byte(), r.Byte(), r.Byte()
 	if magic != binaryV1 || code == 0 || int(code) > len(binaryTypes) || flags&^flagsKnown != 0 ||
 		flags&flagContentType != 0 && flags&flagJSONContentType != 0 {
 		return nil, errBinary
 	}
 	id, source, subject := r.bytes(), r.bytes(), r.bytes()
-	sec, nsec := r.varint(), r.uvarint()
+	sec, nsec := r.Varint(), r.Uvarint()
 	var contentType []byte
 	switch {
 	case flags&flagContentType != 0:
@@ -234,8 +236,8 @@ func AppendJSONOfBinary(b, raw []byte) ([]byte, error) {
 	}
 	var exts [][2][]byte
 	if flags&flagExtensions != 0 {
-		n := r.uvarint()
-		if n > uint64(len(r.b)) {
+		n := r.Uvarint()
+		if n > uint64(r.Len()) {
 			return nil, errBinary
 		}
 		exts = make([][2][]byte, n)
@@ -249,7 +251,7 @@ func AppendJSONOfBinary(b, raw []byte) ([]byte, error) {
 	if flags&flagRawData != 0 {
 		data = r.bytes()
 	}
-	if r.bad || len(r.b) != 0 || nsec >= 1e9 {
+	if r.Bad() || r.Len() != 0 || nsec >= 1e9 {
 		return nil, errBinary
 	}
 	b = append(b, `{"specversion":"1.0","id":`...)
@@ -336,85 +338,29 @@ func appendField(b []byte, v reflect.Value) []byte {
 	panic("domain: no compact form for a payload field of kind " + v.Kind().String()) // a test covers every payload
 }
 
-// binReader reads the compact form; bad is set, and every later read
-// returns zero values, once the input is too short or malformed.
-type binReader struct {
-	b   []byte
-	bad bool
-}
+// binReader reads the compact form (see binread.Reader: the first failure
+// sticks); field reads payload fields.
+type binReader struct{ binread.Reader }
 
-func (r *binReader) byte() byte {
-	if r.bad || len(r.b) == 0 {
-		r.bad = true
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *binReader) uvarint() uint64 {
-	if r.bad {
-		return 0
-	}
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 {
-		r.bad = true
-		return 0
-	}
-	r.b = r.b[k:]
-	return n
-}
-
-func (r *binReader) varint() int64 {
-	if r.bad {
-		return 0
-	}
-	n, k := binary.Varint(r.b)
-	if k <= 0 {
-		r.bad = true
-		return 0
-	}
-	r.b = r.b[k:]
-	return n
-}
-
-// bytes reads a string as a slice of the input.
+// bytes reads a string as a slice of the input, capped at its length.
 func (r *binReader) bytes() []byte {
-	n := r.uvarint()
-	if r.bad || n > uint64(len(r.b)) {
-		r.bad = true
-		return nil
-	}
-	s := r.b[:n:n]
-	r.b = r.b[n:]
-	return s
-}
-
-func (r *binReader) string() string {
-	n := r.uvarint()
-	if r.bad || n > uint64(len(r.b)) {
-		r.bad = true
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
+	b := r.Bytes()
+	return b[:len(b):len(b)]
 }
 
 // field reads into v what appendField wrote from it.
 func (r *binReader) field(v reflect.Value) {
 	switch v.Type() {
 	case dateType:
-		if r.byte() == 1 {
-			*v.Addr().Interface().(*Date) = Date{t: time.Unix(r.varint()*86400, 0).UTC()}
+		if r.Byte() == 1 {
+			*v.Addr().Interface().(*Date) = Date{t: time.Unix(r.Varint()*86400, 0).UTC()}
 		}
 		return
 	case timeType:
-		if r.byte() == 1 {
-			sec, nsec := r.varint(), r.uvarint()
+		if r.Byte() == 1 {
+			sec, nsec := r.Varint(), r.Uvarint()
 			if nsec >= 1e9 {
-				r.bad = true
+				r.Fail()
 				return
 			}
 			*v.Addr().Interface().(*time.Time) = time.Unix(sec, int64(nsec)).UTC()
@@ -423,18 +369,13 @@ func (r *binReader) field(v reflect.Value) {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		v.SetString(r.string())
+		v.SetString(r.String())
 	case reflect.Int, reflect.Int64:
-		v.SetInt(r.varint())
+		v.SetInt(r.Varint())
 	case reflect.Float64:
-		if r.bad || len(r.b) < 8 {
-			r.bad = true
-			return
-		}
-		v.SetFloat(math.Float64frombits(binary.LittleEndian.Uint64(r.b)))
-		r.b = r.b[8:]
+		v.SetFloat(math.Float64frombits(r.Fixed64()))
 	case reflect.Bool:
-		v.SetBool(r.byte() == 1)
+		v.SetBool(r.Byte() == 1)
 	case reflect.Struct:
 		for i := range v.NumField() {
 			r.field(v.Field(i))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/internal/binread"
 )
 
 // Record formats: the first byte of every record. Format 1 records carry
@@ -124,15 +125,15 @@ func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) 
 	if err != nil {
 		return eventstore.Record{}, err
 	}
-	d := decoder{b: fields}
+	d := binread.New(fields)
 	r := eventstore.Record{Position: pos}
-	stream := d.bytes()
-	r.Version = eventstore.Version(d.uvarint())
-	r.RecordedAt = time.Unix(0, d.varint()).UTC()
-	key := d.bytes()
-	typ := d.bytes()
-	data := d.bytes()
-	if d.bad || len(d.b) != 0 {
+	stream := d.Bytes()
+	r.Version = eventstore.Version(d.Uvarint())
+	r.RecordedAt = time.Unix(0, d.Varint()).UTC()
+	key := d.Bytes()
+	typ := d.Bytes()
+	data := d.Bytes()
+	if d.Bad() || d.Len() != 0 {
 		return eventstore.Record{}, corrupt(pos, "undecodable fields")
 	}
 	// Stream, key and type are cut from one copy of the fields before the
@@ -148,49 +149,5 @@ func decodeRecord(pos eventstore.Position, b []byte) (eventstore.Record, error) 
 }
 
 // offset is the index in b of sub, a slice of b's bytes that reaches, as
-// b does, to the end of their array (as decoder.bytes cuts them).
+// b does, to the end of their array (as binread.Reader.Bytes cuts them).
 func offset(b, sub []byte) int { return cap(b) - cap(sub) }
-
-// decoder reads the fields of a record; bad is set, and every later read
-// returns zero values, once the input is too short.
-type decoder struct {
-	b   []byte
-	bad bool
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.bad {
-		return 0
-	}
-	n, k := binary.Uvarint(d.b)
-	if k <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.b = d.b[k:]
-	return n
-}
-
-func (d *decoder) varint() int64 {
-	if d.bad {
-		return 0
-	}
-	n, k := binary.Varint(d.b)
-	if k <= 0 {
-		d.bad = true
-		return 0
-	}
-	d.b = d.b[k:]
-	return n
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if d.bad || n > uint64(len(d.b)) {
-		d.bad = true
-		return nil
-	}
-	s := d.b[:n]
-	d.b = d.b[n:]
-	return s
-}
