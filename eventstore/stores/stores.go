@@ -1,5 +1,6 @@
 // Package stores opens the event store a URL names: the one place that
-// knows every adapter, used by every command (serve, rebuild, bench).
+// knows every adapter, used by every command that opens a store (serve,
+// rebuild, backtest, bench; verify checks the embedded store's file).
 //
 //   - "" or "bolt": the embedded bbolt store in Options.DataDir.
 //   - "esdb://…" or "esdb+discover://…": EventStoreDB / KurrentDB, the URL
