@@ -373,7 +373,12 @@ func (r *binReader) field(v reflect.Value) {
 	case reflect.Int, reflect.Int64:
 		v.SetInt(r.Varint())
 	case reflect.Float64:
-		v.SetFloat(math.Float64frombits(r.Fixed64()))
+		f := math.Float64frombits(r.Fixed64())
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			r.Fail() // no accepted event holds one, and JSON has none
+			return
+		}
+		v.SetFloat(f)
 	case reflect.Bool:
 		v.SetBool(r.Byte() == 1)
 	case reflect.Struct:
