@@ -485,8 +485,10 @@ func (p *Projector) rescore(id string, now time.Time, applied int) {
 	}
 	c.sincePrune += applied
 	if target := now.Add(-p.cfg.Retain); target.Sub(c.pruned) > day || c.sincePrune >= pruneEvery {
-		p.pruneAccount(id, target, now)
-		c.pruned, c.sincePrune = target, 0
+		// pruned is where the facts got to: short of the target while
+		// past scores wait for the log's time (keepPast), so the next
+		// re-score tries again.
+		c.pruned, c.sincePrune = p.pruneAccount(id, target, now), 0
 		if target.After(p.horizon) {
 			p.horizon = target
 		}

@@ -7,21 +7,23 @@ import (
 
 // pruneAccount drops an account's facts that cannot affect any read model
 // at an instant ≥ before, once it has kept its past scores up to there
-// (which may stop the prune short of before: see keepPast); p.mu is held.
-func (p *Projector) pruneAccount(id string, before, now time.Time) {
+// (which may stop the prune short of before: see keepPast), and returns
+// the instant the facts are pruned to; p.mu is held.
+func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 	a := p.state.Accounts[id]
 	if a == nil {
-		return
+		return before
 	}
 	before = p.keepPast(a, before, now)
 	if !before.After(a.PrunedTo) {
-		return
+		return a.PrunedTo
 	}
 	a.PrunedTo = before
 	n := len(a.Scoring.Invoices)
 	p.cfg.Scorer.Prune(&a.Scoring, before)
 	a.InvoicesPruned = a.InvoicesPruned || len(a.Scoring.Invoices) < n
 	a.prune(before)
+	return before
 }
 
 // prune drops the account's non-scoring facts that no question about an
