@@ -26,6 +26,30 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 	return before
 }
 
+// pruneShort prunes again, when the latest event time moved since the last
+// try, the accounts whose prune stopped short of the retention horizon
+// because past scores waited for the log's time to pass their days (a
+// replay of a log in time order): an account that takes no event after
+// that would otherwise keep those facts until its next re-score. p.mu is
+// held.
+func (p *Projector) pruneShort(now time.Time) {
+	if len(p.short) == 0 || !p.state.Latest.After(p.shortAt) {
+		return
+	}
+	p.shortAt = p.state.Latest
+	target := now.Add(-p.cfg.Retain)
+	for id := range p.short {
+		c := p.cache[id]
+		if c == nil {
+			delete(p.short, id)
+			continue
+		}
+		if c.pruned = p.pruneAccount(id, target, now); !c.pruned.Before(target) {
+			delete(p.short, id)
+		}
+	}
+}
+
 // prune drops the account's non-scoring facts that no question about an
 // instant ≥ before can reach: contacts older than the quiet window (but the
 // last one), signals whose last raise is older than the signal window, and
