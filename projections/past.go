@@ -19,10 +19,14 @@ import (
 // [its previous prune instant, T) that lies within PastSpan + the
 // retention before now is computed from its facts (still whole there) and
 // kept; grid days on or after T are answered from the facts themselves. A
-// grid day is kept only once the latest event time seen has passed it
-// (pruning stops short of it meanwhile), so a replay of a log written in
-// time order computes each day once. An event dated on or before a kept
-// day drops the kept days from its date on: they no longer hold. Past
+// grid day is kept only once the account's latest event has passed it by
+// the retention (pruning stops short of it meanwhile, and the facts answer
+// for it): an account's events reach the log later than their time by
+// less than that, as a rule, so a replay of the log computes each day once
+// — whatever the order of other accounts' events (an import may open
+// every account first, for instance). An event dated on or before a kept day
+// drops the kept days from its date on: they no longer hold, and the facts
+// to compute them again are gone (PastScores then says so). Past
 // scores are therefore always either absent or equal to what a replay of
 // the log would give; PastScores reports absent days so that the caller
 // can replay instead.
@@ -136,7 +140,8 @@ func (p PastScore) point(d int64) (HistoryPoint, bool) {
 // keepPast computes the account's scores at the grid days its prune to
 // before would make unanswerable, and returns the instant it may be
 // pruned to: before, or the first grid day it could not keep yet (the
-// latest event time has not passed it). p.mu is held.
+// account's latest event has not passed it by the retention). p.mu is
+// held.
 func (p *Projector) keepPast(a *Account, before, now time.Time) time.Time {
 	ps := &a.Past
 	step := int64(PastStep / day)
@@ -155,7 +160,7 @@ func (p *Projector) keepPast(a *Account, before, now time.Time) time.Time {
 		ps.First = from
 	}
 	for d := ps.end(); dayTime(d).Before(before); d += step {
-		if dayTime(d).After(p.state.Latest) {
+		if dayTime(d).After(a.Latest.Add(-p.cfg.Retain)) {
 			return dayTime(d)
 		}
 		ps.Scores = append(ps.Scores, pastScore(p.cfg.Scorer, a, dayTime(d)))

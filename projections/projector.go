@@ -97,11 +97,6 @@ type Projector struct {
 	// timeSincePrune counts time.logged events since managers were last
 	// pruned.
 	timeSincePrune int
-	// short holds the accounts whose last prune stopped short of the
-	// retention horizon (see pruneShort); shortAt is the latest event
-	// time when they were last tried.
-	short   map[string]struct{}
-	shortAt time.Time
 
 	posSeen  atomic.Uint64
 	advanced chan struct{} // closed and replaced when pos advances
@@ -183,7 +178,7 @@ func New(cfg Config) (*Projector, error) {
 	cfg.TransitionDebounce = max(cfg.TransitionDebounce, 0)
 	p := &Projector{
 		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]int),
-		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true, short: map[string]struct{}{},
+		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true,
 		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{},
 	}
 	if cfg.DedupeKeys {
@@ -455,7 +450,6 @@ func (p *Projector) publish(pos eventstore.Position) {
 // flushDirty re-scores the accounts touched since the last flush; p.mu is
 // held (or p is not shared yet).
 func (p *Projector) flushDirty(now time.Time) {
-	p.pruneShort(now)
 	if len(p.dirty) == 0 {
 		return
 	}
@@ -492,14 +486,9 @@ func (p *Projector) rescore(id string, now time.Time, applied int) {
 	c.sincePrune += applied
 	if target := now.Add(-p.cfg.Retain); target.Sub(c.pruned) > day || c.sincePrune >= pruneEvery {
 		// pruned is where the facts got to: short of the target while
-		// past scores wait for the log's time (keepPast); pruneShort
-		// tries again as the log's time moves on.
+		// past scores wait for the account's events to pass their days
+		// (keepPast); the re-score after its next event tries again.
 		c.pruned, c.sincePrune = p.pruneAccount(id, target, now), 0
-		if c.pruned.Before(target) {
-			p.short[id] = struct{}{}
-		} else {
-			delete(p.short, id)
-		}
 		if target.After(p.horizon) {
 			p.horizon = target
 		}

@@ -14,9 +14,12 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 	if a == nil {
 		return before
 	}
-	before = p.keepPast(a, before, now)
-	if !before.After(a.PrunedTo) {
-		return a.PrunedTo
+	// Facts are pruned on every call, also when the instant does not
+	// move: facts dated before it keep arriving (a replay, a back-dated
+	// import). Never to an instant before the last one: the facts before
+	// that are gone already.
+	if before = p.keepPast(a, before, now); before.Before(a.PrunedTo) {
+		before = a.PrunedTo
 	}
 	a.PrunedTo = before
 	n := len(a.Scoring.Invoices)
@@ -24,30 +27,6 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 	a.InvoicesPruned = a.InvoicesPruned || len(a.Scoring.Invoices) < n
 	a.prune(before)
 	return before
-}
-
-// pruneShort prunes again, when the latest event time moved since the last
-// try, the accounts whose prune stopped short of the retention horizon
-// because past scores waited for the log's time to pass their days (a
-// replay of a log in time order): an account that takes no event after
-// that would otherwise keep those facts until its next re-score. p.mu is
-// held.
-func (p *Projector) pruneShort(now time.Time) {
-	if len(p.short) == 0 || !p.state.Latest.After(p.shortAt) {
-		return
-	}
-	p.shortAt = p.state.Latest
-	target := now.Add(-p.cfg.Retain)
-	for id := range p.short {
-		c := p.cache[id]
-		if c == nil {
-			delete(p.short, id)
-			continue
-		}
-		if c.pruned = p.pruneAccount(id, target, now); !c.pruned.Before(target) {
-			delete(p.short, id)
-		}
-	}
 }
 
 // prune drops the account's non-scoring facts that no question about an

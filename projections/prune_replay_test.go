@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -14,15 +15,15 @@ import (
 	"github.com/vitals-hq/vitals/eventstore"
 	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/ingest"
+	"github.com/vitals-hq/vitals/internal/gobcopy"
 	"github.com/vitals-hq/vitals/scoring"
 )
 
 // TestReplayPrunesToTheRetention: after the projector has followed a log
-// written in time order, every account's facts are pruned to the
-// retention horizon. While the log's time is behind, prunes stop short
-// (past scores wait for the log's time to pass their days); the projector
-// must finish them — also for an account that takes no event afterwards —
-// or it holds months more facts than one that started later.
+// written in time order, every account's facts are pruned as far as its
+// past scores allow — also an account that takes no event after the
+// early part of the log, and facts that arrive after the account was
+// pruned — or the projector holds months more facts than it needs.
 func TestReplayPrunesToTheRetention(t *testing.T) {
 	end := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	ctx := context.Background()
@@ -90,10 +91,27 @@ func TestReplayPrunesToTheRetention(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	want := end.Add(-DefaultRetain - day)
+	// Each account is pruned to the horizon, or — while past scores wait
+	// for its own events to pass their days by the retention (keepPast) —
+	// to the grid day after its latest event less the retention.
+	target := end.Add(-DefaultRetain)
 	for id, a := range p.state.Accounts {
+		want := target
+		if held := a.Latest.Add(-DefaultRetain - PastStep); held.Before(want) {
+			want = held
+		}
+		// Nothing is left that a prune to PrunedTo would drop: facts
+		// that arrived after the account was pruned were pruned too.
+		again := gobcopy.Copy(a)
+		sc.Prune(&again.Scoring, a.PrunedTo)
+		again.prune(a.PrunedTo)
+		if !reflect.DeepEqual(again, a) {
+			t.Errorf("account %s holds facts from before %s", id, a.PrunedTo.Format(time.RFC3339))
+		}
 		if a.Opened && a.PrunedTo.Before(want) {
-			t.Errorf("account %s: facts pruned to %s only, want about %s", id, a.PrunedTo.Format(time.RFC3339), end.Add(-DefaultRetain).Format(time.RFC3339))
+
+			t.Errorf("account %s (latest event %s): facts pruned to %s only, want %s at least", id,
+				a.Latest.Format(time.RFC3339), a.PrunedTo.Format(time.RFC3339), want.Format(time.RFC3339))
 		}
 	}
 	if a := p.state.Accounts[quiet]; a == nil || !a.Opened {

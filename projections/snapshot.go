@@ -29,8 +29,8 @@ import (
 // rejected and the projector replays the log instead. Version 2: a signal
 // raise keeps its note (a version-1 snapshot lacks them and is replayed).
 // Version 3: an account records that pruning dropped invoices. Version 4:
-// accounts keep their prune instant and past scores, the state its latest
-// event time. TestSnapshotFormatIsVersioned fingerprints the types gob
+// accounts keep their prune instant, past scores and latest event time.
+// TestSnapshotFormatIsVersioned fingerprints the types gob
 // encodes: a field added, removed or renamed anywhere below snapshot fails
 // it until this version is bumped (gob would fill a missing field with its
 // zero value, and the state would disagree with a rebuild).

@@ -20,7 +20,7 @@ import (
 // constants here to what the test prints.
 const (
 	snapshotFingerprintVersion = 4
-	snapshotFingerprint        = "9570355de07380e9"
+	snapshotFingerprint        = "306e10b9f9b8024d"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not

@@ -19,8 +19,6 @@ import (
 type State struct {
 	Accounts map[string]*Account
 	Managers map[string]*Manager
-	// Latest is the latest event time applied (see past.go).
-	Latest time.Time
 }
 
 // NewState returns an empty state.
@@ -98,6 +96,9 @@ type Account struct {
 	// Past holds the account's scores at past grid days before PrunedTo
 	// (see past.go).
 	Past PastScores
+	// Latest is the time of the latest event applied to the account that
+	// may change its health (see past.go).
+	Latest time.Time
 }
 
 // ProfileChange is account.opened (Full) or account.updated: fields set
@@ -210,18 +211,27 @@ var ignoredTypes = map[domain.Type]string{}
 
 // Apply adds one event to the state and returns the id of the account whose
 // health may have changed ("" for none). Applying the same event twice has
-// no further effect.
+// no further effect. The account's past scores from the event's time on no
+// longer hold (see past.go).
 func (s *State) Apply(ev domain.Event) (accountID string) {
-	st := Stamp{Time: ev.Time, Ref: ev.Ref()}
-	if ev.Time.After(s.Latest) {
-		s.Latest = ev.Time
+	id := s.apply(ev)
+	if a := s.Accounts[id]; a != nil {
+		a.Past.invalidate(ev.Time)
+		if ev.Time.After(a.Latest) {
+			a.Latest = ev.Time
+		}
 	}
+	return id
+}
+
+// apply is Apply without the past scores' bookkeeping.
+func (s *State) apply(ev domain.Event) (accountID string) {
+	st := Stamp{Time: ev.Time, Ref: ev.Ref()}
 	if ev.Type.IsManagerEvent() {
 		s.applyManager(ev, st)
 		return ""
 	}
 	a := s.account(ev.Subject)
-	a.Past.invalidate(ev.Time)
 	switch p := ev.Payload.(type) {
 	case domain.AccountOpened:
 		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time
