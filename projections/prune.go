@@ -23,7 +23,7 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 	}
 	a.PrunedTo = before
 	n := len(a.Scoring.Invoices)
-	p.cfg.Scorer.Prune(&a.Scoring, before)
+	p.cfg.Scorer.PruneKeeping(&a.Scoring, before, factsReach)
 	a.InvoicesPruned = a.InvoicesPruned || len(a.Scoring.Invoices) < n
 	a.prune(before)
 	return before

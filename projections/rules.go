@@ -19,8 +19,12 @@ const (
 	retentionLookbak = 365 * day
 	npsWindow        = 180 * day
 	slaWindow        = 30 * day
-	utilUnder        = 0.70
-	utilOver         = 0.80
+	// factsReach is how far back the read models read the scoring facts
+	// themselves (NPS answers, messages): pruning keeps them that long,
+	// whatever the scoring windows.
+	factsReach = max(npsWindow, slaWindow)
+	utilUnder  = 0.70
+	utilOver   = 0.80
 )
 
 // At-risk reasons (docs/scoring.md#lists-managers-and-the-portfolio).

@@ -343,5 +343,13 @@ func overrideAt(a *Account, t time.Time) *Override {
 // its pruned invoice is simply not scored); evaluate such instants from a
 // full replay instead.
 func (s *Scorer) Prune(a *Account, before time.Time) {
-	a.prune(before.UTC().Add(-TrendHorizon), s.maxWindow)
+	s.PruneKeeping(a, before, 0)
+}
+
+// PruneKeeping is Prune for a caller that reads the facts itself over a
+// window of its own (the projections' portfolio reads 180 days of NPS
+// answers): facts within keep of before are kept too, however short the
+// scoring windows are.
+func (s *Scorer) PruneKeeping(a *Account, before time.Time, keep time.Duration) {
+	a.prune(before.UTC().Add(-TrendHorizon), max(s.maxWindow, keep))
 }
