@@ -63,13 +63,7 @@ func TestPastScoresEqualHistory(t *testing.T) {
 	scorer := newScorer(t)
 	snap := filepath.Join(t.TempDir(), "snap")
 	cfg := projections.Config{Store: store, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop(), SnapshotPath: snap}
-	p1, err := projections.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p1.Run(ctx) }()
+	p1, stop := startStoppable(t, cfg)
 	head := ingestAll(t, store, demoEvents(t, 30, 12, now), now)
 	waitFor(t, p1, head)
 	if n := checkPast(t, p1, now); n != 0 {
@@ -122,10 +116,7 @@ func TestPastScoresEqualHistory(t *testing.T) {
 	checkPast(t, p1, now)
 
 	// A restart from the snapshot keeps them.
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	p2 := runProjector(t, cfg)
 	if n := checkPast(t, p2, now); n > 1 {
 		t.Fatalf("after a restart: %d accounts without past scores", n)

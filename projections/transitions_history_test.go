@@ -43,21 +43,7 @@ func TestTransitionsRestartAfterStoredTransition(t *testing.T) {
 	s := &historySink{}
 	cfg := projections.Config{Store: store, Scorer: flipScorer(t), Now: clk.Now, Logger: zerolog.Nop(),
 		Transitions: s, TransitionDebounce: debounce, SnapshotPath: snap}
-	start := func() (*projections.Projector, func()) {
-		p, err := projections.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		return p, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	start := func() (*projections.Projector, func()) { return startStoppable(t, cfg) }
 	p, stop := start()
 	waitFor(t, p, post(t, store, flipStart, flipOpened, flipNPS, flipInvoice))
 	settle(t, p, clk, flipStart.Add(time.Hour)) // the baseline: green
@@ -121,21 +107,7 @@ func TestTransitionsRestartNewAccountAfterStoredTransition(t *testing.T) {
 	s := &historySink{}
 	cfg := projections.Config{Store: store, Scorer: flipScorer(t), Now: clk.Now, Logger: zerolog.Nop(),
 		Transitions: s, TransitionDebounce: debounce, SnapshotPath: snap}
-	start := func() (*projections.Projector, func()) {
-		p, err := projections.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		return p, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	start := func() (*projections.Projector, func()) { return startStoppable(t, cfg) }
 	// A snapshot of an agency without acme.
 	p, stop := start()
 	waitFor(t, p, post(t, store, flipStart,

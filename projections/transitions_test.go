@@ -80,6 +80,25 @@ var (
 	debounce  = 15 * time.Minute
 )
 
+// startStoppable starts a projector on cfg; stop stops it and waits for it
+// (a stop writes the final snapshot), so that a test can restart one.
+func startStoppable(t *testing.T, cfg projections.Config) (p *projections.Projector, stop func()) {
+	t.Helper()
+	p, err := projections.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	return p, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func settle(t *testing.T, p *projections.Projector, clk *clock, at time.Time) {
 	t.Helper()
 	clk.Set(at)
@@ -207,21 +226,7 @@ func TestTransitionsRestart(t *testing.T) {
 		s := &sink{}
 		cfg := projections.Config{Store: store, Scorer: flipScorer(t), Now: clk.Now, Logger: zerolog.Nop(),
 			Transitions: s, TransitionDebounce: debounce, SnapshotPath: snap}
-		start := func() (*projections.Projector, func()) {
-			p, err := projections.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- p.Run(ctx) }()
-			return p, func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		start := func() (*projections.Projector, func()) { return startStoppable(t, cfg) }
 		p, stop := start()
 		waitFor(t, p, post(t, store, flipStart, flipOpened, flipNPS, flipInvoice))
 		settle(t, p, clk, flipRed.Add(time.Minute)) // red, pending
