@@ -284,7 +284,7 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 		}
 	}
 
-	res := Result{At: t, Band: BandUnknown, ComputedBand: BandUnknown, Coverage: presentW / rules.total}
+	res := Result{At: t, Band: BandUnknown, ComputedBand: BandUnknown, Coverage: presentW / rules.total, Tier: tier, SLAHours: sla}
 	if presentW > 0 {
 		sc := round2(sumWP / presentW)
 		res.Score = &sc
@@ -299,13 +299,11 @@ func (s *Scorer) evaluate(a *Account, t time.Time, detail bool) Result {
 	return res
 }
 
-// describe completes res, the bare result at t of evaluate: tier, SLA,
-// configuration version and the override active at t.
+// describe completes res, the bare result at t of evaluate (which has the
+// tier and SLA): configuration version and the override active at t.
 func (s *Scorer) describe(res *Result, a *Account, t time.Time) {
 	t = t.UTC()
-	attrs := attrsAt(a, t)
-	res.Tier = s.tierOf(attrs)
-	res.SLAHours, res.ConfigVersion = s.slaOf(attrs, res.Tier), s.version
+	res.ConfigVersion = s.version
 	if o := overrideAt(a, t); o != nil && !t.Before(a.Since) {
 		res.Override = o
 		res.Band = o.Band
