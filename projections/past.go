@@ -147,13 +147,10 @@ func (p *Projector) keepPast(a *Account, before, now time.Time) time.Time {
 	step := int64(PastStep / day)
 	oldest := gridUp(now.Add(-p.cfg.Retain - PastSpan))
 	from := max(gridUp(a.PrunedTo), oldest)
-	switch {
-	case len(ps.Scores) == 0:
-		ps.First = from
-	case ps.end() < from:
+	if ps.end() < from {
 		// A gap the facts can no longer fill (kept days were dropped by
 		// an event dated before the prune instant): start afresh.
-		ps.First, ps.Scores = from, ps.Scores[:0]
+		ps.Scores = ps.Scores[:0]
 	}
 	ps.dropBefore(oldest)
 	if len(ps.Scores) == 0 {
