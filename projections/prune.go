@@ -30,23 +30,38 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 }
 
 // prune drops the account's non-scoring facts that no question about an
-// instant ≥ before can reach: contacts older than the quiet window (but the
-// last one), signals whose last raise is older than the signal window, and
-// referrals older than a year. Profile, status and assignment changes are
-// few and kept whole.
+// instant ≥ before can reach: contacts before it (but the last one: the
+// last contact at an instant ≥ before is that one or a later one), signals
+// whose last raise is older than the signal window, and referrals older
+// than a year. Profile, status and assignment changes are few and kept
+// whole.
 func (a *Account) prune(before time.Time) {
-	a.Touches = keepTail(a.Touches, before.Add(-quietWindow), func(t time.Time) time.Time { return t })
+	a.Touches = clip(keepTail(a.Touches, before, func(t time.Time) time.Time { return t }))
 	for id, sg := range a.Signals {
 		if n := len(sg.Raised); n > 0 && !sg.Raised[n-1].Time.After(before.Add(-signalWindow)) {
 			delete(a.Signals, id)
 		}
 	}
-	a.Referrals = dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time })
+	a.Referrals = clip(dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time }))
 }
 
 // prune drops time entries older than the utilization window.
 func (m *Manager) prune(before time.Time) {
-	m.Time = dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time })
+	m.Time = clip(dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time }))
+}
+
+// clip gives back the spare capacity of a list that pruning shrank: one
+// whose capacity is over twice its length is copied to one of its length
+// (nil when empty), so a long history does not leave its high-water
+// capacity behind.
+func clip[T any](s []T) []T {
+	if cap(s) <= 2*len(s) {
+		return s
+	}
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s[:len(s):len(s)])
 }
 
 // dropThrough drops the entries with time ≤ cut from the sorted list s.

@@ -19,13 +19,14 @@ const (
 	retentionLookbak = 365 * day
 	npsWindow        = 180 * day
 	slaWindow        = 30 * day
-	// factsReach is how far back the read models read the scoring facts
-	// themselves (NPS answers, messages): pruning keeps them that long,
-	// whatever the scoring windows.
-	factsReach = max(npsWindow, slaWindow)
-	utilUnder  = 0.70
-	utilOver   = 0.80
+	utilUnder        = 0.70
+	utilOver         = 0.80
 )
+
+// factsReach is how far back the read models read the scoring facts
+// themselves (the portfolio's NPS answers and SLA messages): pruning keeps
+// them that long, whatever the scoring windows.
+var factsReach = scoring.Reach{NPS: npsWindow, Messages: slaWindow}
 
 // At-risk reasons (docs/scoring.md#lists-managers-and-the-portfolio).
 const (

@@ -364,21 +364,28 @@ func (a *Account) Normalize() {
 	}
 }
 
+// cuts are, per kind of fact, the instant at or before which a fact of
+// that kind can no longer count.
+type cuts struct {
+	nps, meetings, kpis, invoices, messages time.Time
+}
+
 // prune drops the facts that cannot affect any evaluation at an instant
 // ≥ from (the earliest instant a result may still need, trend look-backs
-// included); window is the longest window of any component.
-func (a *Account) prune(from time.Time, window time.Duration) {
-	cut := from.Add(-window) // a fact at or before cut is outside every window from `from` on
+// included); cut says, per kind, which facts lie outside every window from
+// `from` on. The lists that lose facts are reallocated to their length, so
+// a long history does not leave its high-water capacity behind.
+func (a *Account) prune(from time.Time, cut cuts) {
 	// Attributes and overrides: keep the last one in effect at `from` and all later ones.
 	a.Attrs = keepFromLastBefore(a.Attrs, from, func(c AttrChange) time.Time { return c.Time })
 	a.Overrides = keepFromLastBefore(a.Overrides, from, func(o OverrideFact) time.Time { return o.Time })
-	a.NPS = slices.DeleteFunc(a.NPS, func(n NPSAnswer) bool { return !n.Time.After(cut) })
+	a.NPS = deleteClip(a.NPS, func(n NPSAnswer) bool { return !n.Time.After(cut.nps) })
 	// Meetings: an outcome outside every window either is the latest outcome
 	// of its meeting (then the meeting is out of the window anyway) or is
 	// superseded; KPI reports likewise.
-	a.Meetings = slices.DeleteFunc(a.Meetings, func(m MeetingOutcome) bool { return !m.Time.After(cut) })
-	a.KPIs = slices.DeleteFunc(a.KPIs, func(k KPIReport) bool { return !k.Time.After(cut) })
-	a.Invoices = slices.DeleteFunc(a.Invoices, func(inv Invoice) bool {
+	a.Meetings = deleteClip(a.Meetings, func(m MeetingOutcome) bool { return !m.Time.After(cut.meetings) })
+	a.KPIs = deleteClip(a.KPIs, func(k KPIReport) bool { return !k.Time.After(cut.kpis) })
+	a.Invoices = deleteClip(a.Invoices, func(inv Invoice) bool {
 		if !inv.Issued {
 			return false // its issue may still arrive
 		}
@@ -391,11 +398,25 @@ func (a *Account) prune(from time.Time, window time.Duration) {
 				paid = addCents(paid, p.AmountCents)
 			}
 		}
-		return paid >= inv.AmountCents && !inv.Due.After(cut)
+		return paid >= inv.AmountCents && !inv.Due.After(cut.invoices)
 	})
-	a.Messages = slices.DeleteFunc(a.Messages, func(m Message) bool {
-		return m.Received && !m.ReceivedAt.After(cut)
+	a.Messages = deleteClip(a.Messages, func(m Message) bool {
+		return m.Received && !m.ReceivedAt.After(cut.messages)
 	})
+}
+
+// deleteClip is slices.DeleteFunc that also gives back the spare capacity
+// of a list that lost elements: a list whose capacity is over twice its
+// length is copied to one of its length.
+func deleteClip[T any](s []T, del func(T) bool) []T {
+	s = slices.DeleteFunc(s, del)
+	if cap(s) > 2*len(s) {
+		s = slices.Clone(s[:len(s):len(s)])
+		if len(s) == 0 {
+			s = nil
+		}
+	}
+	return s
 }
 
 // keepFromLastBefore drops the elements of the time-sorted s before the last

@@ -35,6 +35,15 @@ var components = [numComps]componentUnit{npsComponent{}, meetingsComponent{}, kp
 // compID numbers the components: an index into components.
 type compID int
 
+// The components' ids, in the order of components.
+const (
+	compNPS compID = iota
+	compMeetings
+	compKPI
+	compInvoices
+	compResponse
+)
+
 // numComps is how many components there are (TestEveryComponentIsRegistered
 // checks that components has no empty entry).
 const numComps = 5

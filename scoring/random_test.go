@@ -381,7 +381,102 @@ func TestAccountJSONRoundTrip(t *testing.T) {
 
 func TestPrune(t *testing.T) {
 	s := mustScorer(t)
-	r := rand.New(rand.NewPCG(5, 6))
+	checkPruneKeepsResults(t, s, rand.New(rand.NewPCG(5, 6)))
+	// Prune really drops old facts.
+	var a Account
+	nps(&a, ago(400*day), 9)
+	invoice(&a, "old", date(-400), date(-400))
+	invoice(&a, "open", date(-400), time.Time{})
+	message(&a, "m", ago(400*day), time.Hour)
+	a.AddAttrs(AttrChange{Ref: "a1", Time: ago(500 * day)})
+	a.AddAttrs(AttrChange{Ref: "a2", Time: ago(450 * day)})
+	a.AddAttrs(AttrChange{Ref: "a3", Time: ago(day)})
+	s.Prune(&a, T)
+	if len(a.NPS) != 0 || len(a.Messages) != 0 || len(a.Invoices) != 1 || a.Invoices[0].ID != "open" || len(a.Attrs) != 2 || a.Attrs[0].Ref != "a2" {
+		t.Errorf("after Prune: %s", jsonOf(a))
+	}
+}
+
+// profiledScorer has per-tier windows: platinum accounts count messages
+// over 120 days and meetings over 20, bronze ones NPS over 45.
+func profiledScorer(t testing.TB) *Scorer {
+	t.Helper()
+	c := DefaultConfig()
+	days := func(n int) *int { return &n }
+	c.Profiles = map[Tier]Profile{
+		TierPlatinum: {Components: ComponentPatches{Response: &ComponentPatch{WindowDays: days(120)}, Meetings: &ComponentPatch{WindowDays: days(20)}}},
+		TierBronze:   {Components: ComponentPatches{NPS: &ComponentPatch{WindowDays: days(45)}}},
+	}
+	s, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPruneWithTierProfiles: with windows that differ by tier (an account
+// changes tier when its MRR does), a prune still changes no result.
+func TestPruneWithTierProfiles(t *testing.T) {
+	checkPruneKeepsResults(t, profiledScorer(t), rand.New(rand.NewPCG(7, 8)))
+}
+
+// TestPruneKeepsEachKindForItsOwnWindow: each kind of fact is kept as far
+// back as its own component's longest window (over the tiers) and the
+// trend look-back reach, or the caller's Reach when that is longer — not
+// as far as the longest window of any component.
+func TestPruneKeepsEachKindForItsOwnWindow(t *testing.T) {
+	fill := func() *Account {
+		var a Account
+		message(&a, "m100", ago(100*day), time.Hour) // response: 30 d window
+		message(&a, "m50", ago(50*day), time.Hour)
+		meeting(&a, "w130", ago(130*day), MeetingHeld, "") // meetings: 90 d
+		meeting(&a, "w100", ago(100*day), MeetingHeld, "")
+		kpi(&a, "k", ago(130*day), 100, 90, true) // kpi: 90 d
+		kpi(&a, "k", ago(100*day), 100, 90, true)
+		nps(&a, ago(220*day), 9) // nps: 180 d
+		nps(&a, ago(100*day), 9)
+		return &a
+	}
+	ids := func(a *Account) string {
+		var out []string
+		for _, m := range a.Messages {
+			out = append(out, "msg:"+m.ID)
+		}
+		for _, m := range a.Meetings {
+			out = append(out, "mtg:"+m.MeetingID)
+		}
+		for _, k := range a.KPIs {
+			out = append(out, "kpi:"+k.Time.Format(time.DateOnly))
+		}
+		for _, n := range a.NPS {
+			out = append(out, "nps:"+n.Time.Format(time.DateOnly))
+		}
+		return fmt.Sprint(out)
+	}
+	for _, tc := range []struct {
+		name string
+		s    *Scorer
+		keep Reach
+		want string
+	}{
+		{"default windows", mustScorer(t), Reach{}, "[msg:m50 mtg:w100 kpi:2025-03-07 nps:2025-03-07]"},
+		{"a reach of 120 days for messages", mustScorer(t), Reach{Messages: 120 * day}, "[msg:m100 msg:m50 mtg:w100 kpi:2025-03-07 nps:2025-03-07]"},
+		// Platinum's 120-day response window keeps m100 for every tier;
+		// its 20-day meetings window does not shorten the others' 90.
+		{"per-tier windows", profiledScorer(t), Reach{}, "[msg:m100 msg:m50 mtg:w100 kpi:2025-03-07 nps:2025-03-07]"},
+	} {
+		a := fill()
+		tc.s.PruneKeeping(a, T, tc.keep)
+		if got := ids(a); got != tc.want {
+			t.Errorf("%s: kept %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// checkPruneKeepsResults prunes random accounts at random instants and
+// checks that no result at or after the instant changes.
+func checkPruneKeepsResults(t *testing.T, s *Scorer, r *rand.Rand) {
+	t.Helper()
 	for range 200 {
 		a := build(randomOps(r))
 		before := randomInstant(r)
@@ -410,19 +505,6 @@ func TestPrune(t *testing.T) {
 		if next, ok := s.NextChange(a, before); ok && !next.After(before) || (okWant && ok && next.Before(before)) {
 			t.Fatalf("NextChange after prune = %v, before prune %v", next, nextWant)
 		}
-	}
-	// Prune really drops old facts.
-	var a Account
-	nps(&a, ago(400*day), 9)
-	invoice(&a, "old", date(-400), date(-400))
-	invoice(&a, "open", date(-400), time.Time{})
-	message(&a, "m", ago(400*day), time.Hour)
-	a.AddAttrs(AttrChange{Ref: "a1", Time: ago(500 * day)})
-	a.AddAttrs(AttrChange{Ref: "a2", Time: ago(450 * day)})
-	a.AddAttrs(AttrChange{Ref: "a3", Time: ago(day)})
-	s.Prune(&a, T)
-	if len(a.NPS) != 0 || len(a.Messages) != 0 || len(a.Invoices) != 1 || a.Invoices[0].ID != "open" || len(a.Attrs) != 2 || a.Attrs[0].Ref != "a2" {
-		t.Errorf("after Prune: %s", jsonOf(a))
 	}
 }
 

@@ -30,6 +30,9 @@ type Scorer struct {
 	mrrCents  [3]int64      // lowest MRR of platinum, gold, silver
 	slaHours  [4]float64    // by tierIndex
 	maxWindow time.Duration // longest window of any component and tier
+	// compWindow is each component's longest window over the tiers: how
+	// far back its facts can count.
+	compWindow [numComps]time.Duration
 }
 
 // New returns a Scorer for c, or the error of c.Validate.
@@ -56,6 +59,7 @@ func New(c Config) (*Scorer, error) {
 			tr.comps[i] = rule{weight: cc.Weight, windowDays: cc.WindowDays, window: w, green: cc.Green, yellow: cc.Yellow}
 			tr.total += cc.Weight
 			s.maxWindow = max(s.maxWindow, w)
+			s.compWindow[i] = max(s.compWindow[i], w)
 		}
 	}
 	return s, nil
@@ -341,13 +345,41 @@ func overrideAt(a *Account, t time.Time) *Override {
 // its pruned invoice is simply not scored); evaluate such instants from a
 // full replay instead.
 func (s *Scorer) Prune(a *Account, before time.Time) {
-	s.PruneKeeping(a, before, 0)
+	s.PruneKeeping(a, before, Reach{})
 }
 
-// PruneKeeping is Prune for a caller that reads the facts itself over a
-// window of its own (the projections' portfolio reads 180 days of NPS
-// answers): facts within keep of before are kept too, however short the
-// scoring windows are.
-func (s *Scorer) PruneKeeping(a *Account, before time.Time, keep time.Duration) {
-	a.prune(before.UTC().Add(-TrendHorizon), max(s.maxWindow, keep))
+// PruneKeeping is Prune for a caller that reads facts itself over windows
+// of its own (the projections' portfolio reads 180 days of NPS answers and
+// 30 days of messages): the facts of each kind within keep's reach of
+// before are kept too, however short the scoring windows are.
+//
+// Each kind of fact is kept as far back as its own component can count it
+// (the longest window of that component over the tiers, plus the trend
+// look-back), so a short response window drops messages sooner than the
+// NPS window drops answers.
+func (s *Scorer) PruneKeeping(a *Account, before time.Time, keep Reach) {
+	before = before.UTC()
+	from := before.Add(-TrendHorizon)
+	// cut is the instant at or before which a fact of the component is
+	// outside every window from `from` on and outside keep.
+	cut := func(id compID, keep time.Duration) time.Time {
+		c := from.Add(-s.compWindow[id])
+		if k := before.Add(-keep); k.Before(c) {
+			return k
+		}
+		return c
+	}
+	a.prune(from, cuts{
+		nps:      cut(compNPS, keep.NPS),
+		meetings: cut(compMeetings, 0),
+		kpis:     cut(compKPI, 0),
+		invoices: cut(compInvoices, keep.Invoices),
+		messages: cut(compResponse, keep.Messages),
+	})
+}
+
+// Reach is how far back before an instant a caller of
+// [Scorer.PruneKeeping] reads each kind of fact itself.
+type Reach struct {
+	NPS, Invoices, Messages time.Duration
 }
