@@ -51,11 +51,11 @@ func (m *Manager) prune(before time.Time) {
 }
 
 // clip gives back the spare capacity of a list that pruning shrank: one
-// whose capacity is over twice its length is copied to one of its length
-// (nil when empty), so a long history does not leave its high-water
-// capacity behind.
+// with more room than insertTight would leave is copied to one of its
+// length (nil when empty), so a long history does not leave its
+// high-water capacity behind.
 func clip[T any](s []T) []T {
-	if cap(s) <= 2*len(s) {
+	if cap(s) <= len(s)+len(s)/4+1 {
 		return s
 	}
 	if len(s) == 0 {

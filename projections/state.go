@@ -45,7 +45,21 @@ func insertStamped[T any](s []T, v T, st func(T) Stamp) []T {
 		s[i] = v
 		return s
 	}
-	return slices.Insert(s, i, v)
+	return insertTight(s, i, v)
+}
+
+// insertTight is slices.Insert of one element that grows a full s by a
+// quarter instead of doubling it: fact lists live as long as their account,
+// and a doubled list would hold up to half its memory unused.
+func insertTight[T any](s []T, i int, v T) []T {
+	if len(s) < cap(s) {
+		return slices.Insert(s, i, v)
+	}
+	t := make([]T, len(s)+1, len(s)+1+len(s)/4)
+	copy(t, s[:i])
+	t[i] = v
+	copy(t[i+1:], s[i:])
+	return t
 }
 
 // lastAt returns the index of the last fact with time ≤ t, or -1.
@@ -381,7 +395,7 @@ func insertTime(s []time.Time, t time.Time) []time.Time {
 	if found {
 		return s
 	}
-	return slices.Insert(s, i, t)
+	return insertTight(s, i, t)
 }
 
 // syncAttrs rebuilds the scoring attributes (MRR, tier, SLA) from the

@@ -167,7 +167,21 @@ func insertSorted[T any](s []T, v T, c func(a, b T) int) []T {
 	if found {
 		return s
 	}
-	return slices.Insert(s, i, v)
+	return insertTight(s, i, v)
+}
+
+// insertTight is slices.Insert of one element that grows a full s by a
+// quarter instead of doubling it: fact lists live as long as their account,
+// and a doubled list would hold up to half its memory unused.
+func insertTight[T any](s []T, i int, v T) []T {
+	if len(s) < cap(s) {
+		return slices.Insert(s, i, v)
+	}
+	t := make([]T, len(s)+1, len(s)+1+len(s)/4)
+	copy(t, s[:i])
+	t[i] = v
+	copy(t[i+1:], s[i:])
+	return t
 }
 
 // sortCompact sorts s and drops elements equal to their predecessor.
@@ -226,7 +240,7 @@ func (a *Account) AddOverride(o OverrideFact) {
 func (a *Account) invoice(id string) *Invoice {
 	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return strings.Compare(x.ID, id) })
 	if !found {
-		a.Invoices = slices.Insert(a.Invoices, i, Invoice{ID: id})
+		a.Invoices = insertTight(a.Invoices, i, Invoice{ID: id})
 	}
 	return &a.Invoices[i]
 }
@@ -235,7 +249,7 @@ func (a *Account) invoice(id string) *Invoice {
 func (a *Account) message(id string) *Message {
 	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return strings.Compare(x.ID, id) })
 	if !found {
-		a.Messages = slices.Insert(a.Messages, i, Message{ID: id})
+		a.Messages = insertTight(a.Messages, i, Message{ID: id})
 	}
 	return &a.Messages[i]
 }
@@ -406,11 +420,11 @@ func (a *Account) prune(from time.Time, cut cuts) {
 }
 
 // deleteClip is slices.DeleteFunc that also gives back the spare capacity
-// of a list that lost elements: a list whose capacity is over twice its
-// length is copied to one of its length.
+// of a list that lost elements: a list with more room than insertTight
+// would leave is copied to one of its length.
 func deleteClip[T any](s []T, del func(T) bool) []T {
 	s = slices.DeleteFunc(s, del)
-	if cap(s) > 2*len(s) {
+	if cap(s) > len(s)+len(s)/4+1 {
 		s = slices.Clone(s[:len(s):len(s)])
 		if len(s) == 0 {
 			s = nil
