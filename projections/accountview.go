@@ -202,7 +202,7 @@ func receivables(a *Account, t time.Time) owed {
 		}
 		rest := domain.Money(inv.AmountCents).Add(-paid) // paid ≥ 0 for ingested facts: no overflow
 		o.outstanding = o.outstanding.Add(rest)
-		if late := int(today.Sub(inv.Due) / day); late >= 1 {
+		if late := int(today.Sub(inv.Due.Time()) / day); late >= 1 {
 			o.overdue = o.overdue.Add(rest)
 			o.maxDaysLate = max(o.maxDaysLate, late)
 		}

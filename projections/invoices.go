@@ -86,15 +86,14 @@ func invoiceHistory(a *Account, t time.Time) InvoiceHistory {
 		if !inv.Issued || inv.IssuedAt.After(t) {
 			continue
 		}
-		iv := InvoiceView{ID: inv.ID, IssuedAt: inv.IssuedAt, Amount: domain.Money(inv.AmountCents), DueDate: inv.Due.Format(time.DateOnly)}
+		iv := InvoiceView{ID: inv.ID, IssuedAt: inv.IssuedAt.Time(), Amount: domain.Money(inv.AmountCents), DueDate: inv.Due.Time().Format(time.DateOnly)}
 		for _, pay := range inv.Payments {
 			if pay.Time.After(t) {
 				break
 			}
 			iv.Paid = iv.Paid.Add(domain.Money(pay.AmountCents))
 			if iv.PaidAt == nil && iv.Paid >= iv.Amount {
-				paidAt := pay.Time
-				iv.PaidAt = &paidAt
+				iv.PaidAt = new(pay.Time.Time())
 			}
 		}
 		switch {
@@ -105,7 +104,7 @@ func invoiceHistory(a *Account, t time.Time) InvoiceHistory {
 		default:
 			iv.Outstanding = iv.Amount.Add(-iv.Paid)
 			iv.Status = InvoiceOpen
-			if late := int(today.Sub(inv.Due) / day); late >= 1 {
+			if late := int(today.Sub(inv.Due.Time()) / day); late >= 1 {
 				iv.DaysLate, iv.Status = late, InvoiceOverdue
 				h.Overdue = h.Overdue.Add(iv.Outstanding)
 				h.OverdueN++

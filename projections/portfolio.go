@@ -150,17 +150,17 @@ func slaCounts(a *Account, t time.Time, slaHours float64) (ok, counted int) {
 		var reply time.Time
 		for _, r := range m.Replies {
 			if !r.Time.After(t) {
-				reply = r.Time
+				reply = r.Time.Time()
 				break
 			}
 		}
 		switch {
 		case !reply.IsZero():
 			counted++
-			if reply.Sub(m.ReceivedAt) <= sla {
+			if reply.Sub(m.ReceivedAt.Time()) <= sla {
 				ok++
 			}
-		case t.Sub(m.ReceivedAt) > sla:
+		case t.Sub(m.ReceivedAt.Time()) > sla:
 			counted++
 		}
 	}

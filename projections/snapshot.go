@@ -30,13 +30,15 @@ import (
 // raise keeps its note (a version-1 snapshot lacks them and is replayed).
 // Version 3: an account records that pruning dropped invoices. Version 4:
 // accounts keep their prune instant, past scores and latest event time.
+// Version 5: compact live state — fact times as int64 nanoseconds, outcome
+// codes, records without pointers (a version-4 snapshot is replayed).
 // TestSnapshotFormatIsVersioned fingerprints the types gob
 // encodes: a field added, removed or renamed anywhere below snapshot fails
 // it until this version is bumped (gob would fill a missing field with its
 // zero value, and the state would disagree with a rebuild).
 const (
 	snapshotMagic   = "VITALSNP"
-	snapshotVersion = 4
+	snapshotVersion = 5
 )
 
 var errNoSnapshot = errors.New("projections: no snapshot")

@@ -3,12 +3,18 @@ package projections
 import (
 	"crypto/sha256"
 	"encoding"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/scoring"
 )
 
 // snapshotFingerprint is the fingerprint (snapshotLayout, hashed) of the
@@ -19,8 +25,8 @@ import (
 // bump snapshotVersion (say what it adds in its comment), then set both
 // constants here to what the test prints.
 const (
-	snapshotFingerprintVersion = 4
-	snapshotFingerprint        = "306e10b9f9b8024d"
+	snapshotFingerprintVersion = 5
+	snapshotFingerprint        = "1618b5386b093e6e"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not
@@ -114,3 +120,41 @@ func snapshotLayout(t reflect.Type) string {
 	walk(t, "")
 	return b.String()
 }
+
+// TestOlderSnapshotFormatIsReplayed: a snapshot written by the previous
+// format (before the compact live state) is refused with its format named,
+// and a projector given it starts from the log instead of from it.
+func TestOlderSnapshotFormatIsReplayed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "snapshot")
+	st := NewState()
+	st.account("acme").Opened = true
+	if err := writeSnapshot(path, &snapshot{Position: 42, State: st}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint32(data[8:12], snapshotVersion-1)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readSnapshot(path)
+	if want := fmt.Sprintf("has format %d, want %d", snapshotVersion-1, snapshotVersion); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("readSnapshot of an older format: %v, want an error saying %q", err, want)
+	}
+	scorer, err := scoring.New(scoring.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Store: emptyStore{}, Scorer: scorer, SnapshotPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.pos != 0 || len(p.state.Accounts) != 0 {
+		t.Errorf("the projector resumed from an older snapshot: position %d, %d accounts", p.pos, len(p.state.Accounts))
+	}
+}
+
+// emptyStore is a store New may hold but never reads.
+type emptyStore struct{ eventstore.Store }

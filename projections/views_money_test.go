@@ -112,8 +112,8 @@ func TestManagerNumbersFinite(t *testing.T) {
 func TestSLACountsHugeSLA(t *testing.T) {
 	at := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 	a := &Account{}
-	a.Scoring.Messages = []scoring.Message{{Received: true, ReceivedAt: at.Add(-48 * time.Hour),
-		Replies: []scoring.Reply{{Time: at.Add(-24 * time.Hour)}}}}
+	a.Scoring.ReceiveMessage("m", "src/m", at.Add(-48*time.Hour))
+	a.Scoring.AddReply("m", scoring.Reply{Ref: "src/r", Time: at.Add(-24 * time.Hour)})
 	for _, hours := range []float64{1e300, math.Inf(1)} {
 		ok, counted := slaCounts(a, at, hours)
 		if ok != 1 || counted != 1 {

@@ -19,17 +19,23 @@ import (
 // fields directly (for example when decoding a snapshot), call
 // [Account.Normalize] before scoring.
 //
+// The lists hold compact records, not the Add… methods' arguments: times
+// as an [Instant] (8 bytes, not a time.Time's 24), outcomes and parties as
+// one-byte codes, and a string shared by the records that repeat it (a
+// KPI's name, a meeting's id), because an Account lives as long as the
+// account it describes.
+//
 // The zero Account is an account with no facts. An Account is not safe for
 // concurrent mutation; concurrent scoring of an Account nobody mutates is
 // safe.
 type Account struct {
-	Attrs     []AttrChange     `json:"attrs,omitempty"`     // by (Time, Ref)
-	NPS       []NPSAnswer      `json:"nps,omitempty"`       // by (Time, Ref)
-	Meetings  []MeetingOutcome `json:"meetings,omitempty"`  // by (MeetingID, Time, Ref)
-	KPIs      []KPIReport      `json:"kpis,omitempty"`      // by (Name, Time, Ref)
-	Invoices  []Invoice        `json:"invoices,omitempty"`  // by ID, one entry per ID
-	Messages  []Message        `json:"messages,omitempty"`  // by ID, one entry per ID
-	Overrides []OverrideFact   `json:"overrides,omitempty"` // by (Time, Ref)
+	Attrs     []AttrChange    `json:"attrs,omitempty"`     // by (Time, Ref)
+	NPS       []NPSRecord     `json:"nps,omitempty"`       // by (Time, Ref)
+	Meetings  []MeetingRecord `json:"meetings,omitempty"`  // by (MeetingID, Time, Ref)
+	KPIs      []KPIRecord     `json:"kpis,omitempty"`      // by (Name, Time, Ref)
+	Invoices  []Invoice       `json:"invoices,omitempty"`  // by ID, one entry per ID
+	Messages  []Message       `json:"messages,omitempty"`  // by ID, one entry per ID
+	Overrides []OverrideFact  `json:"overrides,omitempty"` // by (Time, Ref)
 	// Since is when the account came into existence (its opening); zero
 	// means always. No score exists at an instant before Since, even when
 	// back-dated facts cover it: such an evaluation has every component
@@ -51,14 +57,23 @@ type AttrChange struct {
 	SLAHours float64 `json:"sla_hours,omitempty"`
 }
 
-// NPSAnswer is one nps.responded answer (Score 0..10).
+// NPSAnswer is one nps.responded answer (Score 0..10), as given to
+// [Account.AddNPS].
 type NPSAnswer struct {
 	Ref   string    `json:"ref"`
 	Time  time.Time `json:"time"`
 	Score int       `json:"score"`
 }
 
-// MeetingOutcome is one meeting.held, meeting.missed or meeting.canceled.
+// NPSRecord is an NPS answer as an Account keeps it.
+type NPSRecord struct {
+	Ref   string  `json:"ref"`
+	Time  Instant `json:"time"`
+	Score int     `json:"score"`
+}
+
+// MeetingOutcome is one meeting.held, meeting.missed or meeting.canceled,
+// as given to [Account.AddMeeting].
 type MeetingOutcome struct {
 	Ref       string      `json:"ref"`
 	MeetingID string      `json:"meeting_id"`
@@ -68,8 +83,18 @@ type MeetingOutcome struct {
 	By Party `json:"by,omitempty"`
 }
 
-// KPIReport is one kpi.reported. Reports with a Target that is not > 0 or a
-// non-finite number are ignored by scoring.
+// MeetingRecord is a meeting outcome as an Account keeps it; the outcomes
+// of one meeting share its MeetingID string.
+type MeetingRecord struct {
+	Ref       string  `json:"ref"`
+	MeetingID string  `json:"meeting_id"`
+	Time      Instant `json:"time"`
+	Kind      uint8   `json:"kind"` // meetingCodes
+	By        uint8   `json:"by"`   // partyCodes
+}
+
+// KPIReport is one kpi.reported, as given to [Account.AddKPI]. Reports with
+// a Target that is not > 0 or a non-finite number are ignored by scoring.
 type KPIReport struct {
 	Ref            string    `json:"ref"`
 	Time           time.Time `json:"time"`
@@ -79,43 +104,68 @@ type KPIReport struct {
 	HigherIsBetter bool      `json:"higher_is_better"`
 }
 
+// KPIRecord is a KPI report as an Account keeps it; the reports of one KPI
+// share its Name string.
+type KPIRecord struct {
+	Ref            string  `json:"ref"`
+	Name           string  `json:"name"`
+	Time           Instant `json:"time"`
+	Target         float64 `json:"target"`
+	Actual         float64 `json:"actual"`
+	HigherIsBetter bool    `json:"higher_is_better"`
+}
+
 // Invoice gathers one invoice's facts by invoice id. Payments and a void may
 // exist without the issue fact (they arrived first); such an invoice does not
 // score until it is issued.
 type Invoice struct {
-	ID          string    `json:"id"`
-	Issued      bool      `json:"issued"`
-	Ref         string    `json:"ref,omitempty"`
-	IssuedAt    time.Time `json:"issued_at"`
-	AmountCents int64     `json:"amount_cents"`
+	ID          string  `json:"id"`
+	Ref         string  `json:"ref,omitempty"`
+	IssuedAt    Instant `json:"issued_at"`
+	AmountCents int64   `json:"amount_cents"`
 	// Due is the due date, 00:00 UTC.
-	Due      time.Time  `json:"due"`
-	VoidedAt *time.Time `json:"voided_at,omitempty"`
-	VoidRef  string     `json:"void_ref,omitempty"`
-	Payments []Payment  `json:"payments,omitempty"` // by (Time, Ref)
+	Due      Instant         `json:"due"`
+	VoidedAt *Instant        `json:"voided_at,omitempty"`
+	VoidRef  string          `json:"void_ref,omitempty"`
+	Payments []PaymentRecord `json:"payments,omitempty"` // by (Time, Ref)
+	Issued   bool            `json:"issued"`
 }
 
-// Payment is one payment.received for an invoice.
+// Payment is one payment.received for an invoice, as given to
+// [Account.AddPayment].
 type Payment struct {
 	Ref         string    `json:"ref"`
 	Time        time.Time `json:"time"`
 	AmountCents int64     `json:"amount_cents"`
 }
 
+// PaymentRecord is a payment as an Invoice keeps it.
+type PaymentRecord struct {
+	Ref         string  `json:"ref"`
+	Time        Instant `json:"time"`
+	AmountCents int64   `json:"amount_cents"`
+}
+
 // Message gathers one client message by message id: its message.received
 // (Received false until it arrives) and its message.replied facts.
 type Message struct {
-	ID         string    `json:"id"`
-	Received   bool      `json:"received"`
-	Ref        string    `json:"ref,omitempty"`
-	ReceivedAt time.Time `json:"received_at"`
-	Replies    []Reply   `json:"replies,omitempty"` // by (Time, Ref)
+	ID         string        `json:"id"`
+	Ref        string        `json:"ref,omitempty"`
+	ReceivedAt Instant       `json:"received_at"`
+	Replies    []ReplyRecord `json:"replies,omitempty"` // by (Time, Ref)
+	Received   bool          `json:"received"`
 }
 
-// Reply is one message.replied.
+// Reply is one message.replied, as given to [Account.AddReply].
 type Reply struct {
 	Ref  string    `json:"ref"`
 	Time time.Time `json:"time"`
+}
+
+// ReplyRecord is a reply as a Message keeps it.
+type ReplyRecord struct {
+	Ref  string  `json:"ref"`
+	Time Instant `json:"time"`
 }
 
 // OverrideFact is one health.overridden (Kind set) or
@@ -131,30 +181,61 @@ type OverrideFact struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
+// meetingCodes and partyCodes are the one-byte codes of MeetingRecord's
+// Kind and By (0 for a value not listed: scoring ignores such an outcome,
+// and reads such a party as the client, as it reads "").
+var (
+	meetingCodes = [...]MeetingKind{"", MeetingHeld, MeetingMissed, MeetingCanceled}
+	partyCodes   = [...]Party{"", PartyClient, PartyAgency}
+)
+
+// code is v's index in codes, or 0.
+func code[T comparable](codes []T, v T) uint8 {
+	if i := slices.Index(codes, v); i > 0 {
+		return uint8(i)
+	}
+	return 0
+}
+
+// kind and by are the record's outcome and party.
+func (m MeetingRecord) kind() MeetingKind {
+	if int(m.Kind) < len(meetingCodes) {
+		return meetingCodes[m.Kind]
+	}
+	return ""
+}
+
+func (m MeetingRecord) by() Party {
+	if int(m.By) < len(partyCodes) {
+		return partyCodes[m.By]
+	}
+	return ""
+}
+
 // The orderings of the fact lists. Each ends with Ref, so two facts compare
 // equal only when they are the same fact.
 func cmpAttr(a, b AttrChange) int {
 	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
-func cmpNPS(a, b NPSAnswer) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+func cmpNPS(a, b NPSRecord) int {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
-func cmpMeeting(a, b MeetingOutcome) int {
-	return cmp.Or(strings.Compare(a.MeetingID, b.MeetingID), a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+func cmpMeeting(a, b MeetingRecord) int {
+	return cmp.Or(strings.Compare(a.MeetingID, b.MeetingID), cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
-func cmpKPI(a, b KPIReport) int {
-	return cmp.Or(strings.Compare(a.Name, b.Name), a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+func cmpKPI(a, b KPIRecord) int {
+	return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
-func cmpPayment(a, b Payment) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+func cmpPayment(a, b PaymentRecord) int {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
-func cmpReply(a, b Reply) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
+func cmpReply(a, b ReplyRecord) int {
+	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
 func cmpOverride(a, b OverrideFact) int {
@@ -213,20 +294,38 @@ func (a *Account) AddAttrs(c AttrChange) {
 
 // AddNPS records an NPS answer.
 func (a *Account) AddNPS(n NPSAnswer) {
-	n.Time = n.Time.UTC()
-	a.NPS = insertSorted(a.NPS, n, cmpNPS)
+	a.NPS = insertSorted(a.NPS, NPSRecord{Ref: n.Ref, Time: InstantOf(n.Time), Score: n.Score}, cmpNPS)
 }
 
 // AddMeeting records a meeting outcome.
 func (a *Account) AddMeeting(m MeetingOutcome) {
-	m.Time = m.Time.UTC()
-	a.Meetings = insertSorted(a.Meetings, m, cmpMeeting)
+	r := MeetingRecord{Ref: m.Ref, MeetingID: m.MeetingID, Time: InstantOf(m.Time), Kind: code(meetingCodes[:], m.Kind), By: code(partyCodes[:], m.By)}
+	a.Meetings = insertShared(a.Meetings, r, cmpMeeting, func(x *MeetingRecord) *string { return &x.MeetingID })
 }
 
 // AddKPI records a KPI report.
 func (a *Account) AddKPI(k KPIReport) {
-	k.Time = k.Time.UTC()
-	a.KPIs = insertSorted(a.KPIs, k, cmpKPI)
+	r := KPIRecord{Ref: k.Ref, Name: k.Name, Time: InstantOf(k.Time), Target: k.Target, Actual: k.Actual, HigherIsBetter: k.HigherIsBetter}
+	a.KPIs = insertShared(a.KPIs, r, cmpKPI, func(x *KPIRecord) *string { return &x.Name })
+}
+
+// insertShared is insertSorted for a list sorted by a string key first
+// (key points to it): a new element whose key equals a neighbour's takes
+// the neighbour's string, so a key is kept once however many facts repeat
+// it.
+func insertShared[T any](s []T, v T, c func(a, b T) int, key func(*T) *string) []T {
+	i, found := slices.BinarySearchFunc(s, v, c)
+	if found {
+		return s
+	}
+	k := key(&v)
+	for _, j := range []int{i - 1, i} {
+		if j >= 0 && j < len(s) && *key(&s[j]) == *k {
+			*k = *key(&s[j])
+			break
+		}
+	}
+	return insertTight(s, i, v)
 }
 
 // AddOverride records an override being set or cleared.
@@ -259,7 +358,7 @@ func (a *Account) message(id string) *Message {
 // earliest issue (by time, then ref) is the one in effect.
 func (a *Account) IssueInvoice(id, ref string, at time.Time, amountCents int64, due time.Time) {
 	inv := a.invoice(id)
-	mergeIssue(inv, Invoice{Issued: true, Ref: ref, IssuedAt: at.UTC(), AmountCents: amountCents, Due: midnight(due)})
+	mergeIssue(inv, Invoice{Issued: true, Ref: ref, IssuedAt: InstantOf(at), AmountCents: amountCents, Due: InstantOf(midnight(due))})
 }
 
 // mergeIssue keeps the earliest issue of inv and src.
@@ -267,7 +366,7 @@ func mergeIssue(inv *Invoice, src Invoice) {
 	if !src.Issued {
 		return
 	}
-	if inv.Issued && cmp.Or(inv.IssuedAt.Compare(src.IssuedAt), strings.Compare(inv.Ref, src.Ref)) <= 0 {
+	if inv.Issued && cmp.Or(cmp.Compare(inv.IssuedAt, src.IssuedAt), strings.Compare(inv.Ref, src.Ref)) <= 0 {
 		return
 	}
 	inv.Issued, inv.Ref, inv.IssuedAt, inv.AmountCents, inv.Due = true, src.Ref, src.IssuedAt, src.AmountCents, src.Due
@@ -276,32 +375,30 @@ func mergeIssue(inv *Invoice, src Invoice) {
 // VoidInvoice records invoice id voided at the given time. The earliest void
 // is the one in effect.
 func (a *Account) VoidInvoice(id, ref string, at time.Time) {
-	at = at.UTC()
-	mergeVoid(a.invoice(id), &at, ref)
+	mergeVoid(a.invoice(id), new(InstantOf(at)), ref)
 }
 
 // mergeVoid keeps the earliest void of inv and (at, ref).
-func mergeVoid(inv *Invoice, at *time.Time, ref string) {
+func mergeVoid(inv *Invoice, at *Instant, ref string) {
 	if at == nil {
 		return
 	}
-	if inv.VoidedAt != nil && cmp.Or(inv.VoidedAt.Compare(*at), strings.Compare(inv.VoidRef, ref)) <= 0 {
+	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, *at), strings.Compare(inv.VoidRef, ref)) <= 0 {
 		return
 	}
-	inv.VoidedAt, inv.VoidRef = utcPtr(at), ref
+	inv.VoidedAt, inv.VoidRef = new(*at), ref
 }
 
 // AddPayment records a payment for invoice id (which may not be issued yet).
 func (a *Account) AddPayment(id string, p Payment) {
-	p.Time = p.Time.UTC()
 	inv := a.invoice(id)
-	inv.Payments = insertSorted(inv.Payments, p, cmpPayment)
+	inv.Payments = insertSorted(inv.Payments, PaymentRecord{Ref: p.Ref, Time: InstantOf(p.Time), AmountCents: p.AmountCents}, cmpPayment)
 }
 
 // ReceiveMessage records message id received at the given time. If it was
 // received more than once, the earliest receipt is the one in effect.
 func (a *Account) ReceiveMessage(id, ref string, at time.Time) {
-	mergeReceive(a.message(id), Message{Received: true, Ref: ref, ReceivedAt: at.UTC()})
+	mergeReceive(a.message(id), Message{Received: true, Ref: ref, ReceivedAt: InstantOf(at)})
 }
 
 // mergeReceive keeps the earliest receipt of m and src.
@@ -309,7 +406,7 @@ func mergeReceive(m *Message, src Message) {
 	if !src.Received {
 		return
 	}
-	if m.Received && cmp.Or(m.ReceivedAt.Compare(src.ReceivedAt), strings.Compare(m.Ref, src.Ref)) <= 0 {
+	if m.Received && cmp.Or(cmp.Compare(m.ReceivedAt, src.ReceivedAt), strings.Compare(m.Ref, src.Ref)) <= 0 {
 		return
 	}
 	m.Received, m.Ref, m.ReceivedAt = true, src.Ref, src.ReceivedAt
@@ -317,32 +414,25 @@ func mergeReceive(m *Message, src Message) {
 
 // AddReply records a reply to message id (which may not be received yet).
 func (a *Account) AddReply(id string, r Reply) {
-	r.Time = r.Time.UTC()
 	m := a.message(id)
-	m.Replies = insertSorted(m.Replies, r, cmpReply)
+	m.Replies = insertSorted(m.Replies, ReplyRecord{Ref: r.Ref, Time: InstantOf(r.Time)}, cmpReply)
 }
 
 // Normalize brings an Account whose fields were filled directly into the form
 // the Add… methods keep: times in UTC, due dates at midnight, every list
-// sorted without duplicates, one invoice and one message entry per id.
+// sorted without duplicates, one invoice and one message entry per id, and
+// the records of one meeting or KPI sharing its id or name.
 func (a *Account) Normalize() {
 	a.Since = a.Since.UTC()
 	for i := range a.Attrs {
 		a.Attrs[i].Time = a.Attrs[i].Time.UTC()
 	}
 	a.Attrs = sortCompact(a.Attrs, cmpAttr)
-	for i := range a.NPS {
-		a.NPS[i].Time = a.NPS[i].Time.UTC()
-	}
 	a.NPS = sortCompact(a.NPS, cmpNPS)
-	for i := range a.Meetings {
-		a.Meetings[i].Time = a.Meetings[i].Time.UTC()
-	}
 	a.Meetings = sortCompact(a.Meetings, cmpMeeting)
-	for i := range a.KPIs {
-		a.KPIs[i].Time = a.KPIs[i].Time.UTC()
-	}
+	share(a.Meetings, func(m *MeetingRecord) *string { return &m.MeetingID })
 	a.KPIs = sortCompact(a.KPIs, cmpKPI)
+	share(a.KPIs, func(k *KPIRecord) *string { return &k.Name })
 	for i := range a.Overrides {
 		a.Overrides[i].Time = a.Overrides[i].Time.UTC()
 		a.Overrides[i].ExpiresAt = utcPtr(a.Overrides[i].ExpiresAt)
@@ -354,27 +444,30 @@ func (a *Account) Normalize() {
 	for _, src := range invs {
 		inv := a.invoice(src.ID)
 		if src.Issued {
-			src.IssuedAt, src.Due = src.IssuedAt.UTC(), midnight(src.Due)
+			src.Due = InstantOf(midnight(src.Due.Time()))
 		}
 		mergeIssue(inv, src)
 		mergeVoid(inv, src.VoidedAt, src.VoidRef)
-		for _, p := range src.Payments {
-			p.Time = p.Time.UTC()
-			inv.Payments = append(inv.Payments, p)
-		}
+		inv.Payments = append(inv.Payments, src.Payments...)
 		inv.Payments = sortCompact(inv.Payments, cmpPayment)
 	}
 	msgs := a.Messages
 	a.Messages = nil
 	for _, src := range msgs {
 		m := a.message(src.ID)
-		src.ReceivedAt = src.ReceivedAt.UTC()
 		mergeReceive(m, src)
-		for _, r := range src.Replies {
-			r.Time = r.Time.UTC()
-			m.Replies = append(m.Replies, r)
-		}
+		m.Replies = append(m.Replies, src.Replies...)
 		m.Replies = sortCompact(m.Replies, cmpReply)
+	}
+}
+
+// share makes equal keys of neighbouring elements of s (sorted by that
+// key) one string.
+func share[T any](s []T, key func(*T) *string) {
+	for i := 1; i < len(s); i++ {
+		if p, k := key(&s[i-1]), key(&s[i]); *p == *k {
+			*k = *p
+		}
 	}
 }
 
@@ -393,12 +486,12 @@ func (a *Account) prune(from time.Time, cut cuts) {
 	// Attributes and overrides: keep the last one in effect at `from` and all later ones.
 	a.Attrs = keepFromLastBefore(a.Attrs, from, func(c AttrChange) time.Time { return c.Time })
 	a.Overrides = keepFromLastBefore(a.Overrides, from, func(o OverrideFact) time.Time { return o.Time })
-	a.NPS = deleteClip(a.NPS, func(n NPSAnswer) bool { return !n.Time.After(cut.nps) })
+	a.NPS = deleteClip(a.NPS, func(n NPSRecord) bool { return !n.Time.After(cut.nps) })
 	// Meetings: an outcome outside every window either is the latest outcome
 	// of its meeting (then the meeting is out of the window anyway) or is
 	// superseded; KPI reports likewise.
-	a.Meetings = deleteClip(a.Meetings, func(m MeetingOutcome) bool { return !m.Time.After(cut.meetings) })
-	a.KPIs = deleteClip(a.KPIs, func(k KPIReport) bool { return !k.Time.After(cut.kpis) })
+	a.Meetings = deleteClip(a.Meetings, func(m MeetingRecord) bool { return !m.Time.After(cut.meetings) })
+	a.KPIs = deleteClip(a.KPIs, func(k KPIRecord) bool { return !k.Time.After(cut.kpis) })
 	a.Invoices = deleteClip(a.Invoices, func(inv Invoice) bool {
 		if !inv.Issued {
 			return false // its issue may still arrive

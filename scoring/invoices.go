@@ -24,24 +24,25 @@ func (invoicesComponent) next(a *Account, x time.Time, r rule, _ time.Duration, 
 		inv := &a.Invoices[i]
 		var paid int64
 		for _, p := range inv.Payments {
-			e.Add(p.Time)
+			e.Add(p.Time.Time())
 			if !p.Time.After(x) {
 				paid = addCents(paid, p.AmountCents)
 			}
 		}
 		if inv.VoidedAt != nil {
-			e.Add(*inv.VoidedAt)
+			e.Add(inv.VoidedAt.Time())
 		}
 		if !inv.Issued {
 			continue
 		}
-		e.Add(inv.IssuedAt)
-		e.Add(inv.Due)
-		e.Add(inv.Due.Add(r.window))
+		due := inv.Due.Time()
+		e.Add(inv.IssuedAt.Time())
+		e.Add(due)
+		e.Add(due.Add(r.window))
 		voided := inv.VoidedAt != nil && !inv.VoidedAt.After(x)
 		if !voided && paid < inv.AmountCents {
 			// Unpaid: one more day late at every midnight from the due date on.
-			e.Add(later(inv.Due, nextMidnight))
+			e.Add(later(due, nextMidnight))
 		}
 	}
 }
@@ -68,13 +69,13 @@ func (invoicesComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ 
 			np++
 			paid = addCents(paid, p.AmountCents)
 			if !done && paid >= inv.AmountCents {
-				done, paidDay = true, dayNum(p.Time)
+				done, paidDay = true, dayNum(p.Time.Time())
 			}
 		}
 		if done && !inv.Due.After(lo) {
 			continue // paid, and not due in the window
 		}
-		due := dayNum(inv.Due)
+		due := dayNum(inv.Due.Time())
 		late := today - due
 		if done {
 			late = max(0, paidDay-due)
@@ -86,7 +87,7 @@ func (invoicesComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ 
 			for _, p := range inv.Payments[:np] {
 				c.Evidence = append(c.Evidence, p.Ref)
 			}
-			d := InvoiceDetail{ID: inv.ID, AmountCents: inv.AmountCents, PaidCents: paid, DueDate: dateString(inv.Due), Paid: done, DaysLate: int(late)}
+			d := InvoiceDetail{ID: inv.ID, AmountCents: inv.AmountCents, PaidCents: paid, DueDate: dateString(inv.Due.Time()), Paid: done, DaysLate: int(late)}
 			if done {
 				d.PaidDate = dateString(time.Unix(paidDay*86400, 0))
 			}

@@ -17,13 +17,13 @@ func (kpiComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.KPI }
 // next: a report counts from its time and leaves the window.
 func (kpiComponent) next(a *Account, _ time.Time, r rule, _ time.Duration, e *Earliest) {
 	for _, k := range a.KPIs {
-		e.Add(k.Time)
+		e.Add(k.Time.Time())
 		e.Add(k.Time.Add(r.window))
 	}
 }
 
 // validKPI reports whether a KPI report can be scored.
-func validKPI(k KPIReport) bool {
+func validKPI(k KPIRecord) bool {
 	return k.Target > 0 && !math.IsInf(k.Target, 0) && !math.IsNaN(k.Actual) && !math.IsInf(k.Actual, 0)
 }
 
@@ -37,7 +37,7 @@ func validKPI(k KPIReport) bool {
 // 1 − actual ÷ target instead, and a ratio beyond ±maxShortfall (a subnormal
 // target, say) is clamped to ±maxShortfall — the worst value when actual
 // falls short, the best when it exceeds the target.
-func shortfall(k KPIReport) float64 {
+func shortfall(k KPIRecord) float64 {
 	d := k.Target - k.Actual
 	var q float64
 	if math.IsInf(d, 0) {
@@ -69,7 +69,7 @@ const maxShortfall = 1e6
 // evaluate: per KPI name the latest valid report in the window; the mean of
 // their points.
 func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float64, c *Component) outcome {
-	lo := t.Add(-r.window)
+	lo, hi := InstantOf(t.Add(-r.window)), InstantOf(t)
 	var sumP float64
 	n := 0
 	var details []KPIDetail
@@ -80,13 +80,13 @@ func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float
 			j++
 		}
 		k := -1
-		for x := i; x < j && !ks[x].Time.After(t); x++ {
+		for x := i; x < j && ks[x].Time <= hi; x++ {
 			if validKPI(ks[x]) {
 				k = x
 			}
 		}
 		i = j
-		if k < 0 || !ks[k].Time.After(lo) {
+		if k < 0 || ks[k].Time <= lo {
 			continue
 		}
 		rep := ks[k]
@@ -98,7 +98,7 @@ func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float
 		if c != nil {
 			c.Evidence = append(c.Evidence, rep.Ref)
 			details = append(details, KPIDetail{
-				Name: rep.Name, Time: rep.Time, Target: rep.Target, Actual: rep.Actual,
+				Name: rep.Name, Time: rep.Time.Time(), Target: rep.Target, Actual: rep.Actual,
 				HigherIsBetter: rep.HigherIsBetter, Shortfall: sf, Band: b, Points: p, Evidence: rep.Ref,
 			})
 		}

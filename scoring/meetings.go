@@ -16,7 +16,7 @@ func (meetingsComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.
 // next: an outcome counts from its time and leaves the window.
 func (meetingsComponent) next(a *Account, _ time.Time, r rule, _ time.Duration, e *Earliest) {
 	for _, m := range a.Meetings {
-		e.Add(m.Time)
+		e.Add(m.Time.Time())
 		e.Add(m.Time.Add(r.window))
 	}
 }
@@ -24,7 +24,7 @@ func (meetingsComponent) next(a *Account, _ time.Time, r rule, _ time.Duration, 
 // evaluate: held ÷ (held + missed) over the meetings whose latest outcome
 // at t lies in the window.
 func (meetingsComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float64, c *Component) outcome {
-	lo := t.Add(-r.window)
+	lo, hi := InstantOf(t.Add(-r.window)), InstantOf(t)
 	var d MeetingDetails
 	ms := a.Meetings
 	for i := 0; i < len(ms); {
@@ -34,20 +34,20 @@ func (meetingsComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ 
 		}
 		// ms[i:j] is one meeting, by time: find its last outcome ≤ t.
 		k := -1
-		for x := i; x < j && !ms[x].Time.After(t); x++ {
+		for x := i; x < j && ms[x].Time <= hi; x++ {
 			k = x
 		}
 		i = j
-		if k < 0 || !ms[k].Time.After(lo) {
+		if k < 0 || ms[k].Time <= lo {
 			continue
 		}
 		m := ms[k]
-		switch m.Kind {
+		switch m.kind() {
 		case MeetingHeld:
 			d.Held++
 		case MeetingMissed:
 			d.Missed++
-			if m.By == PartyAgency {
+			if m.by() == PartyAgency {
 				d.MissedByAgency++
 			} else {
 				d.MissedByClient++

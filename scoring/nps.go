@@ -16,20 +16,20 @@ func (npsComponent) patch(ps ComponentPatches) *ComponentPatch { return ps.NPS }
 // next: an answer counts from its time and leaves the window.
 func (npsComponent) next(a *Account, _ time.Time, r rule, _ time.Duration, e *Earliest) {
 	for _, n := range a.NPS {
-		e.Add(n.Time)
+		e.Add(n.Time.Time())
 		e.Add(n.Time.Add(r.window))
 	}
 }
 
 // evaluate: the mean of the answers in the window.
 func (npsComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float64, c *Component) outcome {
-	lo := t.Add(-r.window)
+	lo, hi := InstantOf(t.Add(-r.window)), InstantOf(t)
 	sum, n := 0, 0
 	for _, x := range a.NPS {
-		if !x.Time.After(lo) {
+		if x.Time <= lo {
 			continue
 		}
-		if x.Time.After(t) {
+		if x.Time > hi {
 			break // sorted by time
 		}
 		sum += x.Score

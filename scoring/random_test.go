@@ -152,13 +152,13 @@ func probes(r *rand.Rand, a *Account, from, to time.Time, bounded bool) []time.T
 		facts = append(facts, c.Time)
 	}
 	for _, x := range a.NPS {
-		facts = append(facts, x.Time)
+		facts = append(facts, x.Time.Time())
 	}
 	for _, x := range a.Meetings {
-		facts = append(facts, x.Time)
+		facts = append(facts, x.Time.Time())
 	}
 	for _, x := range a.KPIs {
-		facts = append(facts, x.Time)
+		facts = append(facts, x.Time.Time())
 	}
 	for _, x := range a.Overrides {
 		facts = append(facts, x.Time)
@@ -167,21 +167,21 @@ func probes(r *rand.Rand, a *Account, from, to time.Time, bounded bool) []time.T
 		}
 	}
 	for _, inv := range a.Invoices {
-		facts = append(facts, inv.IssuedAt, inv.Due)
+		facts = append(facts, inv.IssuedAt.Time(), inv.Due.Time())
 		for _, p := range inv.Payments {
-			facts = append(facts, p.Time)
+			facts = append(facts, p.Time.Time())
 		}
 		if inv.VoidedAt != nil {
-			facts = append(facts, *inv.VoidedAt)
+			facts = append(facts, inv.VoidedAt.Time())
 		}
 	}
 	for _, m := range a.Messages {
-		facts = append(facts, m.ReceivedAt)
+		facts = append(facts, m.ReceivedAt.Time())
 		for _, h := range []float64{2.5, 4, 8, 24, 48, 5, 10, 16, 48, 96} {
 			facts = append(facts, m.ReceivedAt.Add(hours(h)), m.ReceivedAt.Add(hours(h)+1), m.ReceivedAt.Add(hours(h)+2))
 		}
 		for _, rep := range m.Replies {
-			facts = append(facts, rep.Time)
+			facts = append(facts, rep.Time.Time())
 		}
 	}
 	for _, f := range facts {
@@ -345,7 +345,7 @@ func TestOrderIndependence(t *testing.T) {
 		}
 		// Normalize of a shuffled copy of the lists gives the same result.
 		b := *a
-		b.NPS = append([]NPSAnswer(nil), a.NPS...)
+		b.NPS = append([]NPSRecord(nil), a.NPS...)
 		r.Shuffle(len(b.NPS), func(i, j int) { b.NPS[i], b.NPS[j] = b.NPS[j], b.NPS[i] })
 		b.Invoices = append(append([]Invoice(nil), a.Invoices...), a.Invoices...)
 		r.Shuffle(len(b.Invoices), func(i, j int) { b.Invoices[i], b.Invoices[j] = b.Invoices[j], b.Invoices[i] })
@@ -446,10 +446,10 @@ func TestPruneKeepsEachKindForItsOwnWindow(t *testing.T) {
 			out = append(out, "mtg:"+m.MeetingID)
 		}
 		for _, k := range a.KPIs {
-			out = append(out, "kpi:"+k.Time.Format(time.DateOnly))
+			out = append(out, "kpi:"+k.Time.Time().Format(time.DateOnly))
 		}
 		for _, n := range a.NPS {
-			out = append(out, "nps:"+n.Time.Format(time.DateOnly))
+			out = append(out, "nps:"+n.Time.Time().Format(time.DateOnly))
 		}
 		return fmt.Sprint(out)
 	}

@@ -32,9 +32,9 @@ func SLADuration(hours float64) time.Duration {
 func ratio(elapsed, sla time.Duration) float64 { return float64(elapsed) / float64(sla) }
 
 // firstReply returns the earliest reply with time ≤ t.
-func firstReply(m *Message, t time.Time) (Reply, bool) {
+func firstReply(m *Message, t time.Time) (ReplyRecord, bool) {
 	if len(m.Replies) == 0 || m.Replies[0].Time.After(t) {
-		return Reply{}, false
+		return ReplyRecord{}, false
 	}
 	return m.Replies[0], true
 }
@@ -55,12 +55,12 @@ func (responseComponent) next(a *Account, x time.Time, r rule, sla time.Duration
 	for i := range a.Messages {
 		m := &a.Messages[i]
 		for _, rep := range m.Replies {
-			e.Add(rep.Time)
+			e.Add(rep.Time.Time())
 		}
 		if !m.Received {
 			continue
 		}
-		e.Add(m.ReceivedAt)
+		e.Add(m.ReceivedAt.Time())
 		e.Add(m.ReceivedAt.Add(r.window))
 		if _, answered := firstReply(m, x); answered {
 			continue
@@ -89,15 +89,15 @@ func (responseComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, sl
 	var details []MessageDetail
 	for i := range a.Messages {
 		m := &a.Messages[i]
-		if !m.Received || !inWindow(m.ReceivedAt, lo, t) {
+		if !m.Received || !inWindow(m.ReceivedAt.Time(), lo, t) {
 			continue
 		}
 		rep, answered := firstReply(m, t)
 		var elapsed time.Duration
 		if answered {
-			elapsed = max(0, rep.Time.Sub(m.ReceivedAt))
+			elapsed = max(0, rep.Time.Time().Sub(m.ReceivedAt.Time()))
 		} else {
-			elapsed = t.Sub(m.ReceivedAt)
+			elapsed = t.Sub(m.ReceivedAt.Time())
 			if elapsed <= sla {
 				pending++
 				continue
@@ -107,11 +107,10 @@ func (responseComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, sl
 		ratios = append(ratios, q)
 		if c != nil {
 			c.Evidence = append(c.Evidence, m.Ref)
-			d := MessageDetail{ID: m.ID, ReceivedAt: m.ReceivedAt, Answered: answered, Hours: elapsed.Hours(), Ratio: q}
+			d := MessageDetail{ID: m.ID, ReceivedAt: m.ReceivedAt.Time(), Answered: answered, Hours: elapsed.Hours(), Ratio: q}
 			if answered {
 				c.Evidence = append(c.Evidence, rep.Ref)
-				at := rep.Time
-				d.RepliedAt = &at
+				d.RepliedAt = new(rep.Time.Time())
 			}
 			details = append(details, d)
 		}

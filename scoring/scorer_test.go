@@ -313,7 +313,7 @@ func TestShortfallExact(t *testing.T) {
 		{100, 110, true, -0.10},
 	}
 	for _, tt := range tests {
-		got := shortfall(KPIReport{Target: tt.target, Actual: tt.actual, HigherIsBetter: tt.higher})
+		got := shortfall(KPIRecord{Target: tt.target, Actual: tt.actual, HigherIsBetter: tt.higher})
 		if got != tt.want {
 			t.Errorf("shortfall(%v, %v, %v) = %v, want exactly %v", tt.target, tt.actual, tt.higher, got, tt.want)
 		}
