@@ -38,15 +38,22 @@ const PastSpan = 90 * day
 // PastStep is the spacing of the grid of past scores.
 const PastStep = 3 * day
 
-// PastScore is an account's score at one grid day, compactly: score and
-// coverage in hundredths and ten-thousandths, bands as codes.
+// PastScore is an account's score at one grid day, in 8 bytes: score and
+// coverage in hundredths and ten-thousandths, and one byte for the band
+// (bits 0–1), the computed band (bits 2–3) as codes, and whether the
+// account existed (bit 4).
 type PastScore struct {
 	Score    int32 // hundredths of a point; -1 when there was no score
 	Coverage uint16
-	Band     uint8
-	Computed uint8
-	Exists   bool // false before the account was opened
+	Bands    uint8
 }
+
+// pastExists is the bit of PastScore.Bands set when the account existed.
+const pastExists = 1 << 4
+
+func (p PastScore) band() scoring.Band     { return codeBands[p.Bands&3] }
+func (p PastScore) computed() scoring.Band { return codeBands[p.Bands>>2&3] }
+func (p PastScore) exists() bool           { return p.Bands&pastExists != 0 }
 
 // PastScores are an account's scores at consecutive grid days from First.
 type PastScores struct {
@@ -116,7 +123,7 @@ func pastScore(sc *scoring.Scorer, a *Account, t time.Time) PastScore {
 		return PastScore{Score: -1}
 	}
 	r := sc.Headline(&a.Scoring, t)
-	p := PastScore{Score: -1, Coverage: uint16(round4(r.Coverage)*10000 + 0.5), Band: bandCode(r.Band), Computed: bandCode(r.ComputedBand), Exists: true}
+	p := PastScore{Score: -1, Coverage: uint16(round4(r.Coverage)*10000 + 0.5), Bands: bandCode(r.Band) | bandCode(r.ComputedBand)<<2 | pastExists}
 	if r.Score != nil {
 		p.Score = int32(*r.Score*100 + 0.5)
 	}
@@ -126,10 +133,10 @@ func pastScore(sc *scoring.Scorer, a *Account, t time.Time) PastScore {
 // point is p at day d as a HistoryPoint; ok is false before the account
 // existed.
 func (p PastScore) point(d int64) (HistoryPoint, bool) {
-	if !p.Exists {
+	if !p.exists() {
 		return HistoryPoint{}, false
 	}
-	hp := HistoryPoint{At: dayTime(d), Band: codeBands[p.Band], ComputedBand: codeBands[p.Computed], Coverage: float64(p.Coverage) / 10000}
+	hp := HistoryPoint{At: dayTime(d), Band: p.band(), ComputedBand: p.computed(), Coverage: float64(p.Coverage) / 10000}
 	if p.Score >= 0 {
 		s := float64(p.Score) / 100
 		hp.Score = &s

@@ -3,6 +3,8 @@ package projections
 import (
 	"slices"
 	"time"
+
+	"github.com/vitals-hq/vitals/scoring"
 )
 
 // pruneAccount drops an account's facts that cannot affect any read model
@@ -36,18 +38,17 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 // than a year. Profile, status and assignment changes are few and kept
 // whole.
 func (a *Account) prune(before time.Time) {
-	a.Touches = clip(keepTail(a.Touches, before, func(t time.Time) time.Time { return t }))
-	for id, sg := range a.Signals {
-		if n := len(sg.Raised); n > 0 && !sg.Raised[n-1].Time.After(before.Add(-signalWindow)) {
-			delete(a.Signals, id)
-		}
-	}
+	a.Touches = clip(keepTail(a.Touches, before, scoring.Instant.Time))
+	a.Signals = clip(slices.DeleteFunc(a.Signals, func(sg Signal) bool {
+		n := len(sg.Raised)
+		return n > 0 && !sg.Raised[n-1].Time.After(before.Add(-signalWindow))
+	}))
 	a.Referrals = clip(dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time }))
 }
 
 // prune drops time entries older than the utilization window.
 func (m *Manager) prune(before time.Time) {
-	m.Time = clip(dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time }))
+	m.Time = clip(dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time.Time() }))
 }
 
 // clip gives back the spare capacity of a list that pruning shrank: one
@@ -55,11 +56,11 @@ func (m *Manager) prune(before time.Time) {
 // length (nil when empty), so a long history does not leave its
 // high-water capacity behind.
 func clip[T any](s []T) []T {
-	if cap(s) <= len(s)+len(s)/4+1 {
-		return s
-	}
-	if len(s) == 0 {
+	switch {
+	case len(s) == 0:
 		return nil
+	case cap(s) <= len(s)+len(s)/4+1:
+		return s
 	}
 	return slices.Clone(s[:len(s):len(s)])
 }

@@ -151,9 +151,6 @@ func readSnapshot(path string) (*snapshot, error) {
 		s.State = NewState()
 	}
 	for _, a := range s.State.Accounts {
-		if a.Signals == nil {
-			a.Signals = make(map[string]*Signal)
-		}
 		a.syncSince() // snapshots written before scoring knew the opening
 		a.Scoring.Normalize()
 	}

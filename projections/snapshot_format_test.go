@@ -26,7 +26,7 @@ import (
 // constants here to what the test prints.
 const (
 	snapshotFingerprintVersion = 5
-	snapshotFingerprint        = "1618b5386b093e6e"
+	snapshotFingerprint        = "e820a0583ebd742c"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not

@@ -93,9 +93,9 @@ type Account struct {
 	Assignments []Assignment
 	// Touches are the times of contacts that keep an account from being
 	// quiet, sorted.
-	Touches []time.Time
-	// Signals by signal id.
-	Signals map[string]*Signal
+	Touches []scoring.Instant
+	// Signals are the account's signals, by id.
+	Signals []Signal
 	// Referrals are the referral.made events, sorted.
 	Referrals []Stamp
 	// Scoring holds the facts the health score is computed from.
@@ -115,18 +115,32 @@ type Account struct {
 	Latest time.Time
 }
 
-// ProfileChange is account.opened (Full) or account.updated: fields set
-// here replace the profile's.
+// ProfileChange is account.opened (Full) or account.updated: the fields
+// Set names replace the profile's. It holds no pointers: an account keeps
+// every change for life.
 type ProfileChange struct {
 	Stamp
-	Full        bool
-	Name        *string
-	MRRCents    *int64
-	Tier        *domain.Tier // "" = derive from MRR
-	RenewalDate *time.Time
-	ClearRenew  bool
-	SLAHours    *float64 // 0 = tier default
+	Set         ProfileFields
+	Name        string
+	MRRCents    int64
+	Tier        domain.Tier     // "" = derive from MRR
+	RenewalDate scoring.Instant // with SetRenewal; SetClearRenewal clears it
+	SLAHours    float64         // 0 = tier default
 }
+
+// ProfileFields says which fields a ProfileChange sets.
+type ProfileFields uint8
+
+// The fields of a ProfileChange; SetFull starts from an empty profile.
+const (
+	SetFull ProfileFields = 1 << iota
+	SetName
+	SetMRR
+	SetTier
+	SetRenewal
+	SetClearRenewal
+	SetSLA
+)
 
 // Profile is the account's attributes at an instant.
 type Profile struct {
@@ -152,6 +166,7 @@ type Assignment struct {
 
 // Signal is one signal id's raises and resolutions.
 type Signal struct {
+	ID       string
 	Raised   []SignalRaise
 	Resolved []time.Time
 }
@@ -191,18 +206,24 @@ type ManagerProfile struct {
 	WeeklyHours    float64
 }
 
-// TimeEntry is one time.logged.
+// TimeEntry is one time.logged, compactly: the read models need its
+// instant, hours and whether they are billable (not the account it names).
 type TimeEntry struct {
-	Stamp
-	AccountID string
-	Hours     float64
-	Billable  bool
+	Time     scoring.Instant
+	Ref      string
+	Hours    float64
+	Billable bool
+}
+
+// cmpTimeEntry orders time entries by time, then ref.
+func cmpTimeEntry(x, y TimeEntry) int {
+	return cmp.Or(cmp.Compare(x.Time, y.Time), strings.Compare(x.Ref, y.Ref))
 }
 
 func (s *State) account(id string) *Account {
 	a := s.Accounts[id]
 	if a == nil {
-		a = &Account{ID: id, Signals: make(map[string]*Signal)}
+		a = &Account{ID: id}
 		s.Accounts[id] = a
 	}
 	return a
@@ -251,13 +272,12 @@ func (s *State) apply(ev domain.Event) (accountID string) {
 		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time
 		a.syncSince()
 		a.Industry, a.Website = p.Industry, p.Website
-		mrr, tier := int64(p.MRR), p.Tier
-		ch := ProfileChange{Stamp: st, Full: true, Name: &p.Name, MRRCents: &mrr, Tier: &tier, SLAHours: &p.SLAResponseHours}
+		ch := ProfileChange{Stamp: st, Set: SetFull | SetName | SetMRR | SetTier | SetSLA, Name: p.Name, MRRCents: int64(p.MRR), Tier: p.Tier, SLAHours: p.SLAResponseHours}
 		if !p.RenewalDate.IsZero() {
-			rd := p.RenewalDate.Time()
-			ch.RenewalDate = &rd
+			ch.Set |= SetRenewal
+			ch.RenewalDate = scoring.InstantOf(p.RenewalDate.Time())
 		} else {
-			ch.ClearRenew = true
+			ch.Set |= SetClearRenewal
 		}
 		a.Profile = insertStamped(a.Profile, ch, func(c ProfileChange) Stamp { return c.Stamp })
 		a.Assignments = insertStamped(a.Assignments, Assignment{Stamp: st, ManagerID: p.ManagerID}, func(c Assignment) Stamp { return c.Stamp })
@@ -265,33 +285,32 @@ func (s *State) apply(ev domain.Event) (accountID string) {
 	case domain.AccountUpdated:
 		ch := ProfileChange{Stamp: st}
 		if p.Name.Set {
-			ch.Name = &p.Name.Value
+			ch.Set |= SetName
+			ch.Name = p.Name.Value
 		}
 		if p.MRR.Set {
-			c := int64(p.MRR.Value)
-			ch.MRRCents = &c
+			ch.Set |= SetMRR
+			ch.MRRCents = int64(p.MRR.Value)
 		}
 		if p.Tier.Set {
-			t := p.Tier.Value
-			if p.Tier.Null {
-				t = ""
+			ch.Set |= SetTier
+			if !p.Tier.Null {
+				ch.Tier = p.Tier.Value
 			}
-			ch.Tier = &t
 		}
 		if p.RenewalDate.Set {
 			if p.RenewalDate.Null {
-				ch.ClearRenew = true
+				ch.Set |= SetClearRenewal
 			} else {
-				rd := p.RenewalDate.Value.Time()
-				ch.RenewalDate = &rd
+				ch.Set |= SetRenewal
+				ch.RenewalDate = scoring.InstantOf(p.RenewalDate.Value.Time())
 			}
 		}
 		if p.SLAResponseHours.Set {
-			h := p.SLAResponseHours.Value
-			if p.SLAResponseHours.Null {
-				h = 0
+			ch.Set |= SetSLA
+			if !p.SLAResponseHours.Null {
+				ch.SLAHours = p.SLAResponseHours.Value
 			}
-			ch.SLAHours = &h
 		}
 		a.Profile = insertStamped(a.Profile, ch, func(c ProfileChange) Stamp { return c.Stamp })
 		a.syncAttrs()
@@ -335,7 +354,12 @@ func (s *State) apply(ev domain.Event) (accountID string) {
 		a.Referrals = insertStamped(a.Referrals, st, func(r Stamp) Stamp { return r })
 	case domain.TimeLogged:
 		m := s.manager(p.ManagerID)
-		m.Time = insertStamped(m.Time, TimeEntry{Stamp: st, AccountID: a.ID, Hours: p.Hours, Billable: p.Billable}, func(e TimeEntry) Stamp { return e.Stamp })
+		e := TimeEntry{Time: scoring.InstantOf(ev.Time), Ref: st.Ref, Hours: p.Hours, Billable: p.Billable}
+		if i, found := slices.BinarySearchFunc(m.Time, e, cmpTimeEntry); found {
+			m.Time[i] = e
+		} else {
+			m.Time = insertTight(m.Time, i, e)
+		}
 		return ""
 	case domain.HealthOverridden:
 		o := scoring.OverrideFact{Ref: st.Ref, Time: ev.Time, Kind: scoring.OverrideSet, Band: p.Band, Reason: p.Reason, Author: p.Author}
@@ -377,19 +401,30 @@ func (s *State) applyManager(ev domain.Event, st Stamp) {
 	}
 }
 
+// signal returns the account's signal id, adding it in order if needed.
 func (a *Account) signal(id string) *Signal {
-	sg := a.Signals[id]
-	if sg == nil {
-		sg = &Signal{}
-		a.Signals[id] = sg
+	i, found := slices.BinarySearchFunc(a.Signals, id, func(sg Signal, id string) int { return strings.Compare(sg.ID, id) })
+	if !found {
+		a.Signals = insertTight(a.Signals, i, Signal{ID: id})
 	}
-	return sg
+	return &a.Signals[i]
 }
 
-func (a *Account) touch(t time.Time) { a.Touches = insertTime(a.Touches, t) }
+func (a *Account) touch(t time.Time) {
+	a.Touches = insertInstant(a.Touches, scoring.InstantOf(t))
+}
 
-// insertTime inserts t into the sorted list s (duplicates are kept once:
-// the same event applied twice).
+// insertInstant inserts t into the sorted list s (duplicates are kept
+// once: the same event applied twice).
+func insertInstant(s []scoring.Instant, t scoring.Instant) []scoring.Instant {
+	i, found := slices.BinarySearch(s, t)
+	if found {
+		return s
+	}
+	return insertTight(s, i, t)
+}
+
+// insertTime is insertInstant for a list of times.
 func insertTime(s []time.Time, t time.Time) []time.Time {
 	i, found := slices.BinarySearchFunc(s, t, time.Time.Compare)
 	if found {
@@ -411,26 +446,26 @@ func (a *Account) syncAttrs() {
 }
 
 func (ch ProfileChange) apply(p Profile) Profile {
-	if ch.Full {
+	if ch.Set&SetFull != 0 {
 		p = Profile{}
 	}
-	if ch.Name != nil {
-		p.Name = *ch.Name
+	if ch.Set&SetName != 0 {
+		p.Name = ch.Name
 	}
-	if ch.MRRCents != nil {
-		p.MRRCents = *ch.MRRCents
+	if ch.Set&SetMRR != 0 {
+		p.MRRCents = ch.MRRCents
 	}
-	if ch.Tier != nil {
-		p.ExplicitTier = *ch.Tier
+	if ch.Set&SetTier != 0 {
+		p.ExplicitTier = ch.Tier
 	}
-	if ch.RenewalDate != nil {
-		p.RenewalDate = *ch.RenewalDate
+	if ch.Set&SetRenewal != 0 {
+		p.RenewalDate = ch.RenewalDate.Time()
 	}
-	if ch.ClearRenew {
+	if ch.Set&SetClearRenewal != 0 {
 		p.RenewalDate = time.Time{}
 	}
-	if ch.SLAHours != nil {
-		p.SLAHours = *ch.SLAHours
+	if ch.Set&SetSLA != 0 {
+		p.SLAHours = ch.SLAHours
 	}
 	return p
 }
@@ -480,10 +515,18 @@ func (a *Account) managerAt(t time.Time) string {
 
 // lastTouchAt is the last contact at or before t (zero for none).
 func (a *Account) lastTouchAt(t time.Time) time.Time {
-	if i := lastAt(a.Touches, t, func(x time.Time) time.Time { return x }); i >= 0 {
-		return a.Touches[i]
+	if i, _ := slices.BinarySearch(a.Touches, scoring.InstantOf(t)+1); i > 0 {
+		return a.Touches[i-1].Time()
 	}
 	return time.Time{}
+}
+
+// nextTouchAfter is the first contact after t, if any.
+func (a *Account) nextTouchAfter(t time.Time) (time.Time, bool) {
+	if i, _ := slices.BinarySearch(a.Touches, scoring.InstantOf(t)+1); i < len(a.Touches) {
+		return a.Touches[i].Time(), true
+	}
+	return time.Time{}, false
 }
 
 // openSignal is a signal open at an instant: its id and its last raise.
@@ -496,7 +539,7 @@ type openSignal struct {
 // time ≤ t) within window, and not resolved since — by raise time, then id.
 func (a *Account) openSignals(t time.Time, window time.Duration) []openSignal {
 	var open []openSignal
-	for id, sg := range a.Signals {
+	for _, sg := range a.Signals {
 		i := lastAt(sg.Raised, t, func(r SignalRaise) time.Time { return r.Time })
 		if i < 0 {
 			continue
@@ -513,7 +556,7 @@ func (a *Account) openSignals(t time.Time, window time.Duration) []openSignal {
 			}
 		}
 		if !resolved {
-			open = append(open, openSignal{ID: id, SignalRaise: r})
+			open = append(open, openSignal{ID: sg.ID, SignalRaise: r})
 		}
 	}
 	slices.SortFunc(open, func(x, y openSignal) int { return cmp.Or(x.Time.Compare(y.Time), cmp.Compare(x.ID, y.ID)) })

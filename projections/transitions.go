@@ -319,13 +319,8 @@ func (p *Projector) nextAccountChange(a *Account, t time.Time) (time.Time, bool)
 	for _, s := range a.Profile {
 		e.Add(s.Time)
 	}
-	if i, ok := slices.BinarySearchFunc(a.Touches, t, func(x, t time.Time) int {
-		if x.After(t) {
-			return 1
-		}
-		return -1
-	}); !ok && i < len(a.Touches) {
-		e.Add(a.Touches[i])
+	if next, ok := a.nextTouchAfter(t); ok {
+		e.Add(next)
 	}
 	if last := a.lastTouchAt(t); !last.IsZero() {
 		e.Add(last.Add(quietWindow))

@@ -517,13 +517,13 @@ func (a *Account) prune(from time.Time, cut cuts) {
 // would leave is copied to one of its length.
 func deleteClip[T any](s []T, del func(T) bool) []T {
 	s = slices.DeleteFunc(s, del)
-	if cap(s) > len(s)+len(s)/4+1 {
-		s = slices.Clone(s[:len(s):len(s)])
-		if len(s) == 0 {
-			s = nil
-		}
+	switch {
+	case len(s) == 0:
+		return nil
+	case cap(s) <= len(s)+len(s)/4+1:
+		return s
 	}
-	return s
+	return slices.Clone(s[:len(s):len(s)])
 }
 
 // keepFromLastBefore drops the elements of the time-sorted s before the last
