@@ -86,7 +86,7 @@ func invoiceHistory(a *Account, t time.Time) InvoiceHistory {
 		if !inv.Issued || inv.IssuedAt.After(t) {
 			continue
 		}
-		iv := InvoiceView{ID: inv.ID, IssuedAt: inv.IssuedAt.Time(), Amount: domain.Money(inv.AmountCents), DueDate: inv.Due.Time().Format(time.DateOnly)}
+		iv := InvoiceView{ID: a.Scoring.Str(inv.ID), IssuedAt: inv.IssuedAt.Time(), Amount: domain.Money(inv.AmountCents), DueDate: inv.Due.Time().Format(time.DateOnly)}
 		for _, pay := range inv.Payments {
 			if pay.Time.After(t) {
 				break

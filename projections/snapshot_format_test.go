@@ -26,7 +26,7 @@ import (
 // constants here to what the test prints.
 const (
 	snapshotFingerprintVersion = 5
-	snapshotFingerprint        = "36eb7634ecafb865"
+	snapshotFingerprint        = "24f86c8169792e17"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not

@@ -21,14 +21,20 @@ import (
 //
 // The lists hold compact records, not the Add… methods' arguments: times
 // as an [Instant] (8 bytes, not a time.Time's 24), outcomes and parties as
-// one-byte codes, and a string shared by the records that repeat it (a
-// KPI's name, a meeting's id), because an Account lives as long as the
-// account it describes.
+// one-byte codes, and strings as [Text] handles (8 bytes, not a string's
+// 16 and an allocation of its own) into the account's Text, where the
+// records that repeat a string (a KPI's name, a meeting's id) share it,
+// because an Account lives as long as the account it describes. Read a
+// handle's string with [Account.Str].
 //
 // The zero Account is an account with no facts. An Account is not safe for
 // concurrent mutation; concurrent scoring of an Account nobody mutates is
-// safe.
+// safe. A copy of an Account shares its lists: add facts to one of them
+// only.
 type Account struct {
+	// Text holds the strings of the records below (refs, ids, KPI names),
+	// one after another; a record names its strings by [Text] handles.
+	Text      []byte          `json:"text,omitempty"`
 	Attrs     []AttrChange    `json:"attrs,omitempty"`     // by (Time, Ref)
 	NPS       []NPSRecord     `json:"nps,omitempty"`       // by (Time, Ref)
 	Meetings  []MeetingRecord `json:"meetings,omitempty"`  // by (MeetingID, Time, Ref)
@@ -67,7 +73,7 @@ type NPSAnswer struct {
 
 // NPSRecord is an NPS answer as an Account keeps it.
 type NPSRecord struct {
-	Ref   string  `json:"ref"`
+	Ref   Text    `json:"ref"`
 	Time  Instant `json:"time"`
 	Score int     `json:"score"`
 }
@@ -86,8 +92,8 @@ type MeetingOutcome struct {
 // MeetingRecord is a meeting outcome as an Account keeps it; the outcomes
 // of one meeting share its MeetingID string.
 type MeetingRecord struct {
-	Ref       string  `json:"ref"`
-	MeetingID string  `json:"meeting_id"`
+	Ref       Text    `json:"ref"`
+	MeetingID Text    `json:"meeting_id"`
 	Time      Instant `json:"time"`
 	Kind      uint8   `json:"kind"` // meetingCodes
 	By        uint8   `json:"by"`   // partyCodes
@@ -107,8 +113,8 @@ type KPIReport struct {
 // KPIRecord is a KPI report as an Account keeps it; the reports of one KPI
 // share its Name string.
 type KPIRecord struct {
-	Ref            string  `json:"ref"`
-	Name           string  `json:"name"`
+	Ref            Text    `json:"ref"`
+	Name           Text    `json:"name"`
 	Time           Instant `json:"time"`
 	Target         float64 `json:"target"`
 	Actual         float64 `json:"actual"`
@@ -119,14 +125,14 @@ type KPIRecord struct {
 // exist without the issue fact (they arrived first); such an invoice does not
 // score until it is issued.
 type Invoice struct {
-	ID          string  `json:"id"`
-	Ref         string  `json:"ref,omitempty"`
+	ID          Text    `json:"id"`
+	Ref         Text    `json:"ref"`
 	IssuedAt    Instant `json:"issued_at"`
 	AmountCents int64   `json:"amount_cents"`
 	// Due is the due date, 00:00 UTC.
 	Due      Instant         `json:"due"`
 	VoidedAt *Instant        `json:"voided_at,omitempty"`
-	VoidRef  string          `json:"void_ref,omitempty"`
+	VoidRef  Text            `json:"void_ref"`
 	Payments []PaymentRecord `json:"payments,omitempty"` // by (Time, Ref)
 	Issued   bool            `json:"issued"`
 }
@@ -141,7 +147,7 @@ type Payment struct {
 
 // PaymentRecord is a payment as an Invoice keeps it.
 type PaymentRecord struct {
-	Ref         string  `json:"ref"`
+	Ref         Text    `json:"ref"`
 	Time        Instant `json:"time"`
 	AmountCents int64   `json:"amount_cents"`
 }
@@ -149,8 +155,8 @@ type PaymentRecord struct {
 // Message gathers one client message by message id: its message.received
 // (Received false until it arrives) and its message.replied facts.
 type Message struct {
-	ID         string        `json:"id"`
-	Ref        string        `json:"ref,omitempty"`
+	ID         Text          `json:"id"`
+	Ref        Text          `json:"ref"`
 	ReceivedAt Instant       `json:"received_at"`
 	Replies    []ReplyRecord `json:"replies,omitempty"` // by (Time, Ref)
 	Received   bool          `json:"received"`
@@ -164,7 +170,7 @@ type Reply struct {
 
 // ReplyRecord is a reply as a Message keeps it.
 type ReplyRecord struct {
-	Ref  string  `json:"ref"`
+	Ref  Text    `json:"ref"`
 	Time Instant `json:"time"`
 }
 
@@ -213,29 +219,30 @@ func (m MeetingRecord) by() Party {
 }
 
 // The orderings of the fact lists. Each ends with Ref, so two facts compare
-// equal only when they are the same fact.
+// equal only when they are the same fact. The records' orderings read their
+// strings from the account's Text.
 func cmpAttr(a, b AttrChange) int {
 	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Ref, b.Ref))
 }
 
-func cmpNPS(a, b NPSRecord) int {
-	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
+func (a *Account) cmpNPS(x, y NPSRecord) int {
+	return cmp.Or(cmp.Compare(x.Time, y.Time), a.cmpText(x.Ref, y.Ref))
 }
 
-func cmpMeeting(a, b MeetingRecord) int {
-	return cmp.Or(strings.Compare(a.MeetingID, b.MeetingID), cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
+func (a *Account) cmpMeeting(x, y MeetingRecord) int {
+	return cmp.Or(a.cmpText(x.MeetingID, y.MeetingID), cmp.Compare(x.Time, y.Time), a.cmpText(x.Ref, y.Ref))
 }
 
-func cmpKPI(a, b KPIRecord) int {
-	return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
+func (a *Account) cmpKPI(x, y KPIRecord) int {
+	return cmp.Or(a.cmpText(x.Name, y.Name), cmp.Compare(x.Time, y.Time), a.cmpText(x.Ref, y.Ref))
 }
 
-func cmpPayment(a, b PaymentRecord) int {
-	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
+func (a *Account) cmpPayment(x, y PaymentRecord) int {
+	return cmp.Or(cmp.Compare(x.Time, y.Time), a.cmpText(x.Ref, y.Ref))
 }
 
-func cmpReply(a, b ReplyRecord) int {
-	return cmp.Or(cmp.Compare(a.Time, b.Time), strings.Compare(a.Ref, b.Ref))
+func (a *Account) cmpReply(x, y ReplyRecord) int {
+	return cmp.Or(cmp.Compare(x.Time, y.Time), a.cmpText(x.Ref, y.Ref))
 }
 
 func cmpOverride(a, b OverrideFact) int {
@@ -294,38 +301,55 @@ func (a *Account) AddAttrs(c AttrChange) {
 
 // AddNPS records an NPS answer.
 func (a *Account) AddNPS(n NPSAnswer) {
-	a.NPS = insertSorted(a.NPS, NPSRecord{Ref: n.Ref, Time: InstantOf(n.Time), Score: n.Score}, cmpNPS)
+	t := InstantOf(n.Time)
+	i, found := slices.BinarySearchFunc(a.NPS, n, func(x NPSRecord, n NPSAnswer) int {
+		return cmp.Or(cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), n.Ref))
+	})
+	if !found {
+		a.NPS = insertTight(a.NPS, i, NPSRecord{Ref: a.put(n.Ref), Time: t, Score: n.Score})
+	}
 }
 
 // AddMeeting records a meeting outcome.
 func (a *Account) AddMeeting(m MeetingOutcome) {
-	r := MeetingRecord{Ref: m.Ref, MeetingID: m.MeetingID, Time: InstantOf(m.Time), Kind: code(meetingCodes[:], m.Kind), By: code(partyCodes[:], m.By)}
-	a.Meetings = insertShared(a.Meetings, r, cmpMeeting, func(x *MeetingRecord) *string { return &x.MeetingID })
+	t := InstantOf(m.Time)
+	i, found := slices.BinarySearchFunc(a.Meetings, m, func(x MeetingRecord, m MeetingOutcome) int {
+		return cmp.Or(strings.Compare(a.str(x.MeetingID), m.MeetingID), cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), m.Ref))
+	})
+	if found {
+		return
+	}
+	r := MeetingRecord{MeetingID: shared(a, a.Meetings, i, m.MeetingID, func(x *MeetingRecord) Text { return x.MeetingID }),
+		Ref: a.put(m.Ref), Time: t, Kind: code(meetingCodes[:], m.Kind), By: code(partyCodes[:], m.By)}
+	a.Meetings = insertTight(a.Meetings, i, r)
 }
 
 // AddKPI records a KPI report.
 func (a *Account) AddKPI(k KPIReport) {
-	r := KPIRecord{Ref: k.Ref, Name: k.Name, Time: InstantOf(k.Time), Target: k.Target, Actual: k.Actual, HigherIsBetter: k.HigherIsBetter}
-	a.KPIs = insertShared(a.KPIs, r, cmpKPI, func(x *KPIRecord) *string { return &x.Name })
+	t := InstantOf(k.Time)
+	i, found := slices.BinarySearchFunc(a.KPIs, k, func(x KPIRecord, k KPIReport) int {
+		return cmp.Or(strings.Compare(a.str(x.Name), k.Name), cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), k.Ref))
+	})
+	if found {
+		return
+	}
+	r := KPIRecord{Name: shared(a, a.KPIs, i, k.Name, func(x *KPIRecord) Text { return x.Name }),
+		Ref: a.put(k.Ref), Time: t, Target: k.Target, Actual: k.Actual, HigherIsBetter: k.HigherIsBetter}
+	a.KPIs = insertTight(a.KPIs, i, r)
 }
 
-// insertShared is insertSorted for a list sorted by a string key first
-// (key points to it): a new element whose key equals a neighbour's takes
-// the neighbour's string, so a key is kept once however many facts repeat
-// it.
-func insertShared[T any](s []T, v T, c func(a, b T) int, key func(*T) *string) []T {
-	i, found := slices.BinarySearchFunc(s, v, c)
-	if found {
-		return s
-	}
-	k := key(&v)
+// shared is the Text of s that a new element inserted at i into list, of
+// a and sorted by the string key names, should name: a neighbour's when its key is s,
+// so that a key is kept once however many facts repeat it; else s put.
+func shared[T any](a *Account, list []T, i int, s string, key func(*T) Text) Text {
 	for _, j := range []int{i - 1, i} {
-		if j >= 0 && j < len(s) && *key(&s[j]) == *k {
-			*k = *key(&s[j])
-			break
+		if j >= 0 && j < len(list) {
+			if t := key(&list[j]); a.str(t) == s {
+				return t
+			}
 		}
 	}
-	return insertTight(s, i, v)
+	return a.put(s)
 }
 
 // AddOverride records an override being set or cleared.
@@ -337,18 +361,18 @@ func (a *Account) AddOverride(o OverrideFact) {
 
 // invoice returns the entry for id, creating it in order if needed.
 func (a *Account) invoice(id string) *Invoice {
-	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return strings.Compare(x.ID, id) })
+	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return strings.Compare(a.str(x.ID), id) })
 	if !found {
-		a.Invoices = insertTight(a.Invoices, i, Invoice{ID: id})
+		a.Invoices = insertTight(a.Invoices, i, Invoice{ID: a.put(id)})
 	}
 	return &a.Invoices[i]
 }
 
 // message returns the entry for id, creating it in order if needed.
 func (a *Account) message(id string) *Message {
-	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return strings.Compare(x.ID, id) })
+	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return strings.Compare(a.str(x.ID), id) })
 	if !found {
-		a.Messages = insertTight(a.Messages, i, Message{ID: id})
+		a.Messages = insertTight(a.Messages, i, Message{ID: a.put(id)})
 	}
 	return &a.Messages[i]
 }
@@ -358,15 +382,19 @@ func (a *Account) message(id string) *Message {
 // earliest issue (by time, then ref) is the one in effect.
 func (a *Account) IssueInvoice(id, ref string, at time.Time, amountCents int64, due time.Time) {
 	inv := a.invoice(id)
-	mergeIssue(inv, Invoice{Issued: true, Ref: ref, IssuedAt: InstantOf(at), AmountCents: amountCents, Due: InstantOf(midnight(due))})
+	t := InstantOf(at)
+	if inv.Issued && cmp.Or(cmp.Compare(inv.IssuedAt, t), strings.Compare(a.str(inv.Ref), ref)) <= 0 {
+		return
+	}
+	inv.Issued, inv.Ref, inv.IssuedAt, inv.AmountCents, inv.Due = true, a.put(ref), t, amountCents, InstantOf(midnight(due))
 }
 
-// mergeIssue keeps the earliest issue of inv and src.
-func mergeIssue(inv *Invoice, src Invoice) {
+// mergeIssue keeps the earliest issue of inv and src (both of a).
+func (a *Account) mergeIssue(inv *Invoice, src Invoice) {
 	if !src.Issued {
 		return
 	}
-	if inv.Issued && cmp.Or(cmp.Compare(inv.IssuedAt, src.IssuedAt), strings.Compare(inv.Ref, src.Ref)) <= 0 {
+	if inv.Issued && cmp.Or(cmp.Compare(inv.IssuedAt, src.IssuedAt), a.cmpText(inv.Ref, src.Ref)) <= 0 {
 		return
 	}
 	inv.Issued, inv.Ref, inv.IssuedAt, inv.AmountCents, inv.Due = true, src.Ref, src.IssuedAt, src.AmountCents, src.Due
@@ -375,15 +403,20 @@ func mergeIssue(inv *Invoice, src Invoice) {
 // VoidInvoice records invoice id voided at the given time. The earliest void
 // is the one in effect.
 func (a *Account) VoidInvoice(id, ref string, at time.Time) {
-	mergeVoid(a.invoice(id), new(InstantOf(at)), ref)
+	inv := a.invoice(id)
+	t := InstantOf(at)
+	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, t), strings.Compare(a.str(inv.VoidRef), ref)) <= 0 {
+		return
+	}
+	inv.VoidedAt, inv.VoidRef = &t, a.put(ref)
 }
 
-// mergeVoid keeps the earliest void of inv and (at, ref).
-func mergeVoid(inv *Invoice, at *Instant, ref string) {
+// mergeVoid keeps the earliest void of inv and (at, ref), both of a.
+func (a *Account) mergeVoid(inv *Invoice, at *Instant, ref Text) {
 	if at == nil {
 		return
 	}
-	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, *at), strings.Compare(inv.VoidRef, ref)) <= 0 {
+	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, *at), a.cmpText(inv.VoidRef, ref)) <= 0 {
 		return
 	}
 	inv.VoidedAt, inv.VoidRef = new(*at), ref
@@ -392,21 +425,32 @@ func mergeVoid(inv *Invoice, at *Instant, ref string) {
 // AddPayment records a payment for invoice id (which may not be issued yet).
 func (a *Account) AddPayment(id string, p Payment) {
 	inv := a.invoice(id)
-	inv.Payments = insertSorted(inv.Payments, PaymentRecord{Ref: p.Ref, Time: InstantOf(p.Time), AmountCents: p.AmountCents}, cmpPayment)
+	t := InstantOf(p.Time)
+	i, found := slices.BinarySearchFunc(inv.Payments, p, func(x PaymentRecord, p Payment) int {
+		return cmp.Or(cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), p.Ref))
+	})
+	if !found {
+		inv.Payments = insertTight(inv.Payments, i, PaymentRecord{Ref: a.put(p.Ref), Time: t, AmountCents: p.AmountCents})
+	}
 }
 
 // ReceiveMessage records message id received at the given time. If it was
 // received more than once, the earliest receipt is the one in effect.
 func (a *Account) ReceiveMessage(id, ref string, at time.Time) {
-	mergeReceive(a.message(id), Message{Received: true, Ref: ref, ReceivedAt: InstantOf(at)})
+	m := a.message(id)
+	t := InstantOf(at)
+	if m.Received && cmp.Or(cmp.Compare(m.ReceivedAt, t), strings.Compare(a.str(m.Ref), ref)) <= 0 {
+		return
+	}
+	m.Received, m.Ref, m.ReceivedAt = true, a.put(ref), t
 }
 
-// mergeReceive keeps the earliest receipt of m and src.
-func mergeReceive(m *Message, src Message) {
+// mergeReceive keeps the earliest receipt of m and src (both of a).
+func (a *Account) mergeReceive(m *Message, src Message) {
 	if !src.Received {
 		return
 	}
-	if m.Received && cmp.Or(cmp.Compare(m.ReceivedAt, src.ReceivedAt), strings.Compare(m.Ref, src.Ref)) <= 0 {
+	if m.Received && cmp.Or(cmp.Compare(m.ReceivedAt, src.ReceivedAt), a.cmpText(m.Ref, src.Ref)) <= 0 {
 		return
 	}
 	m.Received, m.Ref, m.ReceivedAt = true, src.Ref, src.ReceivedAt
@@ -415,24 +459,30 @@ func mergeReceive(m *Message, src Message) {
 // AddReply records a reply to message id (which may not be received yet).
 func (a *Account) AddReply(id string, r Reply) {
 	m := a.message(id)
-	m.Replies = insertSorted(m.Replies, ReplyRecord{Ref: r.Ref, Time: InstantOf(r.Time)}, cmpReply)
+	t := InstantOf(r.Time)
+	i, found := slices.BinarySearchFunc(m.Replies, r, func(x ReplyRecord, r Reply) int {
+		return cmp.Or(cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), r.Ref))
+	})
+	if !found {
+		m.Replies = insertTight(m.Replies, i, ReplyRecord{Ref: a.put(r.Ref), Time: t})
+	}
 }
 
 // Normalize brings an Account whose fields were filled directly into the form
 // the Add… methods keep: times in UTC, due dates at midnight, every list
-// sorted without duplicates, one invoice and one message entry per id, and
-// the records of one meeting or KPI sharing its id or name.
+// sorted without duplicates, one invoice and one message entry per id, the
+// records of one meeting or KPI sharing its id or name, and Text holding
+// only the strings the records name. Every Text handle must lie within
+// Text; Normalize panics on one that does not.
 func (a *Account) Normalize() {
 	a.Since = a.Since.UTC()
 	for i := range a.Attrs {
 		a.Attrs[i].Time = a.Attrs[i].Time.UTC()
 	}
 	a.Attrs = sortCompact(a.Attrs, cmpAttr)
-	a.NPS = sortCompact(a.NPS, cmpNPS)
-	a.Meetings = sortCompact(a.Meetings, cmpMeeting)
-	share(a.Meetings, func(m *MeetingRecord) *string { return &m.MeetingID })
-	a.KPIs = sortCompact(a.KPIs, cmpKPI)
-	share(a.KPIs, func(k *KPIRecord) *string { return &k.Name })
+	a.NPS = sortCompact(a.NPS, a.cmpNPS)
+	a.Meetings = sortCompact(a.Meetings, a.cmpMeeting)
+	a.KPIs = sortCompact(a.KPIs, a.cmpKPI)
 	for i := range a.Overrides {
 		a.Overrides[i].Time = a.Overrides[i].Time.UTC()
 		a.Overrides[i].ExpiresAt = utcPtr(a.Overrides[i].ExpiresAt)
@@ -442,33 +492,24 @@ func (a *Account) Normalize() {
 	invs := a.Invoices
 	a.Invoices = nil
 	for _, src := range invs {
-		inv := a.invoice(src.ID)
+		inv := a.invoice(a.str(src.ID))
 		if src.Issued {
 			src.Due = InstantOf(midnight(src.Due.Time()))
 		}
-		mergeIssue(inv, src)
-		mergeVoid(inv, src.VoidedAt, src.VoidRef)
+		a.mergeIssue(inv, src)
+		a.mergeVoid(inv, src.VoidedAt, src.VoidRef)
 		inv.Payments = append(inv.Payments, src.Payments...)
-		inv.Payments = sortCompact(inv.Payments, cmpPayment)
+		inv.Payments = sortCompact(inv.Payments, a.cmpPayment)
 	}
 	msgs := a.Messages
 	a.Messages = nil
 	for _, src := range msgs {
-		m := a.message(src.ID)
-		mergeReceive(m, src)
+		m := a.message(a.str(src.ID))
+		a.mergeReceive(m, src)
 		m.Replies = append(m.Replies, src.Replies...)
-		m.Replies = sortCompact(m.Replies, cmpReply)
+		m.Replies = sortCompact(m.Replies, a.cmpReply)
 	}
-}
-
-// share makes equal keys of neighbouring elements of s (sorted by that
-// key) one string.
-func share[T any](s []T, key func(*T) *string) {
-	for i := 1; i < len(s); i++ {
-		if p, k := key(&s[i-1]), key(&s[i]); *p == *k {
-			*k = *p
-		}
-	}
+	a.compactText()
 }
 
 // cuts are, per kind of fact, the instant at or before which a fact of
@@ -510,6 +551,7 @@ func (a *Account) prune(from time.Time, cut cuts) {
 	a.Messages = deleteClip(a.Messages, func(m Message) bool {
 		return m.Received && !m.ReceivedAt.After(cut.messages)
 	})
+	a.compactText()
 }
 
 // deleteClip is slices.DeleteFunc that also gives back the spare capacity

@@ -4,29 +4,26 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // TestRecordsShareRepeatedKeys: the reports of one KPI and the outcomes of
 // one meeting keep their name or id once, whether added one by one or
-// filled in and normalized (a decoded snapshot), and the instants they
-// keep are the times they were given.
+// filled in and normalized, and the instants they keep are the times they
+// were given.
 func TestRecordsShareRepeatedKeys(t *testing.T) {
-	// fresh returns s in a new allocation, as a decoded event's field is.
-	fresh := func(s string) string { return strings.Clone(s) }
 	var a Account
 	for i := range 3 {
-		a.AddKPI(KPIReport{Ref: fresh("src/k") + string(rune('a'+i)), Time: ago(time.Duration(i) * day), Name: fresh("organic_sessions"), Target: 10, Actual: 9})
-		a.AddMeeting(MeetingOutcome{Ref: fresh("src/m") + string(rune('a'+i)), MeetingID: fresh("weekly"), Time: ago(time.Duration(i) * day), Kind: MeetingHeld})
+		a.AddKPI(KPIReport{Ref: "src/k" + string(rune('a'+i)), Time: ago(time.Duration(i) * day), Name: "organic_sessions", Target: 10, Actual: 9})
+		a.AddMeeting(MeetingOutcome{Ref: "src/m" + string(rune('a'+i)), MeetingID: "weekly", Time: ago(time.Duration(i) * day), Kind: MeetingHeld})
 	}
 	check := func(when string, a *Account) {
 		t.Helper()
 		for i := 1; i < 3; i++ {
-			if unsafe.StringData(a.KPIs[i].Name) != unsafe.StringData(a.KPIs[0].Name) {
-				t.Errorf("%s: KPI report %d keeps its own copy of the name", when, i)
+			if a.KPIs[i].Name != a.KPIs[0].Name || a.Str(a.KPIs[i].Name) != "organic_sessions" {
+				t.Errorf("%s: KPI report %d names %+v (%q), report 0 %+v", when, i, a.KPIs[i].Name, a.Str(a.KPIs[i].Name), a.KPIs[0].Name)
 			}
-			if unsafe.StringData(a.Meetings[i].MeetingID) != unsafe.StringData(a.Meetings[0].MeetingID) {
-				t.Errorf("%s: meeting outcome %d keeps its own copy of the id", when, i)
+			if a.Meetings[i].MeetingID != a.Meetings[0].MeetingID || a.Str(a.Meetings[i].MeetingID) != "weekly" {
+				t.Errorf("%s: meeting outcome %d names %+v, outcome 0 %+v", when, i, a.Meetings[i].MeetingID, a.Meetings[0].MeetingID)
 			}
 		}
 		if got := a.KPIs[2].Time.Time(); !got.Equal(T) {
@@ -34,11 +31,36 @@ func TestRecordsShareRepeatedKeys(t *testing.T) {
 		}
 	}
 	check("added", &a)
-	b := Account{KPIs: append([]KPIRecord(nil), a.KPIs...), Meetings: append([]MeetingRecord(nil), a.Meetings...)}
-	for i := range b.KPIs {
-		b.KPIs[i].Name = fresh(b.KPIs[i].Name)
-		b.Meetings[i].MeetingID = fresh(b.Meetings[i].MeetingID)
+	// Filled in directly, each name a string of its own in Text.
+	var b Account
+	for i := range 3 {
+		b.KPIs = append(b.KPIs, KPIRecord{Name: b.put("organic_sessions"), Ref: b.put("src/k" + string(rune('a'+i))), Time: InstantOf(ago(time.Duration(i) * day)), Target: 10, Actual: 9})
+		b.Meetings = append(b.Meetings, MeetingRecord{MeetingID: b.put("weekly"), Ref: b.put("src/m" + string(rune('a'+i))), Time: InstantOf(ago(time.Duration(i) * day)), Kind: 1})
 	}
 	b.Normalize()
 	check("normalized", &b)
+}
+
+// TestTextKeepsOnlyLiveStrings: pruning drops the strings of the records it
+// drops, and a string read before stays as it was when Text is compacted or
+// grows.
+func TestTextKeepsOnlyLiveStrings(t *testing.T) {
+	s := mustScorer(t)
+	var a Account
+	message(&a, "old-message", ago(400*day), time.Hour)
+	message(&a, "new-message", ago(day), time.Hour)
+	before := a.Str(a.Messages[0].ID)
+	s.Prune(&a, T)
+	if len(a.Messages) != 1 || a.Str(a.Messages[0].ID) != "new-message" {
+		t.Fatalf("after the prune: %d messages, the first %q", len(a.Messages), a.Str(a.Messages[0].ID))
+	}
+	if strings.Contains(string(a.Text), "old-message") {
+		t.Errorf("Text still holds the pruned message's strings: %q", a.Text)
+	}
+	for i := range 100 {
+		a.ReceiveMessage(strings.Repeat("x", i+1), "src/r", ago(day))
+	}
+	if before != "new-message" {
+		t.Errorf("a string read before the prune and growth changed to %q", before)
+	}
 }

@@ -83,11 +83,11 @@ func (invoicesComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ 
 		worst = max(worst, int(late))
 		n++
 		if c != nil {
-			c.Evidence = append(c.Evidence, inv.Ref)
+			c.Evidence = append(c.Evidence, a.str(inv.Ref))
 			for _, p := range inv.Payments[:np] {
-				c.Evidence = append(c.Evidence, p.Ref)
+				c.Evidence = append(c.Evidence, a.str(p.Ref))
 			}
-			d := InvoiceDetail{ID: inv.ID, AmountCents: inv.AmountCents, PaidCents: paid, DueDate: dateString(inv.Due.Time()), Paid: done, DaysLate: int(late)}
+			d := InvoiceDetail{ID: a.str(inv.ID), AmountCents: inv.AmountCents, PaidCents: paid, DueDate: dateString(inv.Due.Time()), Paid: done, DaysLate: int(late)}
 			if done {
 				d.PaidDate = dateString(time.Unix(paidDay*86400, 0))
 			}

@@ -76,7 +76,7 @@ func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float
 	ks := a.KPIs
 	for i := 0; i < len(ks); {
 		j := i + 1
-		for j < len(ks) && ks[j].Name == ks[i].Name {
+		for j < len(ks) && a.str(ks[j].Name) == a.str(ks[i].Name) {
 			j++
 		}
 		k := -1
@@ -96,10 +96,10 @@ func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float
 		sumP += p
 		n++
 		if c != nil {
-			c.Evidence = append(c.Evidence, rep.Ref)
+			c.Evidence = append(c.Evidence, a.str(rep.Ref))
 			details = append(details, KPIDetail{
-				Name: rep.Name, Time: rep.Time.Time(), Target: rep.Target, Actual: rep.Actual,
-				HigherIsBetter: rep.HigherIsBetter, Shortfall: sf, Band: b, Points: p, Evidence: rep.Ref,
+				Name: a.str(rep.Name), Time: rep.Time.Time(), Target: rep.Target, Actual: rep.Actual,
+				HigherIsBetter: rep.HigherIsBetter, Shortfall: sf, Band: b, Points: p, Evidence: a.str(rep.Ref),
 			})
 		}
 	}

@@ -35,7 +35,7 @@ func (npsComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float
 		sum += x.Score
 		n++
 		if c != nil {
-			c.Evidence = append(c.Evidence, x.Ref)
+			c.Evidence = append(c.Evidence, a.str(x.Ref))
 		}
 	}
 	if n == 0 {

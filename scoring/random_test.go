@@ -392,7 +392,7 @@ func TestPrune(t *testing.T) {
 	a.AddAttrs(AttrChange{Ref: "a2", Time: ago(450 * day)})
 	a.AddAttrs(AttrChange{Ref: "a3", Time: ago(day)})
 	s.Prune(&a, T)
-	if len(a.NPS) != 0 || len(a.Messages) != 0 || len(a.Invoices) != 1 || a.Invoices[0].ID != "open" || len(a.Attrs) != 2 || a.Attrs[0].Ref != "a2" {
+	if len(a.NPS) != 0 || len(a.Messages) != 0 || len(a.Invoices) != 1 || a.Str(a.Invoices[0].ID) != "open" || len(a.Attrs) != 2 || a.Attrs[0].Ref != "a2" {
 		t.Errorf("after Prune: %s", jsonOf(a))
 	}
 }
@@ -440,10 +440,10 @@ func TestPruneKeepsEachKindForItsOwnWindow(t *testing.T) {
 	ids := func(a *Account) string {
 		var out []string
 		for _, m := range a.Messages {
-			out = append(out, "msg:"+m.ID)
+			out = append(out, "msg:"+a.Str(m.ID))
 		}
 		for _, m := range a.Meetings {
-			out = append(out, "mtg:"+m.MeetingID)
+			out = append(out, "mtg:"+a.Str(m.MeetingID))
 		}
 		for _, k := range a.KPIs {
 			out = append(out, "kpi:"+k.Time.Time().Format(time.DateOnly))

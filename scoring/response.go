@@ -106,10 +106,10 @@ func (responseComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, sl
 		q := ratio(elapsed, sla)
 		ratios = append(ratios, q)
 		if c != nil {
-			c.Evidence = append(c.Evidence, m.Ref)
-			d := MessageDetail{ID: m.ID, ReceivedAt: m.ReceivedAt.Time(), Answered: answered, Hours: elapsed.Hours(), Ratio: q}
+			c.Evidence = append(c.Evidence, a.str(m.Ref))
+			d := MessageDetail{ID: a.str(m.ID), ReceivedAt: m.ReceivedAt.Time(), Answered: answered, Hours: elapsed.Hours(), Ratio: q}
 			if answered {
-				c.Evidence = append(c.Evidence, rep.Ref)
+				c.Evidence = append(c.Evidence, a.str(rep.Ref))
 				d.RepliedAt = new(rep.Time.Time())
 			}
 			details = append(details, d)
