@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -161,8 +162,10 @@ func liveSizes(p *projections.Projector) (map[string]uintptr, map[string]int, in
 const maxLiveBytesPerAccount = 9 << 10
 
 // TestLiveStateSize replays a two-year demo agency and reports what its
-// live state holds per account, by fact kind (run with -v for the table).
-// It fails when the state takes more than maxLiveBytesPerAccount.
+// live state holds per account, by fact kind (run with -v for the table),
+// without and with notifications (which add each subject's last derived
+// state, the marks). It fails when the state without notifications takes
+// more than maxLiveBytesPerAccount.
 func TestLiveStateSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays a demo agency")
@@ -170,14 +173,28 @@ func TestLiveStateSize(t *testing.T) {
 	now := time.Date(2026, 6, 30, 0, 1, 0, 0, time.UTC)
 	store := openStore(t)
 	head := ingestAll(t, store, demoEvents(t, 100, 24, now), now)
-	p := runProjector(t, projections.Config{Store: store, Scorer: newScorer(t), Now: func() time.Time { return now }, Logger: zerolog.Nop()})
-	waitFor(t, p, head)
-	p.Refresh()
-	total, n := reportLiveSizes(t, p)
-	if per := float64(total) / float64(n); per > maxLiveBytesPerAccount {
-		t.Errorf("live state is %.0f bytes per account, want ≤ %d", per, maxLiveBytesPerAccount)
+	for _, notify := range []bool{false, true} {
+		t.Run(fmt.Sprintf("notifications=%v", notify), func(t *testing.T) {
+			cfg := projections.Config{Store: store, Scorer: newScorer(t), Now: func() time.Time { return now }, Logger: zerolog.Nop()}
+			if notify {
+				cfg.Transitions = discardSink{}
+			}
+			p := runProjector(t, cfg)
+			waitFor(t, p, head)
+			p.Refresh()
+			total, n := reportLiveSizes(t, p)
+			if per := float64(total) / float64(n); !notify && per > maxLiveBytesPerAccount {
+				t.Errorf("live state is %.0f bytes per account, want ≤ %d", per, maxLiveBytesPerAccount)
+			}
+		})
 	}
 }
+
+// discardSink takes transitions and keeps none.
+type discardSink struct{}
+
+func (discardSink) Transitions([]projections.Transition) {}
+func (discardSink) Sync(context.Context) error           { return nil }
 
 // reportLiveSizes logs the table of liveSizes and returns the total.
 func reportLiveSizes(t *testing.T, p *projections.Projector) (uintptr, int) {
