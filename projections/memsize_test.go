@@ -159,7 +159,7 @@ func liveSizes(p *projections.Projector) (map[string]uintptr, map[string]int, in
 }
 
 // maxLiveBytesPerAccount bounds what TestLiveStateSize measures.
-const maxLiveBytesPerAccount = 9 << 10
+const maxLiveBytesPerAccount = 8 << 10
 
 // TestLiveStateSize replays a two-year demo agency and reports what its
 // live state holds per account, by fact kind (run with -v for the table),

@@ -34,7 +34,10 @@ import (
 type Account struct {
 	// Text holds the strings of the records below (refs, ids, KPI names),
 	// one after another; a record names its strings by [Text] handles.
-	Text      []byte          `json:"text,omitempty"`
+	Text []byte `json:"text,omitempty"`
+	// Prefixes are the parts before the last slash of the strings kept
+	// in Text (the sources of refs), each once (see [Text]).
+	Prefixes  []Text          `json:"prefixes,omitempty"`
 	Attrs     []AttrChange    `json:"attrs,omitempty"`     // by (Time, Ref)
 	NPS       []NPSRecord     `json:"nps,omitempty"`       // by (Time, Ref)
 	Meetings  []MeetingRecord `json:"meetings,omitempty"`  // by (MeetingID, Time, Ref)
@@ -303,7 +306,7 @@ func (a *Account) AddAttrs(c AttrChange) {
 func (a *Account) AddNPS(n NPSAnswer) {
 	t := InstantOf(n.Time)
 	i, found := slices.BinarySearchFunc(a.NPS, n, func(x NPSRecord, n NPSAnswer) int {
-		return cmp.Or(cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), n.Ref))
+		return cmp.Or(cmp.Compare(x.Time, t), a.cmpStr(x.Ref, n.Ref))
 	})
 	if !found {
 		a.NPS = insertTight(a.NPS, i, NPSRecord{Ref: a.put(n.Ref), Time: t, Score: n.Score})
@@ -314,7 +317,7 @@ func (a *Account) AddNPS(n NPSAnswer) {
 func (a *Account) AddMeeting(m MeetingOutcome) {
 	t := InstantOf(m.Time)
 	i, found := slices.BinarySearchFunc(a.Meetings, m, func(x MeetingRecord, m MeetingOutcome) int {
-		return cmp.Or(strings.Compare(a.str(x.MeetingID), m.MeetingID), cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), m.Ref))
+		return cmp.Or(a.cmpStr(x.MeetingID, m.MeetingID), cmp.Compare(x.Time, t), a.cmpStr(x.Ref, m.Ref))
 	})
 	if found {
 		return
@@ -328,7 +331,7 @@ func (a *Account) AddMeeting(m MeetingOutcome) {
 func (a *Account) AddKPI(k KPIReport) {
 	t := InstantOf(k.Time)
 	i, found := slices.BinarySearchFunc(a.KPIs, k, func(x KPIRecord, k KPIReport) int {
-		return cmp.Or(strings.Compare(a.str(x.Name), k.Name), cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), k.Ref))
+		return cmp.Or(a.cmpStr(x.Name, k.Name), cmp.Compare(x.Time, t), a.cmpStr(x.Ref, k.Ref))
 	})
 	if found {
 		return
@@ -344,7 +347,7 @@ func (a *Account) AddKPI(k KPIReport) {
 func shared[T any](a *Account, list []T, i int, s string, key func(*T) Text) Text {
 	for _, j := range []int{i - 1, i} {
 		if j >= 0 && j < len(list) {
-			if t := key(&list[j]); a.str(t) == s {
+			if t := key(&list[j]); a.cmpStr(t, s) == 0 {
 				return t
 			}
 		}
@@ -361,7 +364,7 @@ func (a *Account) AddOverride(o OverrideFact) {
 
 // invoice returns the entry for id, creating it in order if needed.
 func (a *Account) invoice(id string) *Invoice {
-	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return strings.Compare(a.str(x.ID), id) })
+	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return a.cmpStr(x.ID, id) })
 	if !found {
 		a.Invoices = insertTight(a.Invoices, i, Invoice{ID: a.put(id)})
 	}
@@ -370,7 +373,7 @@ func (a *Account) invoice(id string) *Invoice {
 
 // message returns the entry for id, creating it in order if needed.
 func (a *Account) message(id string) *Message {
-	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return strings.Compare(a.str(x.ID), id) })
+	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return a.cmpStr(x.ID, id) })
 	if !found {
 		a.Messages = insertTight(a.Messages, i, Message{ID: a.put(id)})
 	}
@@ -383,7 +386,7 @@ func (a *Account) message(id string) *Message {
 func (a *Account) IssueInvoice(id, ref string, at time.Time, amountCents int64, due time.Time) {
 	inv := a.invoice(id)
 	t := InstantOf(at)
-	if inv.Issued && cmp.Or(cmp.Compare(inv.IssuedAt, t), strings.Compare(a.str(inv.Ref), ref)) <= 0 {
+	if inv.Issued && cmp.Or(cmp.Compare(inv.IssuedAt, t), a.cmpStr(inv.Ref, ref)) <= 0 {
 		return
 	}
 	inv.Issued, inv.Ref, inv.IssuedAt, inv.AmountCents, inv.Due = true, a.put(ref), t, amountCents, InstantOf(midnight(due))
@@ -405,7 +408,7 @@ func (a *Account) mergeIssue(inv *Invoice, src Invoice) {
 func (a *Account) VoidInvoice(id, ref string, at time.Time) {
 	inv := a.invoice(id)
 	t := InstantOf(at)
-	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, t), strings.Compare(a.str(inv.VoidRef), ref)) <= 0 {
+	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, t), a.cmpStr(inv.VoidRef, ref)) <= 0 {
 		return
 	}
 	inv.VoidedAt, inv.VoidRef = &t, a.put(ref)
@@ -427,7 +430,7 @@ func (a *Account) AddPayment(id string, p Payment) {
 	inv := a.invoice(id)
 	t := InstantOf(p.Time)
 	i, found := slices.BinarySearchFunc(inv.Payments, p, func(x PaymentRecord, p Payment) int {
-		return cmp.Or(cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), p.Ref))
+		return cmp.Or(cmp.Compare(x.Time, t), a.cmpStr(x.Ref, p.Ref))
 	})
 	if !found {
 		inv.Payments = insertTight(inv.Payments, i, PaymentRecord{Ref: a.put(p.Ref), Time: t, AmountCents: p.AmountCents})
@@ -439,7 +442,7 @@ func (a *Account) AddPayment(id string, p Payment) {
 func (a *Account) ReceiveMessage(id, ref string, at time.Time) {
 	m := a.message(id)
 	t := InstantOf(at)
-	if m.Received && cmp.Or(cmp.Compare(m.ReceivedAt, t), strings.Compare(a.str(m.Ref), ref)) <= 0 {
+	if m.Received && cmp.Or(cmp.Compare(m.ReceivedAt, t), a.cmpStr(m.Ref, ref)) <= 0 {
 		return
 	}
 	m.Received, m.Ref, m.ReceivedAt = true, a.put(ref), t
@@ -461,7 +464,7 @@ func (a *Account) AddReply(id string, r Reply) {
 	m := a.message(id)
 	t := InstantOf(r.Time)
 	i, found := slices.BinarySearchFunc(m.Replies, r, func(x ReplyRecord, r Reply) int {
-		return cmp.Or(cmp.Compare(x.Time, t), strings.Compare(a.str(x.Ref), r.Ref))
+		return cmp.Or(cmp.Compare(x.Time, t), a.cmpStr(x.Ref, r.Ref))
 	})
 	if !found {
 		m.Replies = insertTight(m.Replies, i, ReplyRecord{Ref: a.put(r.Ref), Time: t})

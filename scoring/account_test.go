@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,53 @@ func TestTextKeepsOnlyLiveStrings(t *testing.T) {
 	}
 	if before != "new-message" {
 		t.Errorf("a string read before the prune and growth changed to %q", before)
+	}
+}
+
+// TestTextPrefixes: strings with a slash keep the part before the last
+// slash once per account, and compare, read back and survive compaction
+// exactly as the strings they were.
+func TestTextPrefixes(t *testing.T) {
+	strs := []string{"", "/", "a/", "/b", "crm/e1", "crm/e2", "crm/e10", "crm", "crm/", "crm/sub/e1", "https://x.example/hooks/e1",
+		"https://x.example/hooks/e2", "crm0", "crm.", "cr/m", "billing/inv-1", "billing/inv-1/x"}
+	var a Account
+	texts := make([]Text, len(strs))
+	for i, s := range strs {
+		texts[i] = a.put(s)
+	}
+	check := func(when string) {
+		t.Helper()
+		for i, x := range strs {
+			if got := a.Str(texts[i]); got != x {
+				t.Errorf("%s: %q reads back as %q", when, x, got)
+			}
+			for j, y := range strs {
+				if got, want := a.cmpText(texts[i], texts[j]), strings.Compare(x, y); got != want {
+					t.Errorf("%s: cmpText(%q, %q) = %d, want %d", when, x, y, got, want)
+				}
+				if got, want := a.cmpStr(texts[i], y), strings.Compare(x, y); got != want {
+					t.Errorf("%s: cmpStr(%q, %q) = %d, want %d", when, x, y, got, want)
+				}
+			}
+		}
+	}
+	check("put")
+	var prefixes []string
+	for _, p := range a.Prefixes {
+		prefixes = append(prefixes, a.raw(p))
+	}
+	if got, want := fmt.Sprintf("%q", prefixes), `["" "a" "crm" "crm/sub" "https://x.example/hooks" "cr" "billing" "billing/inv-1"]`; got != want {
+		t.Errorf("prefixes %s, want %s", got, want)
+	}
+	// Compaction keeps what records name: here, messages naming them.
+	var b Account
+	for i, s := range strs {
+		b.ReceiveMessage(fmt.Sprintf("m%02d", i), s, T)
+	}
+	b.compactText()
+	for i, s := range strs {
+		if got := b.Str(b.Messages[i].Ref); got != s {
+			t.Errorf("after compaction, message %d's ref is %q, want %q", i, got, s)
+		}
 	}
 }

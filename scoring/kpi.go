@@ -76,7 +76,7 @@ func (kpiComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ float
 	ks := a.KPIs
 	for i := 0; i < len(ks); {
 		j := i + 1
-		for j < len(ks) && a.str(ks[j].Name) == a.str(ks[i].Name) {
+		for j < len(ks) && a.cmpText(ks[j].Name, ks[i].Name) == 0 {
 			j++
 		}
 		k := -1

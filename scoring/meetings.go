@@ -29,7 +29,7 @@ func (meetingsComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ 
 	ms := a.Meetings
 	for i := 0; i < len(ms); {
 		j := i + 1
-		for j < len(ms) && a.str(ms[j].MeetingID) == a.str(ms[i].MeetingID) {
+		for j < len(ms) && a.cmpText(ms[j].MeetingID, ms[i].MeetingID) == 0 {
 			j++
 		}
 		// ms[i:j] is one meeting, by time: find its last outcome ≤ t.

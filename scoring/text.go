@@ -1,38 +1,135 @@
 package scoring
 
 import (
+	"cmp"
+	"fmt"
 	"strings"
 	"unsafe"
 )
 
-// Text is a string an [Account] keeps in its Text: Len bytes from Off.
-// The zero Text is "".
+// Text is a string an [Account] keeps in its Text. A string with a slash
+// is kept as the part after its last slash, and the part before it (an
+// event's source, in a ref "source/id") once per account, in Prefixes:
+//
+//   - Off is where the kept part starts in Text;
+//   - Len holds its length (the low 24 bits) and, in the high 8 bits, 0
+//     for a string kept whole or i+1 for the prefix Prefixes[i].
+//
+// The zero Text is "". A string is at most 16 MiB − 1 bytes long.
 type Text struct {
 	Off uint32 `json:"off"`
 	Len uint32 `json:"len"`
 }
 
+const (
+	textLenBits = 24
+	textMaxLen  = 1<<textLenBits - 1
+	maxPrefixes = 255
+)
+
+func (t Text) n() uint32   { return t.Len & textMaxLen }
+func (t Text) src() uint32 { return t.Len >> textLenBits }
+
 // Str is the string t names in a.
 func (a *Account) Str(t Text) string { return a.str(t) }
 
-// str is the string t names. It shares the memory of a.Text, whose bytes
-// are never written again once a string was put there (put only appends,
-// and compactText copies into a new array), so the string stays as it is
-// however the Account changes.
+// str is the string t names: for one kept whole, it shares the memory of
+// a.Text, whose bytes are never written again once put there (put only
+// appends, and compactText copies into a new array), so it stays as it is
+// however the Account changes; for one with a prefix, a new string.
 func (a *Account) str(t Text) string {
-	if t.Len == 0 {
+	v := a.view(t)
+	if v[1] == "" {
+		return v[0]
+	}
+	return v[0] + v[1] + v[2]
+}
+
+// raw is the part of t kept in Text.
+func (a *Account) raw(t Text) string {
+	n := t.n()
+	if n == 0 {
 		return ""
 	}
-	b := a.Text[t.Off : t.Off+t.Len]
+	b := a.Text[t.Off : t.Off+n]
 	return unsafe.String(&b[0], len(b))
 }
 
-// cmpText compares the strings x and y name.
-func (a *Account) cmpText(x, y Text) int { return strings.Compare(a.str(x), a.str(y)) }
+// view is t's string as up to three pieces: the prefix, "/" and the kept
+// part, or the string kept whole alone.
+func (a *Account) view(t Text) [3]string {
+	if s := t.src(); s > 0 {
+		return [3]string{a.raw(a.Prefixes[s-1]), "/", a.raw(t)}
+	}
+	return [3]string{a.raw(t)}
+}
 
-// put appends s to a.Text and returns its Text. A full Text grows by a
-// quarter (into a new array: the bytes of the old one stay as they are).
+// cmpText compares the strings x and y name, without building them.
+func (a *Account) cmpText(x, y Text) int { return cmpPieces(a.view(x), a.view(y)) }
+
+// cmpStr compares the string x names with s.
+func (a *Account) cmpStr(x Text, s string) int { return cmpPieces(a.view(x), [3]string{s}) }
+
+// cmpPieces compares the concatenations of x's and y's pieces.
+func cmpPieces(x, y [3]string) int {
+	i, j := 0, 0
+	xs, ys := x[0], y[0]
+	for {
+		for xs == "" && i < len(x)-1 {
+			i++
+			xs = x[i]
+		}
+		for ys == "" && j < len(y)-1 {
+			j++
+			ys = y[j]
+		}
+		if xs == "" || ys == "" {
+			return cmp.Compare(len(xs), len(ys))
+		}
+		n := min(len(xs), len(ys))
+		if c := strings.Compare(xs[:n], ys[:n]); c != 0 {
+			return c
+		}
+		xs, ys = xs[n:], ys[n:]
+	}
+}
+
+// put keeps s in a and returns its Text: the part after its last slash
+// appended to Text, with the part before it among Prefixes (added when
+// new, unless there are maxPrefixes already: then s is kept whole). A full
+// Text grows by a quarter, into a new array: the bytes of the old one stay
+// as they are.
 func (a *Account) put(s string) Text {
+	if len(s) > textMaxLen {
+		panic(fmt.Sprintf("scoring: a fact's string of %d bytes is longer than %d", len(s), textMaxLen))
+	}
+	src := uint32(0)
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		if p, ok := a.prefix(s[:i]); ok {
+			src, s = p+1, s[i+1:]
+		}
+	}
+	t := a.append(s)
+	t.Len |= src << textLenBits
+	return t
+}
+
+// prefix is the index of p in Prefixes, adding it if needed.
+func (a *Account) prefix(p string) (uint32, bool) {
+	for i, t := range a.Prefixes {
+		if a.raw(t) == p {
+			return uint32(i), true
+		}
+	}
+	if len(a.Prefixes) >= maxPrefixes {
+		return 0, false
+	}
+	a.Prefixes = append(a.Prefixes, a.append(p))
+	return uint32(len(a.Prefixes) - 1), true
+}
+
+// append appends s to Text, kept whole.
+func (a *Account) append(s string) Text {
 	if s == "" {
 		return Text{}
 	}
@@ -47,25 +144,52 @@ func (a *Account) put(s string) Text {
 }
 
 // compactText copies the strings the records name into a new Text, once
-// each (records naming equal strings end up sharing them), and drops the
-// rest: the strings of pruned or merged records.
+// each (records naming equal strings end up sharing them), keeps the
+// prefixes they use, and drops the rest: the strings of pruned or merged
+// records.
 func (a *Account) compactText() {
+	type key struct {
+		src  uint32
+		rest string
+	}
 	total := 0
-	a.eachText(func(t *Text) { total += int(t.Len) })
-	buf := make([]byte, 0, total)
-	at := make(map[string]Text)
+	used := make([]bool, len(a.Prefixes))
 	a.eachText(func(t *Text) {
-		if t.Len == 0 {
+		total += int(t.n())
+		if s := t.src(); s > 0 {
+			used[s-1] = true
+		}
+	})
+	buf := make([]byte, 0, total)
+	add := func(s string) Text {
+		t := Text{Off: uint32(len(buf)), Len: uint32(len(s))}
+		buf = append(buf, s...)
+		return t
+	}
+	var prefixes []Text
+	newSrc := make([]uint32, len(a.Prefixes))
+	for i, p := range a.Prefixes {
+		if used[i] {
+			prefixes = append(prefixes, add(a.raw(p)))
+			newSrc[i] = uint32(len(prefixes))
+		}
+	}
+	at := make(map[key]Text)
+	a.eachText(func(t *Text) {
+		if t.n() == 0 && t.src() == 0 {
 			return
 		}
-		s := a.str(*t)
-		if n, ok := at[s]; ok {
+		k := key{rest: a.raw(*t)}
+		if s := t.src(); s > 0 {
+			k.src = newSrc[s-1]
+		}
+		if n, ok := at[k]; ok {
 			*t = n
 			return
 		}
-		n := Text{Off: uint32(len(buf)), Len: t.Len}
-		buf = append(buf, s...)
-		at[s] = n
+		n := add(k.rest)
+		n.Len |= k.src << textLenBits
+		at[k] = n
 		*t = n
 	})
 	if len(buf) == 0 {
@@ -73,7 +197,7 @@ func (a *Account) compactText() {
 	} else if cap(buf) > len(buf)+len(buf)/4 {
 		buf = append([]byte(nil), buf...)
 	}
-	a.Text = buf
+	a.Text, a.Prefixes = buf, prefixes
 }
 
 // eachText calls f with every Text handle of the records.
