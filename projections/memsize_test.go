@@ -127,7 +127,7 @@ func (s *sizer) fields(prefix string, v reflect.Value, nested ...string) {
 			s.fields(name+".", v.Field(i))
 			continue
 		}
-		if k := v.Field(i).Kind(); k == reflect.Slice || k == reflect.Map {
+		if f := v.Field(i); (f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.Uint8) || f.Kind() == reflect.Map {
 			s.count[name] += v.Field(i).Len()
 		}
 		s.inner(name, v.Field(i))

@@ -116,8 +116,8 @@ type Account struct {
 	Opened bool
 }
 
-// ProfileChange is account.opened (Full) or account.updated: the fields
-// Set names replace the profile's. It holds no pointers: an account keeps
+// ProfileChange is account.opened (setFull) or account.updated: the
+// fields Set names replace the profile's. It holds no pointers: an account keeps
 // every change for life.
 type ProfileChange struct {
 	Stamp
@@ -125,22 +125,22 @@ type ProfileChange struct {
 	Name        string
 	MRRCents    int64
 	Tier        domain.Tier     // "" = derive from MRR
-	RenewalDate scoring.Instant // with SetRenewal; SetClearRenewal clears it
+	RenewalDate scoring.Instant // with setRenewal; setClearRenewal clears it
 	SLAHours    float64         // 0 = tier default
 }
 
 // ProfileFields says which fields a ProfileChange sets.
 type ProfileFields uint8
 
-// The fields of a ProfileChange; SetFull starts from an empty profile.
+// The fields of a ProfileChange; setFull starts from an empty profile.
 const (
-	SetFull ProfileFields = 1 << iota
-	SetName
-	SetMRR
-	SetTier
-	SetRenewal
-	SetClearRenewal
-	SetSLA
+	setFull ProfileFields = 1 << iota
+	setName
+	setMRR
+	setTier
+	setRenewal
+	setClearRenewal
+	setSLA
 )
 
 // Profile is the account's attributes at an instant.
@@ -273,12 +273,12 @@ func (s *State) apply(ev domain.Event) (accountID string) {
 		a.Opened, a.OpenRef, a.OpenedAt = true, st.Ref, ev.Time
 		a.syncSince()
 		a.Industry, a.Website = p.Industry, p.Website
-		ch := ProfileChange{Stamp: st, Set: SetFull | SetName | SetMRR | SetTier | SetSLA, Name: p.Name, MRRCents: int64(p.MRR), Tier: p.Tier, SLAHours: p.SLAResponseHours}
+		ch := ProfileChange{Stamp: st, Set: setFull | setName | setMRR | setTier | setSLA, Name: p.Name, MRRCents: int64(p.MRR), Tier: p.Tier, SLAHours: p.SLAResponseHours}
 		if !p.RenewalDate.IsZero() {
-			ch.Set |= SetRenewal
+			ch.Set |= setRenewal
 			ch.RenewalDate = scoring.InstantOf(p.RenewalDate.Time())
 		} else {
-			ch.Set |= SetClearRenewal
+			ch.Set |= setClearRenewal
 		}
 		a.Profile = insertStamped(a.Profile, ch, func(c ProfileChange) Stamp { return c.Stamp })
 		a.Assignments = insertStamped(a.Assignments, Assignment{Stamp: st, ManagerID: p.ManagerID}, func(c Assignment) Stamp { return c.Stamp })
@@ -286,29 +286,29 @@ func (s *State) apply(ev domain.Event) (accountID string) {
 	case domain.AccountUpdated:
 		ch := ProfileChange{Stamp: st}
 		if p.Name.Set {
-			ch.Set |= SetName
+			ch.Set |= setName
 			ch.Name = p.Name.Value
 		}
 		if p.MRR.Set {
-			ch.Set |= SetMRR
+			ch.Set |= setMRR
 			ch.MRRCents = int64(p.MRR.Value)
 		}
 		if p.Tier.Set {
-			ch.Set |= SetTier
+			ch.Set |= setTier
 			if !p.Tier.Null {
 				ch.Tier = p.Tier.Value
 			}
 		}
 		if p.RenewalDate.Set {
 			if p.RenewalDate.Null {
-				ch.Set |= SetClearRenewal
+				ch.Set |= setClearRenewal
 			} else {
-				ch.Set |= SetRenewal
+				ch.Set |= setRenewal
 				ch.RenewalDate = scoring.InstantOf(p.RenewalDate.Value.Time())
 			}
 		}
 		if p.SLAResponseHours.Set {
-			ch.Set |= SetSLA
+			ch.Set |= setSLA
 			if !p.SLAResponseHours.Null {
 				ch.SLAHours = p.SLAResponseHours.Value
 			}
@@ -447,25 +447,25 @@ func (a *Account) syncAttrs() {
 }
 
 func (ch ProfileChange) apply(p Profile) Profile {
-	if ch.Set&SetFull != 0 {
+	if ch.Set&setFull != 0 {
 		p = Profile{}
 	}
-	if ch.Set&SetName != 0 {
+	if ch.Set&setName != 0 {
 		p.Name = ch.Name
 	}
-	if ch.Set&SetMRR != 0 {
+	if ch.Set&setMRR != 0 {
 		p.MRRCents = ch.MRRCents
 	}
-	if ch.Set&SetTier != 0 {
+	if ch.Set&setTier != 0 {
 		p.ExplicitTier = ch.Tier
 	}
-	if ch.Set&SetRenewal != 0 {
+	if ch.Set&setRenewal != 0 {
 		p.RenewalDate = ch.RenewalDate.Time()
 	}
-	if ch.Set&SetClearRenewal != 0 {
+	if ch.Set&setClearRenewal != 0 {
 		p.RenewalDate = time.Time{}
 	}
-	if ch.Set&SetSLA != 0 {
+	if ch.Set&setSLA != 0 {
 		p.SLAHours = ch.SLAHours
 	}
 	return p
