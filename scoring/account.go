@@ -25,19 +25,16 @@ import (
 // 16 and an allocation of its own) into the account's Text, where the
 // records that repeat a string (a KPI's name, a meeting's id) share it,
 // because an Account lives as long as the account it describes. Read a
-// handle's string with [Account.Str].
+// handle's string with [Strings.Str].
 //
 // The zero Account is an account with no facts. An Account is not safe for
 // concurrent mutation; concurrent scoring of an Account nobody mutates is
 // safe. A copy of an Account shares its lists: add facts to one of them
 // only.
 type Account struct {
-	// Text holds the strings of the records below (refs, ids, KPI names),
-	// one after another; a record names its strings by [Text] handles.
-	Text []byte `json:"text,omitempty"`
-	// Prefixes are the parts before the last slash of the strings kept
-	// in Text (the sources of refs), each once (see [Text]).
-	Prefixes  []Text          `json:"prefixes,omitempty"`
+	// Strings holds the strings of the records below (refs, ids, KPI
+	// names); a record names its strings by [Text] handles.
+	Strings
 	Attrs     []AttrChange    `json:"attrs,omitempty"`     // by (Time, Ref)
 	NPS       []NPSRecord     `json:"nps,omitempty"`       // by (Time, Ref)
 	Meetings  []MeetingRecord `json:"meetings,omitempty"`  // by (MeetingID, Time, Ref)

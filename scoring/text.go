@@ -7,9 +7,23 @@ import (
 	"unsafe"
 )
 
-// Text is a string an [Account] keeps in its Text. A string with a slash
-// is kept as the part after its last slash, and the part before it (an
-// event's source, in a ref "source/id") once per account, in Prefixes:
+// Strings keeps strings compactly, one after another in a byte arena
+// (Text), each named by a [Text] handle of 8 bytes: no string header of 16
+// bytes and allocation of its own per string. Its zero value is empty.
+// Bytes once put in Text are never written again (put only appends, and
+// Compact copies into a new array), so a string read from it stays as it
+// is however the Strings change. An [Account] keeps its facts' strings in
+// one; the projections keep a manager's time entries' refs in another.
+type Strings struct {
+	Text []byte `json:"text,omitempty"`
+	// Prefixes are the parts before the last slash of the strings kept
+	// in Text (the sources of refs), each once (see [Text]).
+	Prefixes []Text `json:"prefixes,omitempty"`
+}
+
+// Text is a string kept in a [Strings]. A string with a slash is kept as
+// the part after its last slash, and the part before it (an event's
+// source, in a ref "source/id") once per Strings, in Prefixes:
 //
 //   - Off is where the kept part starts in Text;
 //   - Len holds its length (the low 24 bits) and, in the high 8 bits, 0
@@ -30,14 +44,12 @@ const (
 func (t Text) n() uint32   { return t.Len & textMaxLen }
 func (t Text) src() uint32 { return t.Len >> textLenBits }
 
-// Str is the string t names in a.
-func (a *Account) Str(t Text) string { return a.str(t) }
+// Str is the string t names: for one kept whole, it shares the memory of
+// Text; for one with a prefix, a new string.
+func (a *Strings) Str(t Text) string { return a.str(t) }
 
-// str is the string t names: for one kept whole, it shares the memory of
-// a.Text, whose bytes are never written again once put there (put only
-// appends, and compactText copies into a new array), so it stays as it is
-// however the Account changes; for one with a prefix, a new string.
-func (a *Account) str(t Text) string {
+// str is Str.
+func (a *Strings) str(t Text) string {
 	v := a.view(t)
 	if v[1] == "" {
 		return v[0]
@@ -46,7 +58,7 @@ func (a *Account) str(t Text) string {
 }
 
 // raw is the part of t kept in Text.
-func (a *Account) raw(t Text) string {
+func (a *Strings) raw(t Text) string {
 	n := t.n()
 	if n == 0 {
 		return ""
@@ -57,18 +69,22 @@ func (a *Account) raw(t Text) string {
 
 // view is t's string as up to three pieces: the prefix, "/" and the kept
 // part, or the string kept whole alone.
-func (a *Account) view(t Text) [3]string {
+func (a *Strings) view(t Text) [3]string {
 	if s := t.src(); s > 0 {
 		return [3]string{a.raw(a.Prefixes[s-1]), "/", a.raw(t)}
 	}
 	return [3]string{a.raw(t)}
 }
 
-// cmpText compares the strings x and y name, without building them.
-func (a *Account) cmpText(x, y Text) int { return cmpPieces(a.view(x), a.view(y)) }
+// CompareText compares the strings x and y name, without building them.
+func (a *Strings) CompareText(x, y Text) int { return cmpPieces(a.view(x), a.view(y)) }
 
-// cmpStr compares the string x names with s.
-func (a *Account) cmpStr(x Text, s string) int { return cmpPieces(a.view(x), [3]string{s}) }
+// Compare compares the string x names with s, without building it.
+func (a *Strings) Compare(x Text, s string) int { return cmpPieces(a.view(x), [3]string{s}) }
+
+// cmpText and cmpStr are CompareText and Compare.
+func (a *Strings) cmpText(x, y Text) int       { return a.CompareText(x, y) }
+func (a *Strings) cmpStr(x Text, s string) int { return a.Compare(x, s) }
 
 // cmpPieces compares the concatenations of x's and y's pieces.
 func cmpPieces(x, y [3]string) int {
@@ -94,12 +110,15 @@ func cmpPieces(x, y [3]string) int {
 	}
 }
 
+// Put keeps s and returns its Text: the string s is, read back by Str.
+func (a *Strings) Put(s string) Text { return a.put(s) }
+
 // put keeps s in a and returns its Text: the part after its last slash
 // appended to Text, with the part before it among Prefixes (added when
 // new, unless there are maxPrefixes already: then s is kept whole). A full
 // Text grows by a quarter, into a new array: the bytes of the old one stay
 // as they are.
-func (a *Account) put(s string) Text {
+func (a *Strings) put(s string) Text {
 	if len(s) > textMaxLen {
 		panic(fmt.Sprintf("scoring: a fact's string of %d bytes is longer than %d", len(s), textMaxLen))
 	}
@@ -115,7 +134,7 @@ func (a *Account) put(s string) Text {
 }
 
 // prefix is the index of p in Prefixes, adding it if needed.
-func (a *Account) prefix(p string) (uint32, bool) {
+func (a *Strings) prefix(p string) (uint32, bool) {
 	for i, t := range a.Prefixes {
 		if a.raw(t) == p {
 			return uint32(i), true
@@ -129,7 +148,7 @@ func (a *Account) prefix(p string) (uint32, bool) {
 }
 
 // append appends s to Text, kept whole.
-func (a *Account) append(s string) Text {
+func (a *Strings) append(s string) Text {
 	if s == "" {
 		return Text{}
 	}
@@ -143,18 +162,21 @@ func (a *Account) append(s string) Text {
 	return Text{Off: uint32(n), Len: uint32(len(s))}
 }
 
-// compactText copies the strings the records name into a new Text, once
-// each (records naming equal strings end up sharing them), keeps the
-// prefixes they use, and drops the rest: the strings of pruned or merged
-// records.
-func (a *Account) compactText() {
+// compactText compacts the account's strings to those its records name.
+func (a *Account) compactText() { a.Compact(a.eachText) }
+
+// Compact copies the strings that each names (it calls its argument with
+// every handle in use) into a new Text, once each (handles naming equal
+// strings end up sharing them), keeps the prefixes they use, and drops the
+// rest: the strings of pruned or merged records.
+func (a *Strings) Compact(each func(f func(*Text))) {
 	type key struct {
 		src  uint32
 		rest string
 	}
 	total := 0
 	used := make([]bool, len(a.Prefixes))
-	a.eachText(func(t *Text) {
+	each(func(t *Text) {
 		total += int(t.n())
 		if s := t.src(); s > 0 {
 			used[s-1] = true
@@ -175,7 +197,7 @@ func (a *Account) compactText() {
 		}
 	}
 	at := make(map[key]Text)
-	a.eachText(func(t *Text) {
+	each(func(t *Text) {
 		if t.n() == 0 && t.src() == 0 {
 			return
 		}
