@@ -219,7 +219,8 @@ func (p *Projector) History(ctx context.Context, id string, from, to time.Time, 
 		if a == nil || !a.ExistsAt(t) {
 			continue
 		}
-		r := p.cfg.Scorer.ScoreWithoutTrend(&a.Scoring, t)
+		// Headline: the point needs no component's explanation.
+		r := p.cfg.Scorer.Headline(&a.Scoring, t)
 		points = append(points, HistoryPoint{At: t, Score: r.Score, Band: r.Band, ComputedBand: r.ComputedBand, Coverage: round4(r.Coverage)})
 	}
 	return points, pos, nil
