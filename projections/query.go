@@ -21,8 +21,10 @@ var ErrFuture = errors.New("projections: instant is in the future")
 const replayPage = 2000
 
 // withView runs fn on a view as of at (now when at is zero). Instants after
-// the retention horizon are answered from memory; earlier ones from a
-// replay of the log up to the current position.
+// the retention horizon are answered from memory; earlier ones from the
+// checkpoint covering them and the late records after it (checkpoint.go),
+// or, when no checkpoint covers them (yet), from a replay of the log up to
+// the current position.
 func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view, pos eventstore.Position) error) error {
 	now := p.cfg.Now()
 	if at.IsZero() {
@@ -49,7 +51,20 @@ func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view,
 		return fn(&view{st: p.state, t: at, scorer: p.cfg.Scorer, score: fresh}, p.pos)
 	}
 	pos := p.pos
+	ck, late, ok := p.ck.pick(at, pos)
 	p.mu.RUnlock()
+	if ok {
+		// The checkpoint covering at, and the records that reached the
+		// log after it with times up to at.
+		st, err := p.checkpointState(ctx, ck, late)
+		if err == nil {
+			return fn(&view{st: st, t: at, scorer: p.cfg.Scorer, score: fresh}, pos)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.cfg.Logger.Warn().Err(err).Str("checkpoint", ck.File).Msg("projections: checkpoint unusable; replaying the log")
+	}
 	st, err := ReplayState(ctx, p.cfg.Store, pos, at)
 	if err != nil {
 		return err

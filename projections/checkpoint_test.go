@@ -1,0 +1,218 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/projections"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// countingStore counts the records ReadAll returns.
+type countingStore struct {
+	eventstore.Store
+	read atomic.Int64
+}
+
+func (s *countingStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	recs, err := s.Store.ReadAll(ctx, after, limit)
+	s.read.Add(int64(len(recs)))
+	return recs, err
+}
+
+// pastViews is what a list, portfolio or capacity query as of at answers.
+type pastViews struct {
+	Accounts  projections.AccountPage
+	AtRisk    projections.List
+	Upsell    projections.List
+	Capacity  projections.CapacityView
+	Portfolio projections.PortfolioView
+}
+
+func collectPast(t *testing.T, p *projections.Projector, at time.Time) pastViews {
+	t.Helper()
+	var v pastViews
+	err := p.Read(context.Background(), at, func(r *projections.Reader) error {
+		v.Accounts = r.Accounts(projections.AccountFilter{Limit: 100000})
+		v.AtRisk, v.Upsell = r.AtRisk(), r.Upsell()
+		v.Capacity, v.Portfolio = r.Capacity(), r.Portfolio()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitCovered waits until p's checkpoints cover every instant from the
+// earliest event to its horizon, and no build runs.
+func waitCovered(t *testing.T, p *projections.Projector) projections.CheckpointStatus {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st := p.Checkpoints()
+		if len(st.Checkpoints) > 0 && !st.Building && !st.CoveredTo.Before(p.Stats().Horizon) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoints do not cover the horizon %s: %+v", p.Stats().Horizon, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// compareBeforeHorizon compares p's answers with ref's (a projector
+// without checkpoints, which replays the whole log) at instants every 11
+// days from first to p's horizon, and checks that p read few records from
+// the log for them.
+func compareBeforeHorizon(t *testing.T, what string, p, ref *projections.Projector, cs *countingStore, first time.Time, minN int) {
+	t.Helper()
+	horizon := p.Stats().Horizon
+	if h := ref.Stats().Horizon; h.Before(horizon) {
+		horizon = h
+	}
+	n := 0
+	for at := first; at.Before(horizon); at = at.Add(11*24*time.Hour + 7*time.Hour) {
+		before := cs.read.Load()
+		got := collectPast(t, p, at)
+		read := cs.read.Load() - before
+		equalJSON(t, fmt.Sprintf("%s at %s: checkpoint and replay", what, at.Format(time.RFC3339)), got, collectPast(t, ref, at))
+		if head := int64(p.Position()); read > head/10 {
+			t.Fatalf("%s at %s: read %d records of %d: not from a checkpoint", what, at.Format(time.RFC3339), read, head)
+		}
+		n++
+	}
+	if n < minN {
+		t.Fatalf("%s: only %d instants compared", what, n)
+	}
+}
+
+// TestCheckpointsEqualReplay: on a two-year demo agency, the list,
+// portfolio and capacity answers before the retention horizon come from
+// checkpoints (reading few records) and equal a full replay's — after the
+// checkpoints were built, after back-dated events arrived, as the clock
+// moves on (a live checkpoint), after a restart, and after a change of
+// the scoring configuration.
+func TestCheckpointsEqualReplay(t *testing.T) {
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: now}
+	store := openStore(t)
+	cs := &countingStore{Store: store}
+	scorer := newScorer(t)
+	dir := t.TempDir()
+	cfg := projections.Config{Store: cs, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop(),
+		SnapshotPath: filepath.Join(dir, "snapshot"), CheckpointQuiet: time.Millisecond}
+	head := ingestAll(t, store, demoEvents(t, 30, 24, now), now)
+	p, stop := startStoppable(t, cfg)
+	ref := runProjector(t, projections.Config{Store: store, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop()})
+	waitFor(t, p, head)
+	waitFor(t, ref, head)
+	st := waitCovered(t, p)
+	if len(st.Checkpoints) < 20 {
+		t.Fatalf("%d checkpoints for two years", len(st.Checkpoints))
+	}
+	first := st.Earliest.Add(36 * time.Hour)
+	compareBeforeHorizon(t, "built", p, ref, cs, first, 50)
+
+	// Back-dated events: they reach checkpoints written before them
+	// through the late index.
+	var late []string
+	for i, at := range []time.Time{now.AddDate(-1, 0, 3), now.AddDate(0, -5, 0), now.AddDate(0, -8, 11)} {
+		ts := at.Format(time.RFC3339)
+		late = append(late,
+			fmt.Sprintf(`{"specversion":"1.0","id":"late-open-%d","source":"t","type":"account.opened","subject":"late-%d","time":%q,"data":{"name":"Late","mrr":9000}}`, i, i, ts),
+			fmt.Sprintf(`{"specversion":"1.0","id":"late-nps-%d","source":"t","type":"nps.responded","subject":"late-%d","time":%q,"data":{"score":1}}`, i, i, at.Add(time.Hour).Format(time.RFC3339)),
+			fmt.Sprintf(`{"specversion":"1.0","id":"late-sig-%d","source":"t","type":"signal.raised","subject":"late-%d","time":%q,"data":{"signal_id":"s%d","kind":"champion_left"}}`, i, i, at.Add(2*time.Hour).Format(time.RFC3339), i),
+		)
+	}
+	head = post(t, store, now, late...)
+	waitFor(t, p, head)
+	waitFor(t, ref, head)
+	if n := p.Checkpoints().Late - st.Late; n != len(late) {
+		t.Fatalf("late index took %d records, want %d", n, len(late))
+	}
+	compareBeforeHorizon(t, "late events", p, ref, cs, first, 50)
+
+	// The clock moves on: once the horizon nears the built checkpoints'
+	// end, the live state is written as the next checkpoint, which
+	// answers as the horizon moves past them.
+	day := 24 * time.Hour
+	clk.Set(now.Add(day))
+	p.Refresh()
+	deadline := time.Now().Add(time.Minute)
+	for !containsTo(p.Checkpoints().Checkpoints, now.Add(day)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no live checkpoint written: %+v", p.Checkpoints())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	clk.Set(now.Add(21 * day))
+	p.Refresh()
+	ref.Refresh()
+	if h := p.Stats().Horizon; !h.After(now.Add(-20 * day)) {
+		t.Fatalf("horizon %s did not move", h)
+	}
+	compareBeforeHorizon(t, "clock moved", p, ref, cs, now.Add(-40*day), 2)
+	compareBeforeHorizon(t, "clock moved (all)", p, ref, cs, first, 50)
+
+	// A restart resumes the checkpoints and the late index.
+	stop()
+	p, stop = startStoppable(t, cfg)
+	waitFor(t, p, head)
+	if st := p.Checkpoints(); len(st.Checkpoints) == 0 || st.Late == 0 {
+		t.Fatalf("after a restart: %d checkpoints, %d late records", len(st.Checkpoints), st.Late)
+	}
+	compareBeforeHorizon(t, "restarted", p, ref, cs, first, 50)
+	stop()
+
+	// Another scoring configuration refuses the checkpoints and builds
+	// its own.
+	other := scoring.DefaultConfig()
+	other.Components.NPS.WindowDays = 90
+	sc2, err := scoring.New(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := p.Checkpoints().Checkpoints
+	cfg.Scorer = sc2
+	p2, stop2 := startStoppable(t, cfg)
+	defer stop2()
+	ref2 := runProjector(t, projections.Config{Store: store, Scorer: sc2, Now: clk.Now, Logger: zerolog.Nop()})
+	waitFor(t, p2, head)
+	waitFor(t, ref2, head)
+	waitCovered(t, p2)
+	compareBeforeHorizon(t, "other configuration", p2, ref2, cs, first, 50)
+	for _, ck := range old {
+		if _, err := os.Stat(filepath.Join(dir, "checkpoints", ck.File)); err == nil {
+			if !containsFile(p2.Checkpoints().Checkpoints, ck.File) {
+				t.Errorf("checkpoint %s of the old configuration left on disk", ck.File)
+			}
+		}
+	}
+}
+
+func containsTo(cks []projections.CheckpointInfo, to time.Time) bool {
+	for _, ck := range cks {
+		if ck.To.Equal(to) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFile(cks []projections.CheckpointInfo, file string) bool {
+	for _, ck := range cks {
+		if ck.File == file {
+			return true
+		}
+	}
+	return false
+}
