@@ -119,6 +119,7 @@ func TestCheckpointsEqualReplay(t *testing.T) {
 	if len(st.Checkpoints) < 20 {
 		t.Fatalf("%d checkpoints for two years", len(st.Checkpoints))
 	}
+	t.Logf("%d checkpoints from %s, first %s to %s", len(st.Checkpoints), st.Earliest, st.Checkpoints[0].From, st.Checkpoints[0].To)
 	first := st.Earliest.Add(36 * time.Hour)
 	compareBeforeHorizon(t, "built", p, ref, cs, first, 50)
 
@@ -215,4 +216,51 @@ func containsFile(cks []projections.CheckpointInfo, file string) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkPortfolioBeforeHorizon is GET /v1/portfolio?at= a year back on
+// a two-year demo agency: from a checkpoint (one already read, or read
+// from disk at each call: two instants in different checkpoints in
+// turn), and by replaying the whole log (no checkpoints).
+func BenchmarkPortfolioBeforeHorizon(b *testing.B) {
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	store := openStore(b)
+	head := ingestAll(b, store, demoEvents(b, 200, 24, now), now)
+	scorer := newScorer(b)
+	ctx := context.Background()
+	withCk := runProjector(b, projections.Config{Store: store, Scorer: scorer, Now: func() time.Time { return now }, Logger: zerolog.Nop(),
+		SnapshotPath: filepath.Join(b.TempDir(), "snapshot"), CheckpointQuiet: time.Millisecond})
+	waitFor(b, withCk, head)
+	deadline := time.Now().Add(5 * time.Minute)
+	for st := withCk.Checkpoints(); len(st.Checkpoints) == 0 || st.Building || st.CoveredTo.Before(withCk.Stats().Horizon); st = withCk.Checkpoints() {
+		if time.Now().After(deadline) {
+			b.Fatal("no checkpoints")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var bytes int64
+	cks := withCk.Checkpoints().Checkpoints
+	for _, ck := range cks {
+		bytes += ck.Bytes
+	}
+	without := runProjector(b, projections.Config{Store: store, Scorer: scorer, Now: func() time.Time { return now }, Logger: zerolog.Nop()})
+	waitFor(b, without, head)
+	yearAgo := now.AddDate(-1, 0, 0)
+	run := func(p *projections.Projector, ats ...time.Time) func(b *testing.B) {
+		return func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := p.Portfolio(ctx, ats[i%len(ats)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(head), "events")
+			b.ReportMetric(float64(len(cks)), "checkpoints")
+			b.ReportMetric(float64(bytes)/float64(len(cks)), "bytes/checkpoint")
+		}
+	}
+	b.Run("checkpoint-cached", run(withCk, yearAgo))
+	b.Run("checkpoint-from-disk", run(withCk, yearAgo, yearAgo.AddDate(0, 0, -45)))
+	b.Run("full-replay", run(without, yearAgo))
 }
