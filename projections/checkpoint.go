@@ -100,6 +100,8 @@ type checkpointer struct {
 	period time.Duration
 	max    int
 	quiet  time.Duration
+	// lateCap bounds the late index (lateCap; tests lower it).
+	lateCap int
 
 	// p.mu:
 	list     []CheckpointInfo // by From
@@ -128,7 +130,7 @@ type loadedCheckpoint struct {
 // newCheckpointer sets up the bookkeeping for cfg; dir is "" without a
 // snapshot path.
 func newCheckpointer(cfg Config) *checkpointer {
-	c := &checkpointer{period: cfg.CheckpointPeriod, max: cfg.CheckpointMax, quiet: cfg.CheckpointQuiet}
+	c := &checkpointer{period: cfg.CheckpointPeriod, max: cfg.CheckpointMax, quiet: cfg.CheckpointQuiet, lateCap: lateCap}
 	if cfg.SnapshotPath != "" {
 		c.dir = filepath.Join(filepath.Dir(cfg.SnapshotPath), checkpointDirName)
 	}
@@ -216,7 +218,7 @@ func (c *checkpointer) note(pos eventstore.Position, t time.Time) {
 	if c.line.IsZero() || t.After(c.line) {
 		return
 	}
-	if len(c.late) >= lateCap {
+	if len(c.late) >= c.lateCap {
 		c.drop()
 		return
 	}
@@ -244,10 +246,9 @@ func (p *Projector) noteApplied(pos eventstore.Position, t time.Time) {
 }
 
 // covered returns how far the checkpoints cover time contiguously from
-// the earliest event time (the earliest time itself when none covers it).
-// p.mu is held.
-func (c *checkpointer) covered() time.Time {
-	cur := c.earliest
+// start (start itself when none covers it). p.mu is held.
+func (c *checkpointer) covered(start time.Time) time.Time {
+	cur := start
 	for _, ck := range c.list { // by From
 		if !ck.From.After(cur) && ck.To.After(cur) {
 			cur = ck.To
@@ -370,10 +371,13 @@ type CheckpointStatus struct {
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
 	// Late is the number of records in the late index.
 	Late int `json:"late"`
-	// Earliest is the earliest event time applied; CoveredTo how far the
-	// checkpoints cover time from there without a gap.
-	Earliest  time.Time `json:"earliest"`
-	CoveredTo time.Time `json:"covered_to"`
+	// Earliest is the earliest event time applied; CoveredFrom the
+	// earliest instant the checkpoints must cover (Earliest, or as far
+	// back as CheckpointMax of them reach), CoveredTo how far they cover
+	// time from there without a gap.
+	Earliest    time.Time `json:"earliest"`
+	CoveredFrom time.Time `json:"covered_from"`
+	CoveredTo   time.Time `json:"covered_to"`
 	Building  bool      `json:"building"`
 }
 
@@ -382,8 +386,9 @@ func (p *Projector) Checkpoints() CheckpointStatus {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	c := p.ck
+	start := p.coverStart()
 	return CheckpointStatus{
 		Checkpoints: slices.Clone(c.list), Late: len(c.late), Earliest: c.earliest,
-		CoveredTo: c.covered(), Building: c.building,
+		CoveredFrom: start, CoveredTo: c.covered(start), Building: c.building,
 	}
 }

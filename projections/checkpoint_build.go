@@ -87,7 +87,7 @@ func (p *Projector) checkpointDue(now time.Time) due {
 		return dueNothing
 	}
 	start := p.coverStart()
-	cov := c.covered()
+	cov := c.covered(start)
 	if !c.known || (start.Before(p.horizon) && cov.Before(p.horizon)) {
 		if c.gapSince.IsZero() {
 			c.gapSince = now
@@ -240,12 +240,13 @@ func (p *Projector) buildCheckpoints(ctx context.Context) (err error) {
 	start := time.Now()
 	p.cfg.Logger.Info().Uint64("position", uint64(pos)).Time("to", end).Msg("projections: building checkpoints from the log")
 	period := int64(c.period)
-	// bucket is the period of time t: (b_k, b_k+1] on the grid.
+	// bucket is the period k holding time t: (k·period, (k+1)·period]
+	// from the Unix epoch.
 	bucket := func(t time.Time) int64 {
-		n := t.UnixNano()
+		n := t.UnixNano() - 1
 		k := n / period
-		if n%period == 0 || n < 0 {
-			k--
+		if n < 0 && n%period != 0 {
+			k-- // floor, not truncation
 		}
 		return k
 	}
