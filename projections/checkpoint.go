@@ -378,7 +378,7 @@ type CheckpointStatus struct {
 	Earliest    time.Time `json:"earliest"`
 	CoveredFrom time.Time `json:"covered_from"`
 	CoveredTo   time.Time `json:"covered_to"`
-	Building  bool      `json:"building"`
+	Building    bool      `json:"building"`
 }
 
 // Checkpoints describes the checkpoints.
