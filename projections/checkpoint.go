@@ -113,8 +113,12 @@ type checkpointer struct {
 	gapSince time.Time        // wall time a missing checkpoint was first seen
 	building bool
 	buildP   eventstore.Position // the building's position
-	gen      uint64              // bumped when the checkpoints are dropped
-	trash    []string            // files no longer listed, to remove
+	// floor is the lowest position of a checkpoint (or of the one being
+	// built): records at or before it are in every checkpoint, so they
+	// are never late (a replay after a lost snapshot applies them again).
+	floor eventstore.Position
+	gen   uint64   // bumped when the checkpoints are dropped
+	trash []string // files no longer listed, to remove
 
 	cacheMu sync.Mutex
 	cached  *loadedCheckpoint
@@ -155,6 +159,9 @@ func (p *Projector) loadCheckpoints() {
 	case m.ConfigVersion != p.cfg.Scorer.Version():
 		p.cfg.Logger.Warn().Str("checkpoint_config", m.ConfigVersion).Str("config", p.cfg.Scorer.Version()).
 			Msg("projections: scoring configuration changed; building the checkpoints again")
+	case p.logShorterThan(m.LateUpTo):
+		p.cfg.Logger.Warn().Uint64("checkpoint_position", uint64(m.LateUpTo)).
+			Msg("projections: the event log ends before the checkpoints (restored from a backup?); building the checkpoints again")
 	default:
 		c.list, c.line, c.earliest, c.known = m.Checkpoints, m.Line, m.Earliest, true
 		// Entries past the snapshot are applied again (and logged again);
@@ -167,6 +174,7 @@ func (p *Projector) loadCheckpoints() {
 			}
 		}
 	}
+	c.refloor()
 	// Files the manifest does not list are leftovers.
 	keep := map[string]bool{manifestName: true}
 	for _, ck := range c.list {
@@ -206,6 +214,24 @@ func (p *Projector) recoverLate(after eventstore.Position) error {
 	return nil
 }
 
+// logShorterThan reports whether the log's head is before pos (a log
+// replaced by an older copy); a store that cannot say is trusted.
+func (p *Projector) logShorterThan(pos eventstore.Position) bool {
+	head, err := p.cfg.Store.Head(context.Background())
+	return err == nil && head < pos
+}
+
+// refloor recomputes floor; p.mu is held.
+func (c *checkpointer) refloor() {
+	c.floor = ^eventstore.Position(0)
+	if c.building {
+		c.floor = c.buildP
+	}
+	for _, ck := range c.list {
+		c.floor = min(c.floor, ck.Position)
+	}
+}
+
 // note records an applied record's time: the earliest time, and the late
 // index when the time is at or before the late line. p.mu is held.
 func (c *checkpointer) note(pos eventstore.Position, t time.Time) {
@@ -215,7 +241,7 @@ func (c *checkpointer) note(pos eventstore.Position, t time.Time) {
 	if c.earliest.IsZero() || t.Before(c.earliest) {
 		c.earliest = t
 	}
-	if c.line.IsZero() || t.After(c.line) {
+	if c.line.IsZero() || t.After(c.line) || pos <= c.floor {
 		return
 	}
 	if len(c.late) >= c.lateCap {
@@ -233,6 +259,7 @@ func (c *checkpointer) drop() {
 	}
 	c.list, c.late, c.line = nil, nil, time.Time{}
 	c.gen++
+	c.refloor()
 }
 
 // noteApplied is called for every record the projector applies; p.mu is

@@ -191,14 +191,11 @@ func (p *Projector) install(built []CheckpointInfo, gen uint64, earliest time.Ti
 		c.list = c.list[1:]
 	}
 	// Late records no checkpoint needs any more are forgotten.
-	minP := c.buildP
-	if !c.building || replace {
-		minP = ^eventstore.Position(0)
+	if replace {
+		c.building = false // what it built is in the list now
 	}
-	for _, ck := range c.list {
-		minP = min(minP, ck.Position)
-	}
-	i, _ := slices.BinarySearchFunc(c.late, minP+1, func(l lateRecord, p eventstore.Position) int { return cmpPos(l.Pos, p) })
+	c.refloor()
+	i, _ := slices.BinarySearchFunc(c.late, c.floor+1, func(l lateRecord, p eventstore.Position) int { return cmpPos(l.Pos, p) })
 	c.late = slices.Delete(c.late, 0, i)
 	m := p.manifestCopy()
 	p.mu.Unlock()
@@ -228,6 +225,7 @@ func (p *Projector) buildCheckpoints(ctx context.Context) (err error) {
 	p.mu.Lock()
 	pos, end, gen := p.pos, p.horizon.Add(p.liveSlack()), c.gen
 	c.building, c.buildP = true, pos
+	c.refloor()
 	if end.After(c.line) {
 		c.line = end
 	}
@@ -235,6 +233,7 @@ func (p *Projector) buildCheckpoints(ctx context.Context) (err error) {
 	defer func() {
 		p.mu.Lock()
 		c.building = false
+		c.refloor()
 		p.mu.Unlock()
 	}()
 	start := time.Now()
