@@ -171,6 +171,20 @@ func TestCheckpointsEqualReplay(t *testing.T) {
 		t.Fatalf("after a restart: %d checkpoints, %d late records", len(st.Checkpoints), st.Late)
 	}
 	compareBeforeHorizon(t, "restarted", p, ref, cs, first, 37*24*time.Hour+7*time.Hour, 30)
+	lateBefore := p.Checkpoints().Late
+	stop()
+
+	// A restart without the snapshot replays the log: the records every
+	// checkpoint holds do not enter the late index again.
+	if err := os.Remove(cfg.SnapshotPath); err != nil {
+		t.Fatal(err)
+	}
+	p, stop = startStoppable(t, cfg)
+	waitFor(t, p, head)
+	if n := p.Checkpoints().Late; n != lateBefore {
+		t.Fatalf("after a replay from the start the late index holds %d records, before %d", n, lateBefore)
+	}
+	compareBeforeHorizon(t, "replayed", p, ref, cs, first, 37*24*time.Hour+7*time.Hour, 30)
 	stop()
 
 	// Another scoring configuration refuses the checkpoints and builds
