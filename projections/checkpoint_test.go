@@ -2,7 +2,9 @@ package projections_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -276,4 +278,37 @@ func BenchmarkPortfolioBeforeHorizon(b *testing.B) {
 	b.Run("checkpoint-cached", run(withCk, yearAgo))
 	b.Run("checkpoint-from-disk", run(withCk, yearAgo, yearAgo.AddDate(0, 0, -45)))
 	b.Run("full-replay", run(without, yearAgo))
+}
+
+// TestCheckpointsFromShuffledLog: the builder does not rely on the log
+// being in time order — built from a log whose events arrived shuffled
+// (every account opened first), the checkpoints answer as a replay does.
+func TestCheckpointsFromShuffledLog(t *testing.T) {
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: now}
+	raws := demoEvents(t, 12, 12, now)
+	var openers, rest [][]byte
+	for _, raw := range raws {
+		var e struct{ Type string }
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == "account.opened" || e.Type == "manager.joined" {
+			openers = append(openers, raw)
+		} else {
+			rest = append(rest, raw)
+		}
+	}
+	rand.New(rand.NewPCG(7, 8)).Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	store := openStore(t)
+	head := ingestAll(t, store, append(openers, rest...), now)
+	cs := &countingStore{Store: store}
+	scorer := newScorer(t)
+	p := runProjector(t, projections.Config{Store: cs, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop(),
+		SnapshotPath: filepath.Join(t.TempDir(), "snapshot"), CheckpointQuiet: time.Millisecond})
+	ref := runProjector(t, projections.Config{Store: store, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop()})
+	waitFor(t, p, head)
+	waitFor(t, ref, head)
+	st := waitCovered(t, p)
+	compareBeforeHorizon(t, "shuffled", p, ref, cs, st.Earliest.Add(time.Hour), 23*24*time.Hour, 30)
 }
