@@ -164,6 +164,7 @@ func (p *Projector) loadCheckpoints() {
 			Msg("projections: the event log ends before the checkpoints (restored from a backup?); building the checkpoints again")
 	default:
 		c.list, c.line, c.earliest, c.known = m.Checkpoints, m.Line, m.Earliest, true
+		c.refloor()
 		// Entries past the snapshot are applied again (and logged again);
 		// records between the manifest and the snapshot are read now.
 		c.late = slices.DeleteFunc(m.Late, func(l lateRecord) bool { return l.Pos > p.pos })
@@ -196,7 +197,7 @@ func (p *Projector) recoverLate(after eventstore.Position) error {
 	for after < p.pos {
 		recs, err := p.cfg.Store.ReadAll(context.Background(), after, replayPage)
 		if err != nil {
-			return err
+			return fmt.Errorf("projections: read the records after the checkpoint manifest: %w", err)
 		}
 		if len(recs) == 0 {
 			break
