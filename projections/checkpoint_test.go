@@ -124,6 +124,8 @@ func TestCheckpointsEqualReplay(t *testing.T) {
 	t.Logf("%d checkpoints from %s, first %s to %s", len(st.Checkpoints), st.Earliest, st.Checkpoints[0].From, st.Checkpoints[0].To)
 	first := st.Earliest.Add(36 * time.Hour)
 	compareBeforeHorizon(t, "built", p, ref, cs, first, 37*24*time.Hour+7*time.Hour, 30)
+	manifest := filepath.Join(dir, "checkpoints", "manifest.json")
+	builtManifest := mustRead(t, manifest) // written when the built checkpoints were installed
 
 	// Back-dated events: they reach checkpoints written before them
 	// through the late index.
@@ -187,6 +189,18 @@ func TestCheckpointsEqualReplay(t *testing.T) {
 		t.Fatalf("after a replay from the start the late index holds %d records, before %d", n, lateBefore)
 	}
 	compareBeforeHorizon(t, "replayed", p, ref, cs, first, 37*24*time.Hour+7*time.Hour, 30)
+	stop()
+
+	// A manifest older than the snapshot (a crash between the two
+	// writes): the late records after it are read from the log at start.
+	mustWrite(t, manifest, builtManifest)
+	p, stop = startStoppable(t, cfg)
+	waitFor(t, p, head)
+	if n := p.Checkpoints().Late; n != len(late) {
+		t.Fatalf("from the manifest of the build, the late index holds %d records, want %d", n, len(late))
+	}
+	waitCovered(t, p)
+	compareBeforeHorizon(t, "older manifest", p, ref, cs, first, 37*24*time.Hour+7*time.Hour, 30)
 	stop()
 
 	// Another scoring configuration refuses the checkpoints and builds
