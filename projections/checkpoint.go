@@ -135,7 +135,7 @@ type loadedCheckpoint struct {
 // snapshot path.
 func newCheckpointer(cfg Config) *checkpointer {
 	c := &checkpointer{period: cfg.CheckpointPeriod, max: cfg.CheckpointMax, quiet: cfg.CheckpointQuiet, lateCap: lateCap}
-	if cfg.SnapshotPath != "" {
+	if cfg.SnapshotPath != "" && !cfg.NoCheckpoints {
 		c.dir = filepath.Join(filepath.Dir(cfg.SnapshotPath), checkpointDirName)
 	}
 	return c

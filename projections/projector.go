@@ -63,6 +63,9 @@ type Config struct {
 	CheckpointPeriod time.Duration
 	CheckpointMax    int
 	CheckpointQuiet  time.Duration
+	// NoCheckpoints turns checkpoints off: instants before the horizon
+	// are answered by replaying the log.
+	NoCheckpoints bool
 }
 
 // Observer receives the projector's progress. Its methods may be called with
