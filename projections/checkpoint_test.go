@@ -329,3 +329,74 @@ func TestCheckpointsFromShuffledLog(t *testing.T) {
 	st := waitCovered(t, p)
 	compareBeforeHorizon(t, "shuffled", p, ref, cs, st.Earliest.Add(time.Hour), 23*24*time.Hour, 30)
 }
+
+// gateStore holds every ReadAll while blocked (the builder's reads, and
+// a replay's); appends and the projector's subscription go through.
+type gateStore struct {
+	eventstore.Store
+	blocked atomic.Bool
+	gate    chan struct{}
+}
+
+func (s *gateStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Record, error) {
+	if s.blocked.Load() {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return s.Store.ReadAll(ctx, after, limit)
+}
+
+// TestCheckpointBuildDoesNotBlockIngestion: while the builder is held in
+// the middle of its read of the log, events are applied and live queries
+// answer; the back-dated ones among them enter the late index, so the
+// checkpoints built from the log as it was answer as a replay does.
+func TestCheckpointBuildDoesNotBlockIngestion(t *testing.T) {
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: now}
+	store := openStore(t)
+	head := ingestAll(t, store, demoEvents(t, 10, 12, now), now)
+	gs := &gateStore{Store: store, gate: make(chan struct{})}
+	gs.blocked.Store(true)
+	cs := &countingStore{Store: gs}
+	scorer := newScorer(t)
+	p := runProjector(t, projections.Config{Store: cs, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop(),
+		SnapshotPath: filepath.Join(t.TempDir(), "snapshot"), CheckpointQuiet: time.Millisecond})
+	waitFor(t, p, head)
+	deadline := time.Now().Add(time.Minute)
+	for !p.Checkpoints().Building {
+		if time.Now().After(deadline) {
+			t.Fatal("no build started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	page, err := p.Accounts(context.Background(), projections.AccountFilter{Limit: 1}, time.Time{})
+	if err != nil || len(page.Items) == 0 {
+		t.Fatal("no account", err)
+	}
+	id := page.Items[0].ID
+	var evs []string
+	for i, at := range []time.Time{now.AddDate(0, -3, 0), now.AddDate(0, -6, 0), now.AddDate(0, -9, 0), now.Add(-time.Hour)} {
+		evs = append(evs, fmt.Sprintf(`{"specversion":"1.0","id":"during-%d","source":"t","type":"nps.responded","subject":%q,"time":%q,"data":{"score":%d}}`,
+			i, id, at.Format(time.RFC3339), i))
+	}
+	head = post(t, store, now, evs...)
+	waitFor(t, p, head) // applied while the builder waits
+	if _, err := p.Portfolio(context.Background(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Checkpoints().Building {
+		t.Fatal("the build ended while held")
+	}
+	gs.blocked.Store(false)
+	close(gs.gate)
+	st := waitCovered(t, p)
+	if st.Late != 3 {
+		t.Errorf("late index holds %d records, want the 3 back-dated ones", st.Late)
+	}
+	ref := runProjector(t, projections.Config{Store: store, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop()})
+	waitFor(t, ref, head)
+	compareBeforeHorizon(t, "built while events arrived", p, ref, cs, st.Earliest.Add(time.Hour), 13*24*time.Hour, 30)
+}
