@@ -141,7 +141,8 @@ type Projector struct {
 	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
 	// replayTo is the head of the log when Run started: until the
 	// projector reaches it, an empty queue does not mean it is caught up
-	// (Run's goroutine only).
+	// (written by Run before it starts the checkpoints' goroutine, read
+	// by both after).
 	replayTo eventstore.Position
 
 	// ck keeps the checkpoints of past instants (checkpoint.go).
@@ -251,14 +252,16 @@ func New(cfg Config) (*Projector, error) {
 func (p *Projector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var ckDone sync.WaitGroup
-	ckCtx, ckCancel := context.WithCancel(ctx)
-	ckDone.Go(func() { p.runCheckpoints(ckCtx) })
-	defer func() { ckCancel(); ckDone.Wait() }()
 	p.startCatchUp(ctx)
 	if head, err := p.cfg.Store.Head(ctx); err == nil {
 		p.replayTo = head // a failure shows in the subscription
 	}
+	// The checkpoints' goroutine (checkpoint_build.go) reads replayTo:
+	// it starts after it is set.
+	var ckDone sync.WaitGroup
+	ckCtx, ckCancel := context.WithCancel(ctx)
+	ckDone.Go(func() { p.runCheckpoints(ckCtx) })
+	defer func() { ckCancel(); ckDone.Wait() }()
 	// A bounded pipeline: this goroutine decodes (or takes the event the
 	// ingester handed off) while Run applies, in order, on another core.
 	// Catch-up, the replay after a snapshot and the live path all take it.
