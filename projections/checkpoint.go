@@ -84,13 +84,16 @@ type lateRecord struct {
 // manifest is what the manifest file holds: the checkpoints, the late
 // index up to LateUpTo, the late line and the earliest event time seen.
 type manifest struct {
-	Version       int                 `json:"version"`
-	ConfigVersion string              `json:"config_version"`
-	Checkpoints   []CheckpointInfo    `json:"checkpoints"`
-	Line          time.Time           `json:"line"`
-	Late          []lateRecord        `json:"late"`
-	LateUpTo      eventstore.Position `json:"late_up_to"`
-	Earliest      time.Time           `json:"earliest"`
+	Version int `json:"version"`
+	// SnapshotVersion is the format of the checkpoint files (the
+	// snapshot format): another one is built again.
+	SnapshotVersion int                 `json:"snapshot_version"`
+	ConfigVersion   string              `json:"config_version"`
+	Checkpoints     []CheckpointInfo    `json:"checkpoints"`
+	Line            time.Time           `json:"line"`
+	Late            []lateRecord        `json:"late"`
+	LateUpTo        eventstore.Position `json:"late_up_to"`
+	Earliest        time.Time           `json:"earliest"`
 }
 
 // checkpointer is the projector's checkpoint bookkeeping. The fields under
@@ -156,6 +159,9 @@ func (p *Projector) loadCheckpoints() {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		p.cfg.Logger.Warn().Err(err).Msg("projections: checkpoint manifest unusable; building the checkpoints again")
+	case m.SnapshotVersion != snapshotVersion:
+		p.cfg.Logger.Warn().Int("checkpoint_format", m.SnapshotVersion).Int("format", snapshotVersion).
+			Msg("projections: checkpoints of another snapshot format; building them again")
 	case m.ConfigVersion != p.cfg.Scorer.Version():
 		p.cfg.Logger.Warn().Str("checkpoint_config", m.ConfigVersion).Str("config", p.cfg.Scorer.Version()).
 			Msg("projections: scoring configuration changed; building the checkpoints again")
@@ -332,7 +338,7 @@ func (p *Projector) manifestCopy() *manifest {
 		return nil
 	}
 	return &manifest{
-		Version: manifestVersion, ConfigVersion: p.cfg.Scorer.Version(), Checkpoints: slices.Clone(c.list),
+		Version: manifestVersion, SnapshotVersion: snapshotVersion, ConfigVersion: p.cfg.Scorer.Version(), Checkpoints: slices.Clone(c.list),
 		Line: c.line, Late: slices.Clone(c.late), LateUpTo: p.pos, Earliest: c.earliest,
 	}
 }
@@ -392,6 +398,20 @@ func (c *checkpointer) removeTrash(p *Projector) {
 			p.cfg.Logger.Warn().Err(err).Str("file", f).Msg("projections: cannot remove a dropped checkpoint")
 		}
 	}
+}
+
+// dropCheckpoint forgets a checkpoint that could not be read (damaged,
+// removed): the builder fills the gap it leaves.
+func (p *Projector) dropCheckpoint(ck CheckpointInfo) {
+	c := p.ck
+	p.mu.Lock()
+	n := len(c.list)
+	c.list = slices.DeleteFunc(c.list, func(x CheckpointInfo) bool { return x.File == ck.File })
+	if len(c.list) < n {
+		c.trash = append(c.trash, filepath.Join(c.dir, ck.File))
+		c.refloor()
+	}
+	p.mu.Unlock()
 }
 
 // CheckpointStatus describes the checkpoints (docs/checkpoints.md).

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 func (p *Projector) checkpointState(ctx context.Context, ck CheckpointInfo, late []lateRecord) (*State, error) {
 	base, err := p.ck.load(ck, p.cfg.Scorer.Version())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errCheckpointUnreadable, err)
 	}
 	if len(late) == 0 {
 		return base, nil
@@ -29,6 +30,10 @@ func (p *Projector) checkpointState(ctx context.Context, ck CheckpointInfo, late
 	}
 	return overlay(base, evs), nil
 }
+
+// errCheckpointUnreadable is a checkpoint file that cannot be used
+// (damaged, removed, of another format): it is dropped and built again.
+var errCheckpointUnreadable = errors.New("projections: checkpoint unreadable")
 
 // load returns ck's state, read from disk or from the cache (the last
 // checkpoint read). The state is shared: it must not be changed.

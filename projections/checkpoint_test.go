@@ -362,8 +362,9 @@ func TestCheckpointBuildDoesNotBlockIngestion(t *testing.T) {
 	gs.blocked.Store(true)
 	cs := &countingStore{Store: gs}
 	scorer := newScorer(t)
+	snapDir := t.TempDir()
 	p := runProjector(t, projections.Config{Store: cs, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop(),
-		SnapshotPath: filepath.Join(t.TempDir(), "snapshot"), CheckpointQuiet: time.Millisecond})
+		SnapshotPath: filepath.Join(snapDir, "snapshot"), CheckpointQuiet: time.Millisecond})
 	waitFor(t, p, head)
 	deadline := time.Now().Add(time.Minute)
 	for !p.Checkpoints().Building {
@@ -399,4 +400,20 @@ func TestCheckpointBuildDoesNotBlockIngestion(t *testing.T) {
 	ref := runProjector(t, projections.Config{Store: store, Scorer: scorer, Now: clk.Now, Logger: zerolog.Nop()})
 	waitFor(t, ref, head)
 	compareBeforeHorizon(t, "built while events arrived", p, ref, cs, st.Earliest.Add(time.Hour), 13*24*time.Hour, 30)
+
+	// A damaged checkpoint file: that query replays the log (the same
+	// answer), and the checkpoint is dropped and built again.
+	ck := st.Checkpoints[len(st.Checkpoints)/2]
+	path := filepath.Join(snapDir, "checkpoints", ck.File)
+	data := mustRead(t, path)
+	data[len(data)/2] ^= 0xff
+	mustWrite(t, path, data)
+	at := ck.From.Add(24 * time.Hour)
+	equalJSON(t, "from a damaged checkpoint", collectPast(t, p, at), collectPast(t, ref, at))
+	waitCovered(t, p)
+	before := cs.read.Load()
+	equalJSON(t, "from the checkpoint built again", collectPast(t, p, at), collectPast(t, ref, at))
+	if read := cs.read.Load() - before; read > int64(head)/10 {
+		t.Fatalf("read %d records of %d at %s: the damaged checkpoint was not built again", read, head, at.Format(time.RFC3339))
+	}
 }

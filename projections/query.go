@@ -64,6 +64,9 @@ func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view,
 			return ctx.Err()
 		}
 		p.cfg.Logger.Warn().Err(err).Str("checkpoint", ck.File).Msg("projections: checkpoint unusable; replaying the log")
+		if errors.Is(err, errCheckpointUnreadable) {
+			p.dropCheckpoint(ck) // the builder makes it again
+		}
 	}
 	st, err := ReplayState(ctx, p.cfg.Store, pos, at)
 	if err != nil {
