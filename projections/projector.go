@@ -55,6 +55,17 @@ type Config struct {
 	Transitions        TransitionSink
 	TransitionRecency  time.Duration
 	TransitionDebounce time.Duration
+	// CheckpointPeriod is the span of time each checkpoint built from the
+	// log covers, CheckpointMax how many are kept (at least 2), and
+	// CheckpointQuiet how long no record older than the horizon must have
+	// arrived before they are built (docs/checkpoints.md). Checkpoints
+	// live beside the snapshot; without SnapshotPath there are none.
+	CheckpointPeriod time.Duration
+	CheckpointMax    int
+	CheckpointQuiet  time.Duration
+	// NoCheckpoints turns checkpoints off: instants before the horizon
+	// are answered by replaying the log.
+	NoCheckpoints bool
 }
 
 // Observer receives the projector's progress. Its methods may be called with
@@ -130,8 +141,12 @@ type Projector struct {
 	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
 	// replayTo is the head of the log when Run started: until the
 	// projector reaches it, an empty queue does not mean it is caught up
-	// (Run's goroutine only).
+	// (written by Run before it starts the checkpoints' goroutine, read
+	// by both after).
 	replayTo eventstore.Position
+
+	// ck keeps the checkpoints of past instants (checkpoint.go).
+	ck *checkpointer
 }
 
 // cached is an account's score as of the last re-score.
@@ -176,10 +191,20 @@ func New(cfg Config) (*Projector, error) {
 		cfg.TransitionRecency = DefaultTransitionRecency
 	}
 	cfg.TransitionDebounce = max(cfg.TransitionDebounce, 0)
+	if cfg.CheckpointPeriod <= 0 {
+		cfg.CheckpointPeriod = DefaultCheckpointPeriod
+	}
+	if cfg.CheckpointMax <= 0 {
+		cfg.CheckpointMax = DefaultCheckpointMax
+	}
+	cfg.CheckpointMax = max(cfg.CheckpointMax, 2)
+	if cfg.CheckpointQuiet <= 0 {
+		cfg.CheckpointQuiet = DefaultCheckpointQuiet
+	}
 	p := &Projector{
 		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]int),
 		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true,
-		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{},
+		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{}, ck: newCheckpointer(cfg),
 	}
 	if cfg.DedupeKeys {
 		p.seen = make(map[uint64]struct{})
@@ -211,6 +236,7 @@ func New(cfg Config) (*Projector, error) {
 			cfg.Logger.Warn().Err(err).Msg("projections: snapshot unusable; rebuilding from the log")
 		}
 	}
+	p.loadCheckpoints()
 	p.startPos = p.pos
 	p.posSeen.Store(uint64(p.pos))
 	now := cfg.Now()
@@ -230,6 +256,12 @@ func (p *Projector) Run(ctx context.Context) error {
 	if head, err := p.cfg.Store.Head(ctx); err == nil {
 		p.replayTo = head // a failure shows in the subscription
 	}
+	// The checkpoints' goroutine (checkpoint_build.go) reads replayTo:
+	// it starts after it is set.
+	var ckDone sync.WaitGroup
+	ckCtx, ckCancel := context.WithCancel(ctx)
+	ckDone.Go(func() { p.runCheckpoints(ckCtx) })
+	defer func() { ckCancel(); ckDone.Wait() }()
 	// A bounded pipeline: this goroutine decodes (or takes the event the
 	// ingester handed off) while Run applies, in order, on another core.
 	// Catch-up, the replay after a snapshot and the live path all take it.
@@ -407,6 +439,7 @@ func (p *Projector) applyLocked(d decoded) {
 		p.skip("undecodable")
 		return
 	}
+	p.noteApplied(rec.Position, ev.Time)
 	if id := p.state.Apply(ev); id != "" {
 		p.dirty[id]++
 		if p.dirty[id] >= pruneEvery && p.pos < p.replayTo {

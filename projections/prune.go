@@ -23,12 +23,19 @@ func (p *Projector) pruneAccount(id string, before, now time.Time) time.Time {
 	if before = p.keepPast(a, before, now); before.Before(a.PrunedTo) {
 		before = a.PrunedTo
 	}
+	a.pruneFacts(p.cfg.Scorer, before)
+	return before
+}
+
+// pruneFacts drops every fact of the account, scoring facts included,
+// that no read model can reach at an instant ≥ before, and records that
+// the account answers from before on.
+func (a *Account) pruneFacts(sc *scoring.Scorer, before time.Time) {
 	a.PrunedTo = before
 	n := len(a.Scoring.Invoices)
-	p.cfg.Scorer.PruneKeeping(&a.Scoring, before, factsReach)
+	sc.PruneKeeping(&a.Scoring, before, factsReach)
 	a.InvoicesPruned = a.InvoicesPruned || len(a.Scoring.Invoices) < n
 	a.prune(before)
-	return before
 }
 
 // prune drops the account's non-scoring facts that no question about an

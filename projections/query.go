@@ -21,8 +21,10 @@ var ErrFuture = errors.New("projections: instant is in the future")
 const replayPage = 2000
 
 // withView runs fn on a view as of at (now when at is zero). Instants after
-// the retention horizon are answered from memory; earlier ones from a
-// replay of the log up to the current position.
+// the retention horizon are answered from memory; earlier ones from the
+// checkpoint covering them and the late records after it (checkpoint.go),
+// or, when no checkpoint covers them (yet), from a replay of the log up to
+// the current position.
 func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view, pos eventstore.Position) error) error {
 	now := p.cfg.Now()
 	if at.IsZero() {
@@ -49,7 +51,23 @@ func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view,
 		return fn(&view{st: p.state, t: at, scorer: p.cfg.Scorer, score: fresh}, p.pos)
 	}
 	pos := p.pos
+	ck, late, ok := p.ck.pick(at, pos)
 	p.mu.RUnlock()
+	if ok {
+		// The checkpoint covering at, and the records that reached the
+		// log after it with times up to at.
+		st, err := p.checkpointState(ctx, ck, late)
+		if err == nil {
+			return fn(&view{st: st, t: at, scorer: p.cfg.Scorer, score: fresh}, pos)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		p.cfg.Logger.Warn().Err(err).Str("checkpoint", ck.File).Msg("projections: checkpoint unusable; replaying the log")
+		if errors.Is(err, errCheckpointUnreadable) {
+			p.dropCheckpoint(ck) // the builder makes it again
+		}
+	}
 	st, err := ReplayState(ctx, p.cfg.Store, pos, at)
 	if err != nil {
 		return err
@@ -219,7 +237,8 @@ func (p *Projector) History(ctx context.Context, id string, from, to time.Time, 
 		if a == nil || !a.ExistsAt(t) {
 			continue
 		}
-		r := p.cfg.Scorer.ScoreWithoutTrend(&a.Scoring, t)
+		// Headline: the point needs no component's explanation.
+		r := p.cfg.Scorer.Headline(&a.Scoring, t)
 		points = append(points, HistoryPoint{At: t, Score: r.Score, Band: r.Band, ComputedBand: r.ComputedBand, Coverage: round4(r.Coverage)})
 	}
 	return points, pos, nil

@@ -176,6 +176,7 @@ func (p *Projector) maybeSnapshot(force bool) error {
 		Position: p.pos, ConfigVersion: p.cfg.Scorer.Version(), Horizon: p.horizon, WrittenAt: p.cfg.Now(),
 		State: gobcopy.Copy(p.state), Seen: maps.Clone(p.seen), Marks: gobcopy.Copy(&p.marks),
 	}
+	m := p.manifestCopy() // the late index up to the same position
 	p.mu.RUnlock()
 	var err error
 	if sink := p.cfg.Transitions; sink != nil {
@@ -187,6 +188,9 @@ func (p *Projector) maybeSnapshot(force bool) error {
 	}
 	if err == nil {
 		err = writeSnapshot(p.cfg.SnapshotPath, s)
+	}
+	if err == nil {
+		err = p.ck.writeManifest(m)
 	}
 	p.lastSnap = time.Now()
 	if err != nil {
