@@ -95,11 +95,7 @@ func overlay(base *State, evs []domain.Event) *State {
 			return
 		}
 		if a := base.Accounts[id]; a != nil && !ownA[id] {
-			c := gobcopy.Copy(a)
-			if c.Signals == nil {
-				c.Signals = map[string]*Signal{}
-			}
-			st.Accounts[id] = c
+			st.Accounts[id] = gobcopy.Copy(a)
 		}
 		ownA[id] = true
 	}
