@@ -1,0 +1,263 @@
+package projections
+
+import (
+	"cmp"
+	"time"
+
+	"github.com/google/btree"
+
+	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/scoring"
+)
+
+// maintained holds the read models of the live state, kept up to date
+// account by account: when the projector re-scores an account (after its
+// events, a manager event naming its manager, or at the account's next
+// change instant) it subtracts the account's old contribution from every
+// list and aggregate and adds its new one. A query then reads them: a
+// list costs what it returns, the portfolio O(1), the capacity list
+// O(managers). Each account's entry holds until its next change instant
+// ([Projector.viewChange]), so the maintained models equal the ones
+// recomputed from the state at any instant before the earliest of those
+// (TestMaintainedEqualsRecomputed). p.mu guards it.
+type maintained struct {
+	// accts holds every account re-scored so far, existing or not.
+	accts map[string]*liveAccount
+	// byID holds the existing accounts, by id; byManager those whose
+	// view names a manager, per manager, by id.
+	byID      *btree.BTreeG[*liveAccount]
+	byManager map[string]*btree.BTreeG[*liveAccount]
+	// atRisk and upsell hold the active accounts of each list, by MRR
+	// descending then id.
+	atRisk, upsell *btree.BTreeG[*liveAccount]
+	// assigned maps a manager id to the accounts assigned to them (also
+	// after they left): a manager event re-evaluates those accounts.
+	assigned map[string]map[string]struct{}
+	// counts holds how many existing accounts match each filter of
+	// status, tier, band and manager (each of its fields set or empty).
+	counts map[AccountFilter]int
+	pf     portfolioSums
+	// mgrs holds the sums over each manager's active accounts;
+	// unassigned the active accounts without a manager.
+	mgrs          map[string]*managerSums
+	unassigned    *btree.BTreeG[string]
+	unassignedMRR wide
+	active        activeAggregates
+}
+
+// liveAccount is one account's entry: its view and portfolio
+// contribution as of its last re-score.
+type liveAccount struct {
+	id       string
+	exists   bool
+	view     AccountView
+	c        contribution
+	assigned string // the assigned manager id (who may have left)
+}
+
+func byID(x, y *liveAccount) bool { return x.id < y.id }
+
+func byMRR(x, y *liveAccount) bool {
+	return cmp.Or(cmp.Compare(y.view.MRR, x.view.MRR), cmp.Compare(x.id, y.id)) < 0
+}
+
+const btreeDegree = 32
+
+func newMaintained() *maintained {
+	return &maintained{
+		accts: map[string]*liveAccount{}, byID: btree.NewG(btreeDegree, byID),
+		byManager: map[string]*btree.BTreeG[*liveAccount]{},
+		atRisk:    btree.NewG(btreeDegree, byMRR), upsell: btree.NewG(btreeDegree, byMRR),
+		assigned: map[string]map[string]struct{}{}, counts: map[AccountFilter]int{},
+		mgrs: map[string]*managerSums{}, unassigned: btree.NewOrderedG[string](btreeDegree),
+	}
+}
+
+// update re-evaluates account a as of v.t (whose score v gives) and
+// returns its new entry.
+func (m *maintained) update(v *view, a *Account) *liveAccount {
+	old := m.accts[a.ID]
+	if old != nil && old.exists {
+		m.apply(old, -1)
+	}
+	la := &liveAccount{id: a.ID, assigned: a.managerAt(v.t)}
+	if a.ExistsAt(v.t) {
+		la.exists, la.view, la.c = true, v.evaluate(a), v.contribution(a)
+		m.apply(la, 1)
+	}
+	m.accts[a.ID] = la
+	if old == nil || old.assigned != la.assigned {
+		if old != nil && old.assigned != "" {
+			delete(m.assigned[old.assigned], a.ID)
+			if len(m.assigned[old.assigned]) == 0 {
+				delete(m.assigned, old.assigned)
+			}
+		}
+		if la.assigned != "" {
+			if m.assigned[la.assigned] == nil {
+				m.assigned[la.assigned] = map[string]struct{}{}
+			}
+			m.assigned[la.assigned][a.ID] = struct{}{}
+		}
+	}
+	return la
+}
+
+// apply adds (sign 1) or removes (sign -1) an existing account's entry
+// to or from every list and aggregate.
+func (m *maintained) apply(la *liveAccount, sign int) {
+	av := &la.view
+	set := func(t *btree.BTreeG[*liveAccount]) {
+		if sign > 0 {
+			t.ReplaceOrInsert(la)
+		} else {
+			t.Delete(la)
+		}
+	}
+	set(m.byID)
+	if mid := av.ManagerID; mid != "" {
+		t := m.byManager[mid]
+		if t == nil {
+			t = btree.NewG(btreeDegree, byID)
+			m.byManager[mid] = t
+		}
+		set(t)
+		if t.Len() == 0 {
+			delete(m.byManager, mid)
+		}
+	}
+	// An empty field matches everything, as in a filter: each distinct
+	// filter the account matches is counted once.
+	empty := 0
+	for i, field := range []string{string(av.Status), string(av.Tier), string(av.Band), av.ManagerID} {
+		if field == "" {
+			empty |= 1 << i
+		}
+	}
+	for mask := range 16 {
+		if mask&empty != 0 {
+			continue
+		}
+		f := AccountFilter{}
+		if mask&1 != 0 {
+			f.Status = av.Status
+		}
+		if mask&2 != 0 {
+			f.Tier = av.Tier
+		}
+		if mask&4 != 0 {
+			f.Band = av.Band
+		}
+		if mask&8 != 0 {
+			f.Manager = av.ManagerID
+		}
+		bump(m.counts, f, sign)
+	}
+	if av.Status != domain.StatusActive {
+		m.pf.add(&la.c, nil, sign)
+		return
+	}
+	m.pf.add(&la.c, av, sign)
+	m.active.add(av, sign)
+	if len(av.Reasons) > 0 {
+		set(m.atRisk)
+	}
+	if av.Upsell {
+		set(m.upsell)
+	}
+	if av.ManagerID == "" {
+		if sign > 0 {
+			m.unassigned.ReplaceOrInsert(av.ID)
+		} else {
+			m.unassigned.Delete(av.ID)
+		}
+		m.unassignedMRR.add(av.MRR, sign)
+		return
+	}
+	s := m.mgrs[av.ManagerID]
+	if s == nil {
+		s = newManagerSums()
+		m.mgrs[av.ManagerID] = s
+	}
+	s.add(av, sign)
+	if s.ids.Len() == 0 {
+		delete(m.mgrs, av.ManagerID)
+	}
+}
+
+// list returns the views of a list, in its order.
+func list(t *btree.BTreeG[*liveAccount]) []AccountView {
+	items := make([]AccountView, 0, t.Len())
+	t.Ascend(func(la *liveAccount) bool {
+		items = append(items, la.view)
+		return true
+	})
+	return items
+}
+
+// accounts is a page of the existing accounts matching f, by id: it
+// reads the accounts after the cursor (of f's manager when it names one)
+// until the page is full.
+func (m *maintained) accounts(f AccountFilter) (items []AccountView, total int) {
+	total = m.counts[AccountFilter{Status: f.Status, Tier: f.Tier, Band: f.Band, Manager: f.Manager}]
+	items = []AccountView{}
+	src := m.byID
+	if f.Manager != "" {
+		if src = m.byManager[f.Manager]; src == nil {
+			return items, total
+		}
+	}
+	src.AscendGreaterOrEqual(&liveAccount{id: f.After}, func(la *liveAccount) bool {
+		av := &la.view
+		if av.ID <= f.After || (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||
+			(f.Band != "" && av.Band != f.Band) {
+			return true
+		}
+		items = append(items, *av)
+		return len(items) <= f.Limit
+	})
+	return items, total
+}
+
+// capacity is the capacity view of the managers that had joined by v.t
+// (left ones only when includeLeft), from the maintained sums.
+func (m *maintained) capacity(v *view, includeLeft bool) Capacity {
+	c := Capacity{Managers: []ManagerView{}, Unassigned: make([]string, 0, m.unassigned.Len()), UnassignedMRR: m.unassignedMRR.money()}
+	m.unassigned.Ascend(func(id string) bool {
+		c.Unassigned = append(c.Unassigned, id)
+		return true
+	})
+	for _, id := range v.managerIDs(includeLeft) {
+		c.Managers = append(c.Managers, v.manager(v.st.Managers[id], m.mgrs[id]))
+	}
+	return c
+}
+
+// viewChange is the earliest instant after t at which anything the
+// maintained read models hold of account a can change with no new event
+// of the account: its score and list facets (nextAccountChange), what it
+// owes, its portfolio contribution's windows (portfolioChange), its
+// manager joining or leaving. la is its entry as of t. p.mu is held.
+func (p *Projector) viewChange(a *Account, t time.Time, la *liveAccount) (time.Time, bool) {
+	e := scoring.Earliest{After: t}
+	if c, ok := p.nextAccountChange(a, t); ok {
+		e.Add(c)
+	}
+	a.portfolioChange(&e, &la.c, scoring.SLADuration(p.cfg.Scorer.SLAHours(&a.Scoring, t)))
+	if m := p.state.Managers[la.assigned]; m != nil {
+		e.Add(m.JoinedAt)
+		e.Add(m.LeftAt)
+	}
+	return e.Instant()
+}
+
+// managerChanged marks the accounts assigned to manager id for a
+// re-evaluation at the next flush: a manager joining or leaving changes
+// their views. p.mu is held.
+func (p *Projector) managerChanged(id string) {
+	for aid := range p.live.assigned[id] {
+		if _, ok := p.dirty[aid]; !ok {
+			p.dirty[aid] = 0
+		}
+	}
+}
