@@ -249,7 +249,9 @@ func (s *activeAggregates) add(av *AccountView, sign int) {
 		d = &ScoreDistribution{}
 		s.scores[av.Tier] = d
 	}
-	d.add(*av.Score, sign)
+	if d.add(*av.Score, sign); d.Count == 0 {
+		delete(s.scores, av.Tier)
+	}
 }
 
 // ActiveAggregates are counts over the active accounts, for the metrics.
