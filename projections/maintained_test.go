@@ -24,7 +24,7 @@ type noStore struct{ eventstore.Store }
 // discardSink takes transitions and forgets them.
 type discardSink struct{}
 
-func (discardSink) Transitions([]Transition)     {}
+func (discardSink) Transitions([]Transition)   {}
 func (discardSink) Sync(context.Context) error { return nil }
 
 // randomWorld drives a projector with random events and clock moves.
