@@ -143,6 +143,24 @@ func (v *view) manager(m *Manager, s *managerSums) ManagerView {
 	return mv.rounded()
 }
 
+// viewChange is the earliest instant after t at which the manager's own
+// part of their capacity view can change with no new event: a profile
+// change, joining or leaving taking effect, a time entry entering or
+// leaving the utilization window.
+func (m *Manager) viewChange(t time.Time) (time.Time, bool) {
+	e := scoring.Earliest{After: t}
+	e.Add(m.JoinedAt)
+	e.Add(m.LeftAt)
+	for _, c := range m.Changes {
+		e.Add(c.Time)
+	}
+	for _, te := range m.Time {
+		e.Add(te.Time)
+		e.Add(te.Time.Add(utilWindow))
+	}
+	return e.Instant()
+}
+
 // rounded returns the view with its computed numbers rounded to 4
 // decimals for the answer, once every comparison (over capacity,
 // utilization status) has been made on the exact values. Capacity points

@@ -2,6 +2,9 @@ package projections
 
 import (
 	"cmp"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/btree"
@@ -43,6 +46,23 @@ type maintained struct {
 	unassigned    *btree.BTreeG[string]
 	unassignedMRR wide
 	active        activeAggregates
+
+	// managerIDs caches every manager id, sorted (managers are never
+	// removed: it is stale when their number changed).
+	managerIDs []string
+	// views caches each manager's rendered capacity view with the
+	// instants it holds for; a change of the manager's sums or facts
+	// drops it. Queries fill it under the projector's read lock, hence
+	// its own mutex.
+	viewsMu sync.Mutex
+	views   map[string]managerCache
+}
+
+// managerCache is a manager's view, valid for instants in [from, until)
+// (until zero: no end).
+type managerCache struct {
+	mv          ManagerView
+	from, until time.Time
 }
 
 // liveAccount is one account's entry: its view and portfolio
@@ -70,6 +90,7 @@ func newMaintained() *maintained {
 		atRisk:    btree.NewG(btreeDegree, byMRR), upsell: btree.NewG(btreeDegree, byMRR),
 		assigned: map[string]map[string]struct{}{}, counts: map[AccountFilter]int{},
 		mgrs: map[string]*managerSums{}, unassigned: btree.NewOrderedG[string](btreeDegree),
+		views: map[string]managerCache{},
 	}
 }
 
@@ -174,6 +195,7 @@ func (m *maintained) apply(la *liveAccount, sign int) {
 		m.unassignedMRR.add(av.MRR, sign)
 		return
 	}
+	m.forget(av.ManagerID)
 	s := m.mgrs[av.ManagerID]
 	if s == nil {
 		s = newManagerSums()
@@ -227,10 +249,44 @@ func (m *maintained) capacity(v *view, includeLeft bool) Capacity {
 		c.Unassigned = append(c.Unassigned, id)
 		return true
 	})
-	for _, id := range v.managerIDs(includeLeft) {
-		c.Managers = append(c.Managers, v.manager(v.st.Managers[id], m.mgrs[id]))
+	m.viewsMu.Lock()
+	defer m.viewsMu.Unlock()
+	if len(m.managerIDs) != len(v.st.Managers) {
+		m.managerIDs = slices.Sorted(maps.Keys(v.st.Managers))
+	}
+	for _, id := range m.managerIDs {
+		mg := v.st.Managers[id]
+		if mg.Joined && !mg.JoinedAt.After(v.t) && (includeLeft || mg.ActiveAt(v.t)) {
+			c.Managers = append(c.Managers, m.managerLocked(v, mg))
+		}
 	}
 	return c
+}
+
+// manager is one manager's capacity view as of v.t (who had joined by
+// then), cached until the manager's next change.
+func (m *maintained) manager(v *view, mg *Manager) ManagerView {
+	m.viewsMu.Lock()
+	defer m.viewsMu.Unlock()
+	return m.managerLocked(v, mg)
+}
+
+// managerLocked is manager; m.viewsMu is held.
+func (m *maintained) managerLocked(v *view, mg *Manager) ManagerView {
+	if c, ok := m.views[mg.ID]; ok && !v.t.Before(c.from) && (c.until.IsZero() || v.t.Before(c.until)) {
+		return c.mv
+	}
+	mv := v.manager(mg, m.mgrs[mg.ID])
+	until, _ := mg.viewChange(v.t)
+	m.views[mg.ID] = managerCache{mv: mv, from: v.t, until: until}
+	return mv
+}
+
+// forget drops manager id's cached view: their sums or facts changed.
+func (m *maintained) forget(id string) {
+	m.viewsMu.Lock()
+	delete(m.views, id)
+	m.viewsMu.Unlock()
 }
 
 // viewChange is the earliest instant after t at which anything the
@@ -252,9 +308,10 @@ func (p *Projector) viewChange(a *Account, t time.Time, la *liveAccount) (time.T
 }
 
 // managerChanged marks the accounts assigned to manager id for a
-// re-evaluation at the next flush: a manager joining or leaving changes
-// their views. p.mu is held.
+// re-evaluation at the next flush (a manager joining or leaving changes
+// their views) and drops the manager's cached view. p.mu is held.
 func (p *Projector) managerChanged(id string) {
+	p.live.forget(id)
 	for aid := range p.live.assigned[id] {
 		if _, ok := p.dirty[aid]; !ok {
 			p.dirty[aid] = 0

@@ -430,6 +430,9 @@ func (p *Projector) applyLocked(d decoded) {
 			p.pruneManagers(p.cfg.Now()) // when enough time entries arrived (a replay flushes rarely)
 		}
 	}
+	if tl, ok := ev.Payload.(domain.TimeLogged); ok {
+		p.live.forget(tl.ManagerID) // its utilization
+	}
 	if ev.Type.IsManagerEvent() {
 		p.managerChanged(ev.Subject)
 		if p.deriving() {

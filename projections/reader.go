@@ -123,7 +123,7 @@ func (r *Reader) Manager(id string) (ManagerDetail, error) {
 		if m == nil || !m.Joined || m.JoinedAt.After(r.v.t) {
 			return ManagerDetail{}, fmt.Errorf("%w: manager %q", ErrNotFound, id)
 		}
-		return ManagerDetail{At: r.v.t, ManagerView: r.v.manager(m, r.v.live.mgrs[id]), Position: r.pos}, nil
+		return ManagerDetail{At: r.v.t, ManagerView: r.v.live.manager(r.v, m), Position: r.pos}, nil
 	}
 	c := r.v.capacity(true)
 	i := slices.IndexFunc(c.Managers, func(m ManagerView) bool { return m.ID == id })
