@@ -254,6 +254,7 @@ func (m *maintained) capacity(v *view, includeLeft bool) Capacity {
 	if len(m.managerIDs) != len(v.st.Managers) {
 		m.managerIDs = slices.Sorted(maps.Keys(v.st.Managers))
 	}
+	c.Managers = make([]ManagerView, 0, len(m.managerIDs))
 	for _, id := range m.managerIDs {
 		mg := v.st.Managers[id]
 		if mg.Joined && !mg.JoinedAt.After(v.t) && (includeLeft || mg.ActiveAt(v.t)) {
