@@ -44,6 +44,8 @@ type randomWorld struct {
 	// due dates: the clock is moved to just after the instants their
 	// windows end.
 	times, dues []time.Time
+	// renewals holds the instants renewal windows open and close.
+	renewals []time.Time
 }
 
 func newRandomWorld(t *testing.T, seed uint64, transitions, shortWindows bool) *randomWorld {
@@ -113,6 +115,14 @@ func (w *randomWorld) date(from, span int) string {
 	return w.now.AddDate(0, 0, from+w.rng.IntN(span)).Format(time.DateOnly)
 }
 
+// renewal is a random renewal date, noted in w.renewals.
+func (w *randomWorld) renewal(from, span int) string {
+	d := w.date(from, span)
+	rd, _ := time.Parse(time.DateOnly, d)
+	w.renewals = append(w.renewals, rd.AddDate(0, 0, -renewalAhead), rd.Add(day))
+	return d
+}
+
 func pick[T any](rng *rand.Rand, s []T) T { return s[rng.IntN(len(s))] }
 
 // event applies one random event.
@@ -132,7 +142,7 @@ func (w *randomWorld) event() {
 		}
 		renew := ""
 		if rng.IntN(4) == 0 {
-			renew = fmt.Sprintf(`,"renewal_date":%q`, w.date(-20, 120))
+			renew = fmt.Sprintf(`,"renewal_date":%q`, w.renewal(-20, 120))
 		}
 		w.post(domain.TypeAccountOpened, id, w.past(), fmt.Sprintf(`{"name":"A %s","mrr":%d%s%s}`, id, 500*rng.IntN(40), mgr, renew))
 		w.opened = append(w.opened, id)
@@ -151,7 +161,7 @@ func (w *randomWorld) event() {
 		if rng.IntN(2) == 0 {
 			w.post(domain.TypeAccountUpdated, a, at, `{"renewal_date":null}`)
 		} else {
-			w.post(domain.TypeAccountUpdated, a, at, fmt.Sprintf(`{"renewal_date":%q,"sla_response_hours":%d}`, w.date(-10, 90), 1+rng.IntN(72)))
+			w.post(domain.TypeAccountUpdated, a, at, fmt.Sprintf(`{"renewal_date":%q,"sla_response_hours":%d}`, w.renewal(-10, 90), 1+rng.IntN(72)))
 		}
 	case 2:
 		w.post(domain.TypeAccountStatusChanged, a, at, fmt.Sprintf(`{"status":%q}`, pick(rng, domain.Statuses())))
@@ -224,7 +234,7 @@ var windows = []time.Duration{
 }
 
 // tick moves the clock forward: a little, a lot, to just after a
-// midnight or a month start, or to just after an instant at which a
+// midnight, a month start or a renewal window's opening or closing, or to just after an instant at which a
 // window over a past event (or an invoice's due date) ends.
 func (w *randomWorld) tick() {
 	rng := w.rng
@@ -239,6 +249,8 @@ func (w *randomWorld) tick() {
 		next = midnight(w.now).Add(day + jitter)
 	case r < 5:
 		next = monthStart(w.now).AddDate(0, 1, 0).Add(jitter)
+	case r < 6 && len(w.renewals) > 0:
+		next = pick(rng, w.renewals).Add(jitter)
 	default:
 		base := pick(rng, w.times)
 		if rng.IntN(3) == 0 && len(w.dues) > 0 {
