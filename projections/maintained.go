@@ -30,6 +30,9 @@ type maintained struct {
 	// view names a manager, per manager, by id.
 	byID      *btree.BTreeG[*liveAccount]
 	byManager map[string]*btree.BTreeG[*liveAccount]
+	// byKind holds the existing accounts per status, tier and band, by
+	// id: a page filtered on those merges the sets that match.
+	byKind map[kind]*btree.BTreeG[*liveAccount]
 	// atRisk and upsell hold the active accounts of each list, by MRR
 	// descending then id.
 	atRisk, upsell *btree.BTreeG[*liveAccount]
@@ -65,6 +68,13 @@ type managerCache struct {
 	from, until time.Time
 }
 
+// kind is an account's status, tier and band.
+type kind struct {
+	status domain.Status
+	tier   scoring.Tier
+	band   scoring.Band
+}
+
 // liveAccount is one account's entry: its view and portfolio
 // contribution as of its last re-score.
 type liveAccount struct {
@@ -86,8 +96,8 @@ const btreeDegree = 32
 func newMaintained() *maintained {
 	return &maintained{
 		accts: map[string]*liveAccount{}, byID: btree.NewG(btreeDegree, byID),
-		byManager: map[string]*btree.BTreeG[*liveAccount]{},
-		atRisk:    btree.NewG(btreeDegree, byMRR), upsell: btree.NewG(btreeDegree, byMRR),
+		byManager: map[string]*btree.BTreeG[*liveAccount]{}, byKind: map[kind]*btree.BTreeG[*liveAccount]{},
+		atRisk: btree.NewG(btreeDegree, byMRR), upsell: btree.NewG(btreeDegree, byMRR),
 		assigned: map[string]map[string]struct{}{}, counts: map[AccountFilter]int{},
 		mgrs: map[string]*managerSums{}, unassigned: btree.NewOrderedG[string](btreeDegree),
 		views: map[string]managerCache{},
@@ -136,6 +146,15 @@ func (m *maintained) apply(la *liveAccount, sign int) {
 		}
 	}
 	set(m.byID)
+	k := kind{av.Status, av.Tier, av.Band}
+	kt := m.byKind[k]
+	if kt == nil {
+		kt = btree.NewG(btreeDegree, byID)
+		m.byKind[k] = kt
+	}
+	if set(kt); kt.Len() == 0 {
+		delete(m.byKind, k)
+	}
 	if mid := av.ManagerID; mid != "" {
 		t := m.byManager[mid]
 		if t == nil {
@@ -217,27 +236,45 @@ func list(t *btree.BTreeG[*liveAccount]) []AccountView {
 	return items
 }
 
-// accounts is a page of the existing accounts matching f, by id: it
-// reads the accounts after the cursor (of f's manager when it names one)
-// until the page is full.
+// accounts is a page of the existing accounts matching f, by id (up to
+// one more than the limit), and the number of matches. A page of one
+// manager reads that manager's accounts after the cursor; a page filtered
+// on status, tier or band merges the matching sets of byKind; any other
+// reads every account after the cursor. Each reads until the page is
+// full.
 func (m *maintained) accounts(f AccountFilter) (items []AccountView, total int) {
 	total = m.counts[AccountFilter{Status: f.Status, Tier: f.Tier, Band: f.Band, Manager: f.Manager}]
 	items = []AccountView{}
-	src := m.byID
-	if f.Manager != "" {
-		if src = m.byManager[f.Manager]; src == nil {
-			return items, total
-		}
+	matches := func(av *AccountView) bool {
+		return av.ID > f.After && (f.Status == "" || av.Status == f.Status) && (f.Tier == "" || av.Tier == f.Tier) &&
+			(f.Band == "" || av.Band == f.Band) && (f.Manager == "" || av.ManagerID == f.Manager)
 	}
-	src.AscendGreaterOrEqual(&liveAccount{id: f.After}, func(la *liveAccount) bool {
-		av := &la.view
-		if av.ID <= f.After || (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||
-			(f.Band != "" && av.Band != f.Band) {
-			return true
+	page := func(t *btree.BTreeG[*liveAccount], out []AccountView) []AccountView {
+		n := len(out)
+		t.AscendGreaterOrEqual(&liveAccount{id: f.After}, func(la *liveAccount) bool {
+			if matches(&la.view) {
+				out = append(out, la.view)
+			}
+			return len(out)-n <= f.Limit
+		})
+		return out
+	}
+	switch {
+	case f.Manager != "":
+		if t := m.byManager[f.Manager]; t != nil {
+			items = page(t, items)
 		}
-		items = append(items, *av)
-		return len(items) <= f.Limit
-	})
+	case f.Status != "" || f.Tier != "" || f.Band != "":
+		for k, t := range m.byKind {
+			if (f.Status == "" || k.status == f.Status) && (f.Tier == "" || k.tier == f.Tier) && (f.Band == "" || k.band == f.Band) {
+				items = page(t, items)
+			}
+		}
+		slices.SortFunc(items, func(x, y AccountView) int { return cmp.Compare(x.ID, y.ID) })
+		items = items[:min(len(items), f.Limit+1)]
+	default:
+		items = page(m.byID, items)
+	}
 	return items, total
 }
 

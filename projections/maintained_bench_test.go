@@ -93,6 +93,10 @@ func benchQueries(b *testing.B, p *Projector, now time.Time, recomputed bool) {
 			_, err := p.Accounts(ctx, AccountFilter{Status: domain.StatusActive, Limit: 100, After: "m"}, at)
 			return err
 		}},
+		{"accounts-page-churned", func(at time.Time) error {
+			_, err := p.Accounts(ctx, AccountFilter{Status: domain.StatusChurned, Limit: 100}, at)
+			return err
+		}},
 		{"account", func(at time.Time) error { _, _, err := p.Account(ctx, one, at); return err }},
 		{"summary", func(time.Time) error { _, err := p.Summary(ctx); return err }},
 	}

@@ -286,7 +286,7 @@ func (w *randomWorld) read(at time.Time) answers {
 		for _, f := range []AccountFilter{
 			{Limit: 1000}, {Limit: 2}, {Limit: 3, After: "a3"}, {Status: domain.StatusActive, Limit: 4},
 			{Band: scoring.BandRed, Limit: 1000}, {Status: domain.StatusActive, Band: scoring.BandGreen, Limit: 2, After: "a1"},
-			{Manager: "m0", Limit: 1000}, {Manager: "m1", Tier: scoring.TierBronze, Limit: 1}, {Tier: scoring.TierGold, Limit: 5},
+			{Manager: "m0", Limit: 1000}, {Status: domain.StatusChurned, Limit: 2, After: "a2"}, {Band: scoring.BandUnknown, Tier: scoring.TierSilver, Limit: 1000}, {Manager: "m1", Tier: scoring.TierBronze, Limit: 1}, {Tier: scoring.TierGold, Limit: 5},
 		} {
 			put(fmt.Sprintf("accounts %+v", f), r.Accounts(f), nil)
 		}
