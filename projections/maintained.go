@@ -59,6 +59,8 @@ type maintained struct {
 	// its own mutex.
 	viewsMu sync.Mutex
 	views   map[string]managerCache
+	// kindScan is defaultKindScan (tests change it to take either way).
+	kindScan int
 }
 
 // managerCache is a manager's view, valid for instants in [from, until)
@@ -100,7 +102,7 @@ func newMaintained() *maintained {
 		atRisk: btree.NewG(btreeDegree, byMRR), upsell: btree.NewG(btreeDegree, byMRR),
 		assigned: map[string]map[string]struct{}{}, counts: map[AccountFilter]int{},
 		mgrs: map[string]*managerSums{}, unassigned: btree.NewOrderedG[string](btreeDegree),
-		views: map[string]managerCache{},
+		views: map[string]managerCache{}, kindScan: defaultKindScan,
 	}
 }
 
@@ -236,44 +238,55 @@ func list(t *btree.BTreeG[*liveAccount]) []AccountView {
 	return items
 }
 
+// defaultKindScan: a page filtered on status, tier or band that fewer
+// than one account in defaultKindScan matches merges the matching sets of
+// byKind; a broader one reads every account after the cursor (about
+// defaultKindScan accounts per item at most).
+const defaultKindScan = 16
+
 // accounts is a page of the existing accounts matching f, by id (up to
 // one more than the limit), and the number of matches. A page of one
-// manager reads that manager's accounts after the cursor; a page filtered
-// on status, tier or band merges the matching sets of byKind; any other
-// reads every account after the cursor. Each reads until the page is
-// full.
+// manager reads that manager's accounts after the cursor; a narrow page
+// filtered on status, tier or band merges the matching sets of byKind
+// (see defaultKindScan); any other reads every account after the cursor. Each
+// reads until the page is full.
 func (m *maintained) accounts(f AccountFilter) (items []AccountView, total int) {
 	total = m.counts[AccountFilter{Status: f.Status, Tier: f.Tier, Band: f.Band, Manager: f.Manager}]
-	items = []AccountView{}
 	matches := func(av *AccountView) bool {
 		return av.ID > f.After && (f.Status == "" || av.Status == f.Status) && (f.Tier == "" || av.Tier == f.Tier) &&
 			(f.Band == "" || av.Band == f.Band) && (f.Manager == "" || av.ManagerID == f.Manager)
 	}
-	page := func(t *btree.BTreeG[*liveAccount], out []AccountView) []AccountView {
-		n := len(out)
+	var found []*liveAccount
+	page := func(t *btree.BTreeG[*liveAccount]) {
+		n := len(found)
 		t.AscendGreaterOrEqual(&liveAccount{id: f.After}, func(la *liveAccount) bool {
 			if matches(&la.view) {
-				out = append(out, la.view)
+				found = append(found, la)
 			}
-			return len(out)-n <= f.Limit
+			return len(found)-n <= f.Limit
 		})
-		return out
 	}
 	switch {
 	case f.Manager != "":
 		if t := m.byManager[f.Manager]; t != nil {
-			items = page(t, items)
+			page(t)
 		}
-	case f.Status != "" || f.Tier != "" || f.Band != "":
+	case (f.Status != "" || f.Tier != "" || f.Band != "") && total*m.kindScan < m.byID.Len():
+		// Few match: merging their sets reads fewer accounts than
+		// skipping the others would.
 		for k, t := range m.byKind {
 			if (f.Status == "" || k.status == f.Status) && (f.Tier == "" || k.tier == f.Tier) && (f.Band == "" || k.band == f.Band) {
-				items = page(t, items)
+				page(t)
 			}
 		}
-		slices.SortFunc(items, func(x, y AccountView) int { return cmp.Compare(x.ID, y.ID) })
-		items = items[:min(len(items), f.Limit+1)]
+		slices.SortFunc(found, func(x, y *liveAccount) int { return cmp.Compare(x.id, y.id) })
 	default:
-		items = page(m.byID, items)
+		page(m.byID)
+	}
+	found = found[:min(len(found), f.Limit+1)]
+	items = make([]AccountView, len(found))
+	for i, la := range found {
+		items[i] = la.view
 	}
 	return items, total
 }
