@@ -13,9 +13,12 @@ import (
 // instant. The query methods of Projector (Accounts, AtRisk, Portfolio, …)
 // each open a view for one answer; a caller that needs several answers
 // for the same instant — a console page, say — asks them of one Reader
-// through Projector.Read, so that each account is evaluated once and the
-// answers agree with each other (same instant, same position). A Reader is
-// valid only inside the function given to Read.
+// through Projector.Read, so that the answers agree with each other (same
+// instant, same position). As of now a Reader reads the maintained read
+// models (maintained.go); as of a past instant it evaluates each account
+// once. A Reader is valid only inside the function given to Read, and its
+// answers share cached values (a manager's view): callers must not
+// modify them.
 type Reader struct {
 	v   *view
 	pos eventstore.Position
