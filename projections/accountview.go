@@ -323,7 +323,7 @@ func sortByMRR(items []AccountView) {
 // atRisk is the at-risk list.
 func (v *view) atRisk() []AccountView {
 	if v.live != nil {
-		return list(v.live.atRisk)
+		return v.live.atRiskList()
 	}
 	items := []AccountView{}
 	for _, av := range v.activeViews() {
@@ -338,7 +338,7 @@ func (v *view) atRisk() []AccountView {
 // upsell is the upsell-ready list.
 func (v *view) upsell() []AccountView {
 	if v.live != nil {
-		return list(v.live.upsell)
+		return v.live.upsellList()
 	}
 	items := []AccountView{}
 	for _, av := range v.activeViews() {

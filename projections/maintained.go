@@ -59,6 +59,9 @@ type maintained struct {
 	// its own mutex.
 	viewsMu sync.Mutex
 	views   map[string]managerCache
+	// atRiskItems and upsellItems cache the lists' items (nil when a
+	// change of the list dropped them), shared by the answers until then.
+	atRiskItems, upsellItems []AccountView
 	// kindScan is defaultKindScan (tests change it to take either way).
 	kindScan int
 }
@@ -203,9 +206,11 @@ func (m *maintained) apply(la *liveAccount, sign int) {
 	m.active.add(av, sign)
 	if len(av.Reasons) > 0 {
 		set(m.atRisk)
+		m.atRiskItems = nil
 	}
 	if av.Upsell {
 		set(m.upsell)
+		m.upsellItems = nil
 	}
 	if av.ManagerID == "" {
 		if sign > 0 {
@@ -228,15 +233,27 @@ func (m *maintained) apply(la *liveAccount, sign int) {
 	}
 }
 
-// list returns the views of a list, in its order.
-func list(t *btree.BTreeG[*liveAccount]) []AccountView {
+// list returns the views of a list, in its order: cached holds them
+// until the list changes. The items are shared by every answer until then
+// (their capacity is their length, so an append copies them).
+func (m *maintained) list(t *btree.BTreeG[*liveAccount], cached *[]AccountView) []AccountView {
+	m.viewsMu.Lock()
+	defer m.viewsMu.Unlock()
+	if *cached != nil {
+		return *cached
+	}
 	items := make([]AccountView, 0, t.Len())
 	t.Ascend(func(la *liveAccount) bool {
 		items = append(items, la.view)
 		return true
 	})
+	*cached = items
 	return items
 }
+
+// atRiskList and upsellList are the lists' items.
+func (m *maintained) atRiskList() []AccountView { return m.list(m.atRisk, &m.atRiskItems) }
+func (m *maintained) upsellList() []AccountView { return m.list(m.upsell, &m.upsellItems) }
 
 // defaultKindScan: a page filtered on status, tier or band that fewer
 // than one account in defaultKindScan matches merges the matching sets of
