@@ -59,6 +59,9 @@ type maintained struct {
 	// its own mutex.
 	viewsMu sync.Mutex
 	views   map[string]managerCache
+	// capacities caches the capacity view without and with the managers
+	// who left.
+	capacities [2]capacityCache
 	// atRiskItems and upsellItems cache the lists' items (nil when a
 	// change of the list dropped them), shared by the answers until then.
 	atRiskItems, upsellItems []AccountView
@@ -219,6 +222,7 @@ func (m *maintained) apply(la *liveAccount, sign int) {
 			m.unassigned.Delete(av.ID)
 		}
 		m.unassignedMRR.add(av.MRR, sign)
+		m.forget("")
 		return
 	}
 	m.forget(av.ManagerID)
@@ -309,26 +313,54 @@ func (m *maintained) accounts(f AccountFilter) (items []AccountView, total int) 
 }
 
 // capacity is the capacity view of the managers that had joined by v.t
-// (left ones only when includeLeft), from the maintained sums.
+// (left ones only when includeLeft), from the maintained sums. It is
+// cached (shared by the answers) until a manager's view or the unassigned
+// accounts change, or the earliest instant a listed manager's view can
+// change or an unlisted one joins.
 func (m *maintained) capacity(v *view, includeLeft bool) Capacity {
-	c := Capacity{Managers: []ManagerView{}, Unassigned: make([]string, 0, m.unassigned.Len()), UnassignedMRR: m.unassignedMRR.money()}
+	m.viewsMu.Lock()
+	defer m.viewsMu.Unlock()
+	cc := &m.capacities[b2i(includeLeft)]
+	if cc.ok && cc.holds(v.t) {
+		return cc.c
+	}
+	c := Capacity{Unassigned: make([]string, 0, m.unassigned.Len()), UnassignedMRR: m.unassignedMRR.money()}
 	m.unassigned.Ascend(func(id string) bool {
 		c.Unassigned = append(c.Unassigned, id)
 		return true
 	})
-	m.viewsMu.Lock()
-	defer m.viewsMu.Unlock()
 	if len(m.managerIDs) != len(v.st.Managers) {
 		m.managerIDs = slices.Sorted(maps.Keys(v.st.Managers))
 	}
 	c.Managers = make([]ManagerView, 0, len(m.managerIDs))
+	e := scoring.Earliest{After: v.t}
 	for _, id := range m.managerIDs {
 		mg := v.st.Managers[id]
-		if mg.Joined && !mg.JoinedAt.After(v.t) && (includeLeft || mg.ActiveAt(v.t)) {
-			c.Managers = append(c.Managers, m.managerLocked(v, mg))
+		switch {
+		case mg.Joined && !mg.JoinedAt.After(v.t) && (includeLeft || mg.ActiveAt(v.t)):
+			mc := m.managerLocked(v, mg)
+			c.Managers = append(c.Managers, mc.mv)
+			e.Add(mc.until)
+		case mg.Joined:
+			e.Add(mg.JoinedAt) // listed from then on
 		}
 	}
+	c.Managers = slices.Clip(c.Managers) // shared: an append copies it
+	until, _ := e.Instant()
+	*cc = capacityCache{managerCache: managerCache{from: v.t, until: until}, c: c, ok: true}
 	return c
+}
+
+// capacityCache is a cached capacity view and the instants it holds for.
+type capacityCache struct {
+	managerCache
+	c  Capacity
+	ok bool
+}
+
+// holds reports whether a cached answer holds at t.
+func (c *managerCache) holds(t time.Time) bool {
+	return !t.Before(c.from) && (c.until.IsZero() || t.Before(c.until))
 }
 
 // manager is one manager's capacity view as of v.t (who had joined by
@@ -336,24 +368,27 @@ func (m *maintained) capacity(v *view, includeLeft bool) Capacity {
 func (m *maintained) manager(v *view, mg *Manager) ManagerView {
 	m.viewsMu.Lock()
 	defer m.viewsMu.Unlock()
-	return m.managerLocked(v, mg)
+	return m.managerLocked(v, mg).mv
 }
 
-// managerLocked is manager; m.viewsMu is held.
-func (m *maintained) managerLocked(v *view, mg *Manager) ManagerView {
-	if c, ok := m.views[mg.ID]; ok && !v.t.Before(c.from) && (c.until.IsZero() || v.t.Before(c.until)) {
-		return c.mv
+// managerLocked is manager, with the instants it holds for; m.viewsMu is
+// held.
+func (m *maintained) managerLocked(v *view, mg *Manager) managerCache {
+	if c, ok := m.views[mg.ID]; ok && c.holds(v.t) {
+		return c
 	}
-	mv := v.manager(mg, m.mgrs[mg.ID])
 	until, _ := mg.viewChange(v.t)
-	m.views[mg.ID] = managerCache{mv: mv, from: v.t, until: until}
-	return mv
+	c := managerCache{mv: v.manager(mg, m.mgrs[mg.ID]), from: v.t, until: until}
+	m.views[mg.ID] = c
+	return c
 }
 
-// forget drops manager id's cached view: their sums or facts changed.
+// forget drops manager id's cached view (their sums or facts changed) and
+// the cached capacity views.
 func (m *maintained) forget(id string) {
 	m.viewsMu.Lock()
 	delete(m.views, id)
+	m.capacities = [2]capacityCache{}
 	m.viewsMu.Unlock()
 }
 

@@ -231,7 +231,7 @@ func (w *randomWorld) event() {
 // windows are the read models' windows: an instant that far after an
 // event (or after an invoice's due date) may change an answer.
 var windows = []time.Duration{
-	npsWindow, slaWindow, referralWindow, retentionLookbak, signalWindow, quietWindow,
+	npsWindow, slaWindow, referralWindow, retentionLookbak, signalWindow, quietWindow, utilWindow,
 	day, overdueDays * day, (overdueDays + 1) * day, time.Hour, 4 * time.Hour, 24 * time.Hour,
 }
 
@@ -359,5 +359,28 @@ func TestMaintainedEqualsRecomputed(t *testing.T) {
 				w.check(step)
 			}
 		})
+	}
+}
+
+// TestCapacityCachedUntilTimeEntriesLeave: the cached capacity list of
+// an agency whose accounts do not change (the only one is churned) still
+// changes when the manager's time entry leaves the 28-day window.
+func TestCapacityCachedUntilTimeEntriesLeave(t *testing.T) {
+	w := newRandomWorld(t, 1, false, false)
+	logged := w.now.Add(-time.Hour)
+	w.post(domain.TypeManagerJoined, "m0", w.now.Add(-100*day), `{"name":"Ada","weekly_hours":10}`)
+	w.post(domain.TypeAccountOpened, "a0", w.now.Add(-90*day), `{"name":"A","mrr":100}`)
+	w.post(domain.TypeAccountStatusChanged, "a0", w.now.Add(-80*day), `{"status":"churned"}`)
+	w.post(domain.TypeTimeLogged, "a0", logged, `{"manager_id":"m0","hours":8,"billable":true}`)
+	w.opened, w.joined = []string{"a0"}, []string{"m0"}
+	w.check(0)
+	cv, err := w.p.Capacity(context.Background(), time.Time{})
+	if err != nil || len(cv.Managers) != 1 || cv.Managers[0].Utilization == nil {
+		t.Fatalf("capacity %+v, %v: want m0 with a utilization", cv, err)
+	}
+	w.now = logged.Add(utilWindow + time.Minute)
+	w.check(1)
+	if cv, _ = w.p.Capacity(context.Background(), time.Time{}); cv.Managers[0].Utilization != nil {
+		t.Fatalf("utilization %v after the entry left the window", *cv.Managers[0].Utilization)
 	}
 }
