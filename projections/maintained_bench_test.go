@@ -59,8 +59,9 @@ func benchProjector(b *testing.B, n, months int, now time.Time) *Projector {
 // and one account stay flat, a list costs what it returns (the at-risk
 // and upsell lists grow with the agency, the accounts page does not),
 // the capacity list grows with the managers (one per 25 accounts here).
-// A list's items are kept until it changes ("at-risk-changed" gathers
-// them again each time).
+// A list's items are kept until it changes, the capacity list until a
+// manager's does ("at-risk-changed" and "managers-changed" put them
+// together again each time).
 // "recomputed" is the same query as of now evaluated from the state (the
 // `?at=` path), for comparison.
 func BenchmarkLiveQueries(b *testing.B) {
@@ -76,10 +77,14 @@ func BenchmarkLiveQueries(b *testing.B) {
 // the same as of now evaluated from the state).
 func benchQueries(b *testing.B, p *Projector, now time.Time, recomputed bool) {
 	ctx := context.Background()
-	var one string
+	var one, mgr string
 	p.mu.RLock()
 	for id := range p.state.Accounts {
 		one = id
+		break
+	}
+	for id := range p.state.Managers {
+		mgr = id
 		break
 	}
 	p.mu.RUnlock()
@@ -99,6 +104,15 @@ func benchQueries(b *testing.B, p *Projector, now time.Time, recomputed bool) {
 		{"upsell", func(at time.Time) error { _, err := p.Upsell(ctx, at); return err }},
 		{"portfolio", func(at time.Time) error { _, err := p.Portfolio(ctx, at); return err }},
 		{"managers", func(at time.Time) error { _, err := p.Capacity(ctx, at); return err }},
+		{"managers-changed", func(at time.Time) error {
+			// As after a change of one manager's accounts: the list is
+			// put together again, that manager's view computed again.
+			p.mu.Lock()
+			p.live.forget(mgr)
+			p.mu.Unlock()
+			_, err := p.Capacity(ctx, at)
+			return err
+		}},
 		{"accounts-page", func(at time.Time) error {
 			_, err := p.Accounts(ctx, AccountFilter{Status: domain.StatusActive, Limit: 100, After: "m"}, at)
 			return err
