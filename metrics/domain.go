@@ -10,6 +10,7 @@ import (
 
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/projections"
+	"github.com/vitals-hq/vitals/scoring"
 )
 
 // MaxManagers bounds the managers exported with a manager label (the first
@@ -82,8 +83,9 @@ var domainDescs = []*prometheus.Desc{
 	dCollectSeconds, dCollectFailures,
 }
 
-// DomainCollector exports the read models as aggregates, evaluated at
-// scrape time: nothing is cached between scrapes. Create it with
+// DomainCollector exports the read models as aggregates, read at scrape
+// time from the projector's maintained aggregates (Projector.Summary: no
+// account is evaluated by a scrape). Create it with
 // NewDomainCollector (Metrics.Watch registers one).
 type DomainCollector struct {
 	src     Projections
@@ -145,8 +147,7 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 		gauge(dAccounts, float64(pf.ByStatus[s]), string(s))
 	}
 
-	byBandTier := make(map[[2]string]int)
-	atRiskByTier := make(map[string]int)
+	act := sum.Active
 	type hist struct {
 		counts []uint64 // per bucket, not cumulative
 		n      uint64
@@ -154,24 +155,14 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 	}
 	scores := make(map[string]*hist)
 	for _, t := range tiers {
-		scores[t] = &hist{counts: make([]uint64, len(ScoreBuckets))}
-	}
-	unassigned := 0
-	for _, a := range sum.Active {
-		tier := string(a.Tier)
-		byBandTier[[2]string{string(a.Band), tier}]++
-		if len(a.Reasons) > 0 {
-			atRiskByTier[tier]++
-		}
-		if a.ManagerID == "" {
-			unassigned++
-		}
-		if h := scores[tier]; h != nil && a.Score != nil {
-			h.n++
-			h.sum += *a.Score
+		h := &hist{counts: make([]uint64, len(ScoreBuckets))}
+		scores[t] = h
+		d := act.Scores[scoring.Tier(t)]
+		h.n, h.sum = uint64(d.Count), float64(d.Sum)/100
+		for k, n := range d.ByHundredth {
 			for i, ub := range ScoreBuckets {
-				if *a.Score <= ub {
-					h.counts[i]++
+				if float64(k) <= ub*100 {
+					h.counts[i] += uint64(n)
 					break
 				}
 			}
@@ -179,7 +170,7 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 	}
 	for _, b := range bands {
 		for _, t := range tiers {
-			gauge(dByBand, float64(byBandTier[[2]string{b, t}]), b, t)
+			gauge(dByBand, float64(act.ByBandTier[scoring.Band(b)][scoring.Tier(t)]), b, t)
 		}
 	}
 	for _, t := range tiers {
@@ -191,13 +182,13 @@ func (c *DomainCollector) evaluate(ctx context.Context) ([]prometheus.Metric, er
 			buckets[ub] = cum
 		}
 		out = append(out, prometheus.MustNewConstHistogram(dScore, h.n, h.sum, buckets, t))
-		gauge(dAtRisk, float64(atRiskByTier[t]), t)
+		gauge(dAtRisk, float64(act.AtRiskByTier[scoring.Tier(t)]), t)
 	}
 	for _, r := range projections.Reasons() {
 		gauge(dAtRiskReason, float64(pf.AtRiskByReason[r]), r)
 	}
 	gauge(dUpsell, float64(pf.Upsell))
-	gauge(dUnassigned, float64(unassigned))
+	gauge(dUnassigned, float64(act.Unassigned))
 	for _, b := range domain.Bands() {
 		gauge(dMRR, pf.MRRByBand[b].Float64(), string(b))
 	}

@@ -24,6 +24,9 @@ type view struct {
 	memo map[string]AccountView
 	// all caches accounts().
 	all []*Account
+	// live, when set, holds the maintained read models of st as of t
+	// (the live state as of now): the queries read them.
+	live *maintained
 }
 
 // AccountView is one account as of an instant. Signals are the signals
@@ -210,6 +213,37 @@ func receivables(a *Account, t time.Time) owed {
 	return o
 }
 
+// receivablesChange adds to e the instants after e.After at which what
+// the account owes can change with no new event: an invoice issued,
+// paid or voided at a later time, and the midnights at which an unpaid
+// invoice becomes overdue (1 day late) and counts for the overdue
+// invoice reason (overdueDays late).
+func (a *Account) receivablesChange(e *scoring.Earliest) {
+	for i := range a.Scoring.Invoices {
+		inv := &a.Scoring.Invoices[i]
+		if !inv.Issued {
+			continue
+		}
+		e.Add(inv.IssuedAt)
+		if inv.VoidedAt != nil {
+			e.Add(*inv.VoidedAt)
+		}
+		for _, p := range inv.Payments {
+			e.Add(p.Time)
+		}
+		e.Add(ceilMidnight(inv.Due.Add(day)))
+		e.Add(ceilMidnight(inv.Due.Add(overdueDays * day)))
+	}
+}
+
+// ceilMidnight is the first midnight (UTC) at or after t.
+func ceilMidnight(t time.Time) time.Time {
+	if m := midnight(t); !m.Before(t) {
+		return m
+	}
+	return midnight(t).Add(day)
+}
+
 // accounts returns every account that exists at v.t, by id.
 func (v *view) accounts() []*Account {
 	if v.all != nil {
@@ -288,6 +322,9 @@ func sortByMRR(items []AccountView) {
 
 // atRisk is the at-risk list.
 func (v *view) atRisk() []AccountView {
+	if v.live != nil {
+		return v.live.atRiskList()
+	}
 	items := []AccountView{}
 	for _, av := range v.activeViews() {
 		if len(av.Reasons) > 0 {
@@ -300,6 +337,9 @@ func (v *view) atRisk() []AccountView {
 
 // upsell is the upsell-ready list.
 func (v *view) upsell() []AccountView {
+	if v.live != nil {
+		return v.live.upsellList()
+	}
 	items := []AccountView{}
 	for _, av := range v.activeViews() {
 		if av.Upsell {

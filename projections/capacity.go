@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -52,7 +53,10 @@ type Capacity struct {
 // capacity evaluates every manager that had joined by v.t (left ones only
 // when includeLeft).
 func (v *view) capacity(includeLeft bool) Capacity {
-	byManager := map[string][]AccountView{}
+	if v.live != nil {
+		return v.live.capacity(v, includeLeft)
+	}
+	byManager := map[string]*managerSums{}
 	c := Capacity{Managers: []ManagerView{}, Unassigned: []string{}}
 	for _, av := range v.activeViews() {
 		if av.ManagerID == "" {
@@ -60,8 +64,22 @@ func (v *view) capacity(includeLeft bool) Capacity {
 			c.UnassignedMRR = c.UnassignedMRR.Add(av.MRR)
 			continue
 		}
-		byManager[av.ManagerID] = append(byManager[av.ManagerID], av)
+		s := byManager[av.ManagerID]
+		if s == nil {
+			s = newManagerSums()
+			byManager[av.ManagerID] = s
+		}
+		s.add(&av, 1)
 	}
+	for _, id := range v.managerIDs(includeLeft) {
+		c.Managers = append(c.Managers, v.manager(v.st.Managers[id], byManager[id]))
+	}
+	return c
+}
+
+// managerIDs lists the managers that had joined by v.t (left ones only
+// when includeLeft), by id.
+func (v *view) managerIDs(includeLeft bool) []string {
 	ids := make([]string, 0, len(v.st.Managers))
 	for id, m := range v.st.Managers {
 		if m.Joined && !m.JoinedAt.After(v.t) && (includeLeft || m.ActiveAt(v.t)) {
@@ -69,34 +87,25 @@ func (v *view) capacity(includeLeft bool) Capacity {
 		}
 	}
 	slices.Sort(ids)
-	for _, id := range ids {
-		c.Managers = append(c.Managers, v.manager(v.st.Managers[id], byManager[id]))
-	}
-	return c
+	return ids
 }
 
-// manager evaluates one manager given their active accounts.
-func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
+// manager evaluates one manager given the sums over their active
+// accounts (nil for none).
+func (v *view) manager(m *Manager, s *managerSums) ManagerView {
+	if s == nil {
+		s = newManagerSums()
+	}
 	p := m.ProfileAt(v.t)
 	mv := ManagerView{
-		ID: m.ID, Name: p.Name, Active: m.ActiveAt(v.t), Accounts: len(accts), AccountIDs: []string{},
-		ByTier: map[scoring.Tier]int{}, ByBand: map[scoring.Band]int{}, TierLimits: map[scoring.Tier]Limit{},
+		ID: m.ID, Name: p.Name, Active: m.ActiveAt(v.t), Accounts: s.ids.Len(), AccountIDs: s.accountIDs(),
+		ByTier: maps.Clone(s.byTier), ByBand: maps.Clone(s.byBand), TierLimits: map[scoring.Tier]Limit{},
 		CapacityPoints: finite(p.CapacityPoints), WeeklyHours: finite(p.WeeklyHours),
+		LoadPoints: s.load, MRRManaged: s.mrr.money(), MRRAtRisk: s.mrrAtRisk.money(), AtRisk: s.atRisk,
 	}
 	if !m.LeftAt.IsZero() && !m.LeftAt.After(v.t) {
 		left := m.LeftAt
 		mv.LeftAt = &left
-	}
-	for _, av := range accts {
-		mv.AccountIDs = append(mv.AccountIDs, av.ID)
-		mv.ByTier[av.Tier]++
-		mv.ByBand[av.Band]++
-		mv.LoadPoints += loadPoints[av.Tier]
-		mv.MRRManaged = mv.MRRManaged.Add(av.MRR)
-		if len(av.Reasons) > 0 {
-			mv.AtRisk++
-			mv.MRRAtRisk = mv.MRRAtRisk.Add(av.MRR)
-		}
 	}
 	if mv.CapacityPoints > 0 {
 		mv.LoadRatio = finite(mv.LoadPoints / mv.CapacityPoints)
@@ -132,6 +141,24 @@ func (v *view) manager(m *Manager, accts []AccountView) ManagerView {
 		}
 	}
 	return mv.rounded()
+}
+
+// viewChange is the earliest instant after t at which the manager's own
+// part of their capacity view can change with no new event: a profile
+// change, joining or leaving taking effect, a time entry entering or
+// leaving the utilization window.
+func (m *Manager) viewChange(t time.Time) (time.Time, bool) {
+	e := scoring.Earliest{After: t}
+	e.Add(m.JoinedAt)
+	e.Add(m.LeftAt)
+	for _, c := range m.Changes {
+		e.Add(c.Time)
+	}
+	for _, te := range m.Time {
+		e.Add(te.Time)
+		e.Add(te.Time.Add(utilWindow))
+	}
+	return e.Instant()
 }
 
 // rounded returns the view with its computed numbers rounded to 4

@@ -34,98 +34,151 @@ type Portfolio struct {
 	Referrals12m           int                           `json:"referrals_12m"`
 }
 
-// portfolio evaluates the summary.
+// portfolio evaluates the summary: the sum of every existing account's
+// contribution (see [contribution]). The maintained portfolio of the live
+// state is the same sum, kept up to date account by account.
 func (v *view) portfolio() Portfolio {
-	pf := Portfolio{
-		At: v.t, ByStatus: map[domain.Status]int{}, ByBand: map[scoring.Band]int{}, ByTier: map[scoring.Tier]int{},
-		MRRByBand: map[scoring.Band]domain.Money{}, AtRiskByReason: map[string]int{},
+	if v.live != nil {
+		return v.live.pf.portfolio(v.t)
 	}
-	for _, r := range Reasons() {
-		pf.AtRiskByReason[r] = 0
-	}
-	monthStart := time.Date(v.t.Year(), v.t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	quarterStart := time.Date(v.t.Year(), (v.t.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC)
-	yearAgo := v.t.Add(-retentionLookbak)
-	var promoters, detractors, slaOK, retainedBase, retained int
+	var s portfolioSums
 	v.activeViews() // evaluates the active accounts on every core
 	for _, a := range v.accounts() {
-		status := a.StatusAt(v.t)
-		pf.Accounts++
-		pf.ByStatus[status]++
-		if !a.OpenedAt.Before(monthStart) {
-			pf.NewThisMonth++
+		c := v.contribution(a)
+		var av *AccountView
+		if c.Status == domain.StatusActive {
+			x := v.account(a)
+			av = &x
 		}
-		if !a.OpenedAt.Before(quarterStart) {
-			pf.NewThisQuarter++
+		s.add(&c, av, 1)
+	}
+	return s.portfolio(v.t)
+}
+
+// contribution is what one existing account adds to the portfolio as of
+// an instant, besides what its AccountView says (band, tier, MRR,
+// reasons, upsell of an active account).
+type contribution struct {
+	Status                       domain.Status
+	NewMonth, NewQuarter         bool
+	ChurnedMonth, ChurnedQuarter bool
+	RetainedBase, Retained       bool
+	Outstanding, Overdue         domain.Money
+	Referrals                    int
+	Promoters, Detractors, NPSN  int
+	SLAOK, SLAN                  int
+}
+
+// calendar reports whether the contribution depends on the month or the
+// quarter the instant is in (it then changes at the next month start).
+func (c *contribution) calendar() bool {
+	return c.NewMonth || c.NewQuarter || c.ChurnedMonth || c.ChurnedQuarter
+}
+
+// monthStart and quarterStart are the first instants of t's month and
+// quarter (UTC).
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func quarterStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), (t.Month()-1)/3*3+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// contribution evaluates an existing account's contribution at v.t.
+func (v *view) contribution(a *Account) contribution {
+	month, quarter := monthStart(v.t), quarterStart(v.t)
+	status := a.StatusAt(v.t)
+	c := contribution{Status: status, NewMonth: !a.OpenedAt.Before(month), NewQuarter: !a.OpenedAt.Before(quarter)}
+	if status == domain.StatusChurned {
+		ch := churnedAt(a, v.t)
+		c.ChurnedMonth = !ch.Before(month)
+		c.ChurnedQuarter = !ch.Before(quarter)
+	}
+	if a.StatusAt(v.t.Add(-retentionLookbak)) == domain.StatusActive {
+		c.RetainedBase = true
+		c.Retained = status != domain.StatusChurned
+	}
+	o := receivables(a, v.t)
+	c.Outstanding, c.Overdue = o.outstanding, o.overdue
+	c.Referrals = a.referralsIn(v.t, referralWindow)
+	if status != domain.StatusActive {
+		return c
+	}
+	c.Promoters, c.Detractors, c.NPSN = a.npsIn(v.t, npsWindow)
+	c.SLAOK, c.SLAN = slaCounts(a, v.t, v.scorer.SLAHours(&a.Scoring, v.t))
+	return c
+}
+
+// referralsIn counts the account's referrals in (t − window, t].
+func (a *Account) referralsIn(t time.Time, window time.Duration) int {
+	n := 0
+	for _, r := range a.Referrals {
+		if r.Time.After(t.Add(-window)) && !r.Time.After(t) {
+			n++
 		}
-		if status == domain.StatusChurned {
-			if ch := churnedAt(a, v.t); !ch.Before(monthStart) {
-				pf.ChurnedThisMonth++
-				pf.ChurnedThisQuarter++
-			} else if !ch.Before(quarterStart) {
-				pf.ChurnedThisQuarter++
+	}
+	return n
+}
+
+// npsIn counts the account's NPS answers in (t − window, t]: promoters
+// (9–10), detractors (0–6) and all of them.
+func (a *Account) npsIn(t time.Time, window time.Duration) (promoters, detractors, n int) {
+	for _, ans := range a.Scoring.NPS {
+		if ans.Time.After(t.Add(-window)) && !ans.Time.After(t) {
+			n++
+			switch {
+			case ans.Score >= 9:
+				promoters++
+			case ans.Score <= 6:
+				detractors++
 			}
 		}
-		if a.StatusAt(yearAgo) == domain.StatusActive {
-			retainedBase++
-			if status != domain.StatusChurned {
-				retained++
-			}
-		}
-		o := receivables(a, v.t)
-		pf.ReceivablesOutstanding = pf.ReceivablesOutstanding.Add(o.outstanding)
-		pf.ReceivablesOverdue = pf.ReceivablesOverdue.Add(o.overdue)
-		for _, r := range a.Referrals {
-			if r.Time.After(v.t.Add(-referralWindow)) && !r.Time.After(v.t) {
-				pf.Referrals12m++
-			}
-		}
-		if status != domain.StatusActive {
+	}
+	return promoters, detractors, n
+}
+
+// portfolioChange adds to e the instants after e.After at which the
+// account's portfolio contribution can change with no new event and
+// without a change of its status or profile; sla is its SLA now (those are the account's own
+// change instants): an NPS answer, a referral or a status change leaving
+// its window, a message leaving the SLA window or passing its SLA, a
+// reply, an invoice becoming overdue, and the next month start when the
+// contribution depends on the calendar.
+func (a *Account) portfolioChange(e *scoring.Earliest, c *contribution, sla time.Duration) {
+	t := e.After
+	if c.calendar() {
+		e.Add(monthStart(t).AddDate(0, 1, 0))
+	}
+	e.Add(a.OpenedAt.Add(retentionLookbak))
+	for _, s := range a.Statuses {
+		e.Add(s.Time.Add(retentionLookbak))
+	}
+	for _, r := range a.Referrals {
+		e.Add(r.Time)
+		e.Add(r.Time.Add(referralWindow))
+	}
+	for _, ans := range a.Scoring.NPS {
+		e.Add(ans.Time)
+		e.Add(ans.Time.Add(npsWindow))
+	}
+	// The SLA can be any number of hours: every message adds the instant
+	// it passes its SLA under the rules in effect now (a change of those
+	// rules is a profile change, an instant of its own).
+	for _, m := range a.Scoring.Messages {
+		if !m.Received {
 			continue
 		}
-		av := v.account(a)
-		pf.ByBand[av.Band]++
-		pf.ByTier[av.Tier]++
-		pf.MRRTotal = pf.MRRTotal.Add(av.MRR)
-		pf.MRRByBand[av.Band] = pf.MRRByBand[av.Band].Add(av.MRR)
-		if len(av.Reasons) > 0 {
-			pf.AtRisk++
-			pf.MRRAtRisk = pf.MRRAtRisk.Add(av.MRR)
-			for _, r := range av.Reasons {
-				pf.AtRiskByReason[r]++
-			}
+		e.Add(m.ReceivedAt)
+		e.Add(m.ReceivedAt.Add(slaWindow))
+		e.Add(m.ReceivedAt.Add(sla + time.Nanosecond)) // unanswered past its SLA: counted
+		for _, r := range m.Replies {
+			e.Add(r.Time)
 		}
-		if av.Upsell {
-			pf.Upsell++
-		}
-		for _, n := range a.Scoring.NPS {
-			if n.Time.After(v.t.Add(-npsWindow)) && !n.Time.After(v.t) {
-				pf.NPSResponses++
-				switch {
-				case n.Score >= 9:
-					promoters++
-				case n.Score <= 6:
-					detractors++
-				}
-			}
-		}
-		ok, counted := slaCounts(a, v.t, v.scorer.SLAHours(&a.Scoring, v.t))
-		slaOK += ok
-		pf.SLAMessages += counted
 	}
-	if pf.NPSResponses > 0 {
-		n := round2(100 * float64(promoters-detractors) / float64(pf.NPSResponses))
-		pf.NPS = &n
-	}
-	if pf.SLAMessages > 0 {
-		s := round4(float64(slaOK) / float64(pf.SLAMessages))
-		pf.SLACompliance = &s
-	}
-	if retainedBase > 0 {
-		r := round4(float64(retained) / float64(retainedBase))
-		pf.LogoRetention = &r
-	}
-	return pf
+	a.receivablesChange(e)
 }
 
 // churnedAt is the time of the status change that made the account churned

@@ -92,9 +92,12 @@ var ErrBehind = errors.New("projections: behind the requested position")
 type Projector struct {
 	cfg Config
 
-	mu      sync.RWMutex
-	state   *State
-	cache   map[string]*cached
+	mu    sync.RWMutex
+	state *State
+	cache map[string]*cached
+	// live holds the maintained read models (maintained.go), updated
+	// at each re-score.
+	live    *maintained
 	sched   schedule
 	pos     eventstore.Position
 	horizon time.Time // the state answers instants ≥ horizon
@@ -202,7 +205,7 @@ func New(cfg Config) (*Projector, error) {
 		cfg.CheckpointQuiet = DefaultCheckpointQuiet
 	}
 	p := &Projector{
-		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]int),
+		cfg: cfg, state: NewState(), cache: make(map[string]*cached), live: newMaintained(), dirty: make(map[string]int),
 		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true,
 		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{}, ck: newCheckpointer(cfg),
 	}
@@ -460,8 +463,14 @@ func (p *Projector) applyLocked(d decoded) {
 			p.pruneManagers(p.cfg.Now()) // when enough time entries arrived (a replay flushes rarely)
 		}
 	}
-	if ev.Type.IsManagerEvent() && p.deriving() {
-		p.checkManagerOf(ev.Subject)
+	if tl, ok := ev.Payload.(domain.TimeLogged); ok {
+		p.live.forget(tl.ManagerID) // its utilization
+	}
+	if ev.Type.IsManagerEvent() {
+		p.managerChanged(ev.Subject)
+		if p.deriving() {
+			p.checkManagerOf(ev.Subject)
+		}
 	}
 }
 
@@ -531,11 +540,12 @@ func (p *Projector) rescore(id string, now time.Time, applied int) {
 	// computed afresh by Health, so it is not built for every account.
 	c.res = p.cfg.Scorer.Summary(&a.Scoring, now)
 	c.next = time.Time{}
-	nextChange := p.cfg.Scorer.NextChange
-	if p.cfg.Transitions != nil {
-		nextChange = func(_ *scoring.Account, t time.Time) (time.Time, bool) { return p.nextAccountChange(a, t) }
-	}
-	if next, ok := nextChange(&a.Scoring, now); ok {
+	// The maintained read models take the account as of now; it is
+	// re-scored at the next instant its score, its list facets or
+	// anything the read models hold of it can change.
+	res := c.res
+	la := p.live.update(&view{st: p.state, t: now, scorer: p.cfg.Scorer, score: func(*Account) scoring.Result { return res }}, a)
+	if next, ok := p.viewChange(a, now, la); ok {
 		c.next = next
 		heap.Push(&p.sched, entry{at: next, id: id, gen: c.gen})
 	}
@@ -568,8 +578,10 @@ func (p *Projector) compactSchedule() {
 // Refresh re-scores every account whose scheduled instant has come (by the
 // configured clock) and prunes what can no longer matter. Run calls it on
 // a timer; queries call it so that they never see a stale score.
-func (p *Projector) Refresh() {
-	now := p.cfg.Now()
+func (p *Projector) Refresh() { p.refresh(p.cfg.Now()) }
+
+// refresh is Refresh as of now.
+func (p *Projector) refresh(now time.Time) {
 	p.mu.RLock()
 	due := len(p.sched) > 0 && !p.sched[0].at.After(now)
 	p.mu.RUnlock()

@@ -28,13 +28,22 @@ const replayPage = 2000
 func (p *Projector) withView(ctx context.Context, at time.Time, fn func(v *view, pos eventstore.Position) error) error {
 	now := p.cfg.Now()
 	if at.IsZero() {
-		p.Refresh()
+		// The maintained read models answer: Refresh re-scores the
+		// accounts whose next change instant has come, and the accounts
+		// touched since the last flush are re-scored first (under the
+		// write lock, which the answer then keeps).
+		p.refresh(now)
 		p.mu.RLock()
-		defer p.mu.RUnlock()
-		v := &view{st: p.state, t: now, scorer: p.cfg.Scorer, score: func(a *Account) scoring.Result {
-			// An account touched since the last flush is scored afresh;
-			// the others' cached scores are current (Refresh above).
-			if c := p.cache[a.ID]; c != nil && p.dirty[a.ID] == 0 {
+		unlock := p.mu.RUnlock
+		if len(p.dirty) > 0 {
+			p.mu.RUnlock()
+			p.mu.Lock()
+			p.flushDirty(now)
+			unlock = p.mu.Unlock
+		}
+		defer unlock()
+		v := &view{st: p.state, t: now, scorer: p.cfg.Scorer, live: p.live, score: func(a *Account) scoring.Result {
+			if c := p.cache[a.ID]; c != nil {
 				return c.res
 			}
 			return p.cfg.Scorer.Summary(&a.Scoring, now)
@@ -338,23 +347,36 @@ func (p *Projector) Portfolio(ctx context.Context, at time.Time) (PortfolioView,
 	return read(ctx, p, at, func(r *Reader) (PortfolioView, error) { return r.Portfolio(), nil })
 }
 
-// Summary is everything the metrics collector reads, evaluated in one
-// view (each account once).
+// Summary is everything the metrics collector reads, from the maintained
+// read models as of now.
 type Summary struct {
 	Portfolio Portfolio
 	Managers  []ManagerView
-	// Active holds every active account, by id.
-	Active []AccountView
+	// Active holds counts over the active accounts.
+	Active ActiveAggregates
 }
 
-// Summary evaluates the portfolio, capacity and active accounts as of now.
+// Summary reads the portfolio, capacity and active-account aggregates as
+// of now.
 func (p *Projector) Summary(ctx context.Context) (Summary, error) {
 	var s Summary
 	err := p.withView(ctx, time.Time{}, func(v *view, _ eventstore.Position) error {
-		s.Active = v.activeViews()
 		s.Portfolio = v.portfolio()
 		s.Managers = v.capacity(false).Managers
+		s.Active = v.activeAggregates()
 		return nil
 	})
 	return s, err
+}
+
+// activeAggregates counts the active accounts for the metrics.
+func (v *view) activeAggregates() ActiveAggregates {
+	if v.live != nil {
+		return v.live.active.export()
+	}
+	var s activeAggregates
+	for _, av := range v.activeViews() {
+		s.add(&av, 1)
+	}
+	return s.export()
 }

@@ -13,9 +13,12 @@ import (
 // instant. The query methods of Projector (Accounts, AtRisk, Portfolio, …)
 // each open a view for one answer; a caller that needs several answers
 // for the same instant — a console page, say — asks them of one Reader
-// through Projector.Read, so that each account is evaluated once and the
-// answers agree with each other (same instant, same position). A Reader is
-// valid only inside the function given to Read.
+// through Projector.Read, so that the answers agree with each other (same
+// instant, same position). As of now a Reader reads the maintained read
+// models (maintained.go); as of a past instant it evaluates each account
+// once. A Reader is valid only inside the function given to Read, and its
+// answers share cached values (a manager's view): callers must not
+// modify them.
 type Reader struct {
 	v   *view
 	pos eventstore.Position
@@ -51,18 +54,10 @@ func (r *Reader) Position() eventstore.Position { return r.pos }
 // Accounts is a page of the accounts matching f, by id.
 func (r *Reader) Accounts(f AccountFilter) AccountPage {
 	page := AccountPage{Items: []AccountView{}, Position: r.pos}
-	r.v.evaluateAll(r.v.accounts())
-	for _, a := range r.v.accounts() {
-		av := r.v.account(a)
-		if (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||
-			(f.Band != "" && av.Band != f.Band) || (f.Manager != "" && av.ManagerID != f.Manager) {
-			continue
-		}
-		page.Total++
-		if av.ID <= f.After || len(page.Items) > f.Limit {
-			continue
-		}
-		page.Items = append(page.Items, av)
+	if r.v.live != nil {
+		page.Items, page.Total = r.v.live.accounts(f)
+	} else {
+		page.Items, page.Total = r.v.accountsPage(f)
 	}
 	if len(page.Items) > f.Limit {
 		page.Items = page.Items[:f.Limit]
@@ -71,12 +66,37 @@ func (r *Reader) Accounts(f AccountFilter) AccountPage {
 	return page
 }
 
+// accountsPage evaluates every account for Accounts: the matches after
+// the cursor, up to one more than the limit, and the number of matches.
+func (v *view) accountsPage(f AccountFilter) (items []AccountView, total int) {
+	items = []AccountView{}
+	v.evaluateAll(v.accounts())
+	for _, a := range v.accounts() {
+		av := v.account(a)
+		if (f.Status != "" && av.Status != f.Status) || (f.Tier != "" && av.Tier != f.Tier) ||
+			(f.Band != "" && av.Band != f.Band) || (f.Manager != "" && av.ManagerID != f.Manager) {
+			continue
+		}
+		total++
+		if av.ID <= f.After || len(items) > f.Limit {
+			continue
+		}
+		items = append(items, av)
+	}
+	return items, total
+}
+
 // Account is one account; ErrNotFound when it does not exist at the
 // reader's instant.
 func (r *Reader) Account(id string) (AccountView, error) {
 	a := r.v.st.Accounts[id]
 	if a == nil || !a.ExistsAt(r.v.t) {
 		return AccountView{}, fmt.Errorf("%w: account %q", ErrNotFound, id)
+	}
+	if r.v.live != nil {
+		if la := r.v.live.accts[id]; la != nil && la.exists {
+			return la.view, nil
+		}
 	}
 	return r.v.account(a), nil
 }
@@ -101,6 +121,13 @@ func (r *Reader) Capacity() CapacityView {
 // Manager is one manager's capacity (also after they left); ErrNotFound
 // for an unknown id.
 func (r *Reader) Manager(id string) (ManagerDetail, error) {
+	if r.v.live != nil {
+		m := r.v.st.Managers[id]
+		if m == nil || !m.Joined || m.JoinedAt.After(r.v.t) {
+			return ManagerDetail{}, fmt.Errorf("%w: manager %q", ErrNotFound, id)
+		}
+		return ManagerDetail{At: r.v.t, ManagerView: r.v.live.manager(r.v, m), Position: r.pos}, nil
+	}
 	c := r.v.capacity(true)
 	i := slices.IndexFunc(c.Managers, func(m ManagerView) bool { return m.ID == id })
 	if i < 0 {

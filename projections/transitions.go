@@ -302,7 +302,8 @@ func (p *Projector) runStarts(a *Account, now time.Time) [len(accountKinds)]time
 // (scoring.Scorer.NextChange) and the list rules — a status, assignment or
 // profile change taking effect, a contact, the quiet window passing, a
 // signal being raised, resolved or leaving its window, the renewal window
-// (checked at each midnight while a renewal date is set).
+// opening (renewalAhead days before the renewal date) and closing (the
+// midnight after it).
 func (p *Projector) nextAccountChange(a *Account, t time.Time) (time.Time, bool) {
 	e := scoring.Earliest{After: t}
 	if c, ok := p.cfg.Scorer.NextChange(&a.Scoring, t); ok {
@@ -334,8 +335,11 @@ func (p *Projector) nextAccountChange(a *Account, t time.Time) (time.Time, bool)
 			e.Add(rt)
 		}
 	}
-	if !a.ProfileAt(t).RenewalDate.IsZero() {
-		e.Add(midnight(t).Add(day))
+	if rd := a.ProfileAt(t).RenewalDate; !rd.IsZero() {
+		// The renewal window holds from the midnight renewalAhead days
+		// before the date to the end of the date.
+		e.Add(ceilMidnight(rd.AddDate(0, 0, -renewalAhead)))
+		e.Add(ceilMidnight(rd.Add(time.Nanosecond)))
 	}
 	return e.Instant()
 }
