@@ -224,12 +224,12 @@ func (a *Account) receivablesChange(e *scoring.Earliest) {
 		if !inv.Issued {
 			continue
 		}
-		e.Add(inv.IssuedAt)
+		e.Add(inv.IssuedAt.Time())
 		if inv.VoidedAt != nil {
-			e.Add(*inv.VoidedAt)
+			e.Add(inv.VoidedAt.Time())
 		}
 		for _, p := range inv.Payments {
-			e.Add(p.Time)
+			e.Add(p.Time.Time())
 		}
 		e.Add(ceilMidnight(inv.Due.Add(day)))
 		e.Add(ceilMidnight(inv.Due.Add(overdueDays * day)))

@@ -155,7 +155,7 @@ func (m *Manager) viewChange(t time.Time) (time.Time, bool) {
 		e.Add(c.Time)
 	}
 	for _, te := range m.Time {
-		e.Add(te.Time)
+		e.Add(te.Time.Time())
 		e.Add(te.Time.Add(utilWindow))
 	}
 	return e.Instant()

@@ -161,7 +161,7 @@ func (a *Account) portfolioChange(e *scoring.Earliest, c *contribution, sla time
 		e.Add(r.Time.Add(referralWindow))
 	}
 	for _, ans := range a.Scoring.NPS {
-		e.Add(ans.Time)
+		e.Add(ans.Time.Time())
 		e.Add(ans.Time.Add(npsWindow))
 	}
 	// The SLA can be any number of hours: every message adds the instant
@@ -171,11 +171,11 @@ func (a *Account) portfolioChange(e *scoring.Earliest, c *contribution, sla time
 		if !m.Received {
 			continue
 		}
-		e.Add(m.ReceivedAt)
+		e.Add(m.ReceivedAt.Time())
 		e.Add(m.ReceivedAt.Add(slaWindow))
 		e.Add(m.ReceivedAt.Add(sla + time.Nanosecond)) // unanswered past its SLA: counted
 		for _, r := range m.Replies {
-			e.Add(r.Time)
+			e.Add(r.Time.Time())
 		}
 	}
 	a.receivablesChange(e)
