@@ -22,14 +22,18 @@ const (
 // File formats: the value of meta's "format" key. File format 1 holds
 // format 1 records only; file format 2 may hold both. File format 3 has the
 // same records, whose data may be in forms that versions before it cannot
-// decode (Vitals' compact event form). Open upgrades a file of format 1
-// or 2 to 3, so that an earlier version refuses it rather than misread
-// what it holds.
+// decode (Vitals' compact event form). In files of formats 1 to 3 the
+// indexes hold every record. File format 4 adds meta's "indexed" key: the
+// indexes hold every record up to that position, and the records after it
+// are indexed in memory (the tail, read from the log at Open). Open
+// upgrades a file of format 1, 2 or 3 to 4 (with "indexed" at its head),
+// so that an earlier version refuses it rather than misread what it holds.
 const (
 	fileFormatV1 byte = 1
 	fileFormatV2 byte = 2
 	fileFormatV3 byte = 3
-	fileFormat        = fileFormatV3
+	fileFormatV4 byte = 4
+	fileFormat        = fileFormatV4
 )
 
 // crcTable is the CRC-32C table of record checksums.
@@ -46,6 +50,7 @@ const (
 	bucketHeads   = "heads"
 	bucketMeta    = "meta"
 	metaFormat    = "format"
+	metaIndexed   = "indexed"
 )
 
 // u64 encodes n as 8 big-endian bytes.
