@@ -1,0 +1,192 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/vitals-hq/vitals/eventstore"
+)
+
+// crashCopy writes a backup of s into a new directory and returns it: the
+// file as a process killed now would leave it, with the tail not merged.
+func crashCopy(t *testing.T, s *Store) string {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Backup(t.Context(), f, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// fillStreams appends n single-event commits, round robin over streams
+// s0, s1, s2, with keys k0, k1, …
+func fillStreams(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := s.Append(t.Context(), fmt.Sprintf("s%d", i%3), eventstore.AnyVersion, event(fmt.Sprintf("k%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestTailAfterCrash: a store killed with records not yet in the file's
+// indexes opens with them indexed from the log — their keys are
+// duplicates at their positions, their streams read whole and in order,
+// appends continue at the right versions, and Verify finds nothing wrong.
+func TestTailAfterCrash(t *testing.T) {
+	s := openWith(t, t.TempDir(), Options{IndexEvery: 4})
+	fillStreams(t, s, 10) // merges after 4 and 8 records: the tail holds 9 and 10
+	if s.indexed != 8 || s.tail.events != 2 {
+		t.Fatalf("indexed %d, tail of %d records; want 8 and 2", s.indexed, s.tail.events)
+	}
+	dir := crashCopy(t, s)
+
+	c := openWith(t, dir, Options{IndexEvery: 4})
+	if c.indexed != 8 || c.tail.events != 2 {
+		t.Fatalf("reopened: indexed %d, tail of %d records; want 8 and 2", c.indexed, c.tail.events)
+	}
+	for i := range 10 {
+		res, err := c.Append(t.Context(), fmt.Sprintf("s%d", i%3), eventstore.AnyVersion, event(fmt.Sprintf("k%d", i)))
+		if err != nil || !res.Duplicate || res.First != eventstore.Position(i+1) || res.Version != eventstore.Version(i/3) {
+			t.Errorf("k%d again: %+v, %v; want the duplicate of position %d, version %d", i, res, err, i+1, i/3)
+		}
+	}
+	for st, want := range map[string][]eventstore.Position{"s0": {1, 4, 7, 10}, "s1": {2, 5, 8}, "s2": {3, 6, 9}} {
+		recs, err := c.ReadStream(t.Context(), st, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []eventstore.Position
+		for i, r := range recs {
+			got = append(got, r.Position)
+			if r.Version != eventstore.Version(i) || r.Stream != st {
+				t.Errorf("%s record %d: %s version %d", st, i, r.Stream, r.Version)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: positions %v, want %v", st, got, want)
+		}
+		if v, err := c.StreamVersion(t.Context(), st); err != nil || v != eventstore.Version(len(want)-1) {
+			t.Errorf("%s: version %d, %v; want %d", st, v, err, len(want)-1)
+		}
+	}
+	if res, err := c.Append(t.Context(), "s0", 3, event("k10")); err != nil || res.First != 11 || res.Version != 4 {
+		t.Errorf("append after the tail: %+v, %v; want position 11, version 4", res, err)
+	}
+	if rep, err := c.Verify(t.Context(), nil); err != nil || rep.Records != 11 {
+		t.Errorf("verify: %+v, %v", rep, err)
+	}
+}
+
+// TestDamagedTailRefusedAtOpen: a record after the indexed position that
+// fails its checksum cannot be indexed (its key and stream are unknown),
+// so Open refuses the file, naming the position, rather than accept
+// appends that could repeat its key.
+func TestDamagedTailRefusedAtOpen(t *testing.T) {
+	s := openWith(t, t.TempDir(), Options{IndexEvery: 4})
+	fillStreams(t, s, 10)
+	dir := crashCopy(t, s)
+	rewriteRecord(t, dir, 9, flipAt(5))
+	_, err := Open(t.Context(), dir, Options{})
+	var de *DamagedError
+	if !errors.As(err, &de) || !errors.Is(err, eventstore.ErrCorrupt) {
+		t.Fatalf("Open of a file with a damaged tail record: %v; want a *DamagedError", err)
+	}
+	if want := "position 9"; !contains(de.Reason, want) {
+		t.Errorf("reason %q does not name %q", de.Reason, want)
+	}
+}
+
+// TestCloseMergesTail: a store closed cleanly leaves no record outside the
+// file's indexes.
+func TestCloseMergesTail(t *testing.T) {
+	dir := t.TempDir()
+	s := openWith(t, dir, Options{IndexEvery: 4})
+	fillStreams(t, s, 10)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.View(func(tx *bbolt.Tx) error {
+		if got := tx.Bucket([]byte(bucketMeta)).Get([]byte(metaIndexed)); beUint64(got) != 10 {
+			t.Errorf("indexed %d after Close, want 10", beUint64(got))
+		}
+		if n := tx.Bucket([]byte(bucketKeys)).Stats().KeyN; n != 10 {
+			t.Errorf("%d keys in the file's index, want 10", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadsDuringMerges reads streams while a writer appends with a tail
+// of 2 records, so that merges keep moving records from the tail to the
+// file's indexes under the readers: every read sees each stream whole,
+// from version 0 without a gap or a repeat.
+func TestReadsDuringMerges(t *testing.T) {
+	s := openWith(t, t.TempDir(), Options{IndexEvery: 2})
+	const streams, events = 4, 400
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Go(func() {
+		defer close(done)
+		for i := range events {
+			if _, err := s.Append(t.Context(), fmt.Sprintf("s%d", i%streams), eventstore.AnyVersion, event(fmt.Sprintf("k%d", i))); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for g := range streams {
+		wg.Go(func() {
+			st := fmt.Sprintf("s%d", g)
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				recs, err := s.ReadStream(t.Context(), st, 0, events)
+				if errors.Is(err, eventstore.ErrStreamNotFound) {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				v, err := s.StreamVersion(t.Context(), st)
+				if err != nil || v < eventstore.Version(len(recs)-1) {
+					t.Errorf("%s: version %d after reading %d records (%v)", st, v, len(recs), err)
+				}
+				for i, r := range recs {
+					if r.Version != eventstore.Version(i) || r.Stream != st {
+						t.Errorf("%s: record %d is %s version %d", st, i, r.Stream, r.Version)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
