@@ -128,6 +128,11 @@ type Projector struct {
 	sinceSnap int
 	lastSnap  time.Time
 	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
+	// waiters counts the WaitFor calls waiting; flushReq (one slot) asks
+	// Run to re-score and publish what it applied, for a waiter that
+	// came while nothing was queued (see liveFlushEvery).
+	waiters  atomic.Int32
+	flushReq chan struct{}
 	// replayTo is the head of the log when Run started: until the
 	// projector reaches it, an empty queue does not mean it is caught up
 	// (Run's goroutine only).
@@ -178,7 +183,7 @@ func New(cfg Config) (*Projector, error) {
 	cfg.TransitionDebounce = max(cfg.TransitionDebounce, 0)
 	p := &Projector{
 		cfg: cfg, state: NewState(), cache: make(map[string]*cached), dirty: make(map[string]int),
-		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true,
+		advanced: make(chan struct{}), flushReq: make(chan struct{}, 1), marks: newMarks(), catchingUp: true,
 		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{},
 	}
 	if cfg.DedupeKeys {
@@ -267,7 +272,10 @@ func (p *Projector) Run(ctx context.Context) error {
 			}
 			p.applyBatch(rec, recs)
 			p.maybeSnapshot(false)
+		case <-p.flushReq:
+			p.flushApplied()
 		case <-timer.C:
+			p.flushApplied()
 			p.Refresh()
 			p.maybeSnapshot(false)
 		case <-ctx.Done():
@@ -308,9 +316,21 @@ func (p *Projector) resetTimer(t *time.Timer) {
 	if len(p.sched) > 0 {
 		wait = min(wait, max(p.sched[0].at.Sub(p.cfg.Now()), time.Millisecond))
 	}
+	if p.pos > p.Position() {
+		// Applied, waiting for its re-score (applyBatch).
+		wait = min(wait, max(liveFlushEvery-time.Since(p.lastFlush), time.Millisecond))
+	}
 	p.mu.RUnlock()
 	t.Reset(wait)
 }
+
+// liveFlushEvery is how long, at most, the live projector lets applied
+// events wait for their re-score while nobody waits for them (WaitFor):
+// under a stream of commits the accounts they touch are re-scored once per
+// interval, not once per commit. A WaitFor has them re-scored at once.
+// Queries are not held back: they score an account touched since its last
+// re-score afresh.
+const liveFlushEvery = 250 * time.Millisecond
 
 // applyBatch applies rec and whatever else is already queued, up to a
 // bound, under one lock.
@@ -345,14 +365,16 @@ done:
 	// at start, the queue runs empty between pages of the log: it
 	// re-scores once a second and at the end, not after every page (each
 	// re-score would be undone by the next page's events).
+	//
+	// Live, with nothing queued, the re-score waits until liveFlushEvery
+	// has passed since the last one, unless a WaitFor waits; so does the
+	// publication of the position (Run re-scores and publishes when the
+	// interval ends or a waiter asks).
 	replaying := p.pos < p.replayTo
-	if (len(more) == 0 && !replaying) || time.Since(p.lastFlush) > time.Second {
-		now := p.cfg.Now()
-		p.flushDirty(now)
-		if p.catchingUp && p.pos >= p.catchUpTo {
-			p.endCatchUp(now)
-		}
-		p.lastFlush = time.Now()
+	idle := len(more) == 0 && !replaying
+	flush := (idle && (p.waiters.Load() > 0 || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
+	if flush {
+		p.flushLocked()
 	}
 	pos := p.pos
 	p.mu.Unlock()
@@ -363,6 +385,33 @@ done:
 	if o := p.cfg.Observer; o != nil {
 		o.Applied(pos, recordedAt, n)
 	}
+	if flush || !idle {
+		p.publish(pos)
+	}
+}
+
+// flushLocked re-scores the accounts touched since the last flush and ends
+// the catch-up when it is done; p.mu is held.
+func (p *Projector) flushLocked() {
+	now := p.cfg.Now()
+	p.flushDirty(now)
+	if p.catchingUp && p.pos >= p.catchUpTo {
+		p.endCatchUp(now)
+	}
+	p.lastFlush = time.Now()
+}
+
+// flushApplied re-scores and publishes what applyBatch applied without
+// publishing it (Run's goroutine).
+func (p *Projector) flushApplied() {
+	p.mu.Lock()
+	if p.pos <= p.Position() {
+		p.mu.Unlock()
+		return
+	}
+	p.flushLocked()
+	pos := p.pos
+	p.mu.Unlock()
 	p.publish(pos)
 }
 
@@ -597,6 +646,17 @@ func (p *Projector) Position() eventstore.Position {
 // WaitFor blocks until the projections reflect pos or ctx is done; then it
 // returns ErrBehind wrapped with how far they are.
 func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	if p.Position() >= pos {
+		return nil
+	}
+	// Applied events wait for their re-score unless someone waits
+	// (liveFlushEvery): say so, and ask Run to re-score what it applied.
+	p.waiters.Add(1)
+	defer p.waiters.Add(-1)
+	select {
+	case p.flushReq <- struct{}{}:
+	default:
+	}
 	for {
 		p.advMu.Lock()
 		ch := p.advanced
