@@ -349,15 +349,28 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 		if run.pos == nil || from < run.first {
 			c := tx.Bucket([]byte(bucketStreams)).Cursor()
 			prefix := streamPrefix(stream)
-			for k, p := c.Seek(streamKey(stream, from)); k != nil && len(recs) < limit; k, p = c.Next() {
-				if len(k) != len(prefix)+8 || string(k[:len(prefix)]) != string(prefix) {
+			var ps []eventstore.Position
+		segments:
+			for k, val := seekSegment(c, prefix, from); len(recs) < limit; k, val = c.Next() {
+				first, ok := segmentVersion(k, prefix)
+				if !ok {
 					break
 				}
-				if run.pos != nil && eventstore.Version(beUint64(k[len(prefix):])) >= run.first {
-					break
+				var good bool
+				if ps, good = segmentPositions(ps[:0], val); !good {
+					return fmt.Errorf("bolt: read stream %q: the stream index at version %d: %w", stream, first, ErrDamaged)
 				}
-				if err := read(p); err != nil {
-					return err
+				for i, p := range ps {
+					v := first + eventstore.Version(i)
+					if v < from {
+						continue
+					}
+					if (run.pos != nil && v >= run.first) || len(recs) == limit {
+						break segments
+					}
+					if err := read(u64(uint64(p))); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -85,20 +86,18 @@ func (t *tail) absorb(u *tail) {
 }
 
 // merge writes every entry of t into the file's indexes — idempotency keys,
-// stream versions, stream heads — each index in key order, so that one
-// merge walks each index once from left to right, and records through as
-// the indexed position.
+// one segment per stream, stream heads — each index in key order, so that
+// one merge walks each index once from left to right, and records through
+// as the indexed position.
 func (t *tail) merge(tx *bbolt.Tx, through eventstore.Position) error {
 	keys := make([]kv, 0, len(t.keys))
 	for k, p := range t.keys {
 		keys = append(keys, kv{[]byte(k), u64(uint64(p))})
 	}
-	refs := make([]kv, 0, t.events)
+	refs := make([]kv, 0, len(t.streams))
 	heads := make([]kv, 0, len(t.streams))
 	for s, r := range t.streams {
-		for i, p := range r.pos {
-			refs = append(refs, kv{streamKey(s, r.first+eventstore.Version(i)), u64(uint64(p))})
-		}
+		refs = append(refs, kv{streamKey(s, r.first), appendSegment(nil, r.pos)})
 		heads = append(heads, kv{[]byte(s), u64(uint64(r.last()))})
 	}
 	for _, idx := range []struct {
@@ -176,4 +175,90 @@ func recordIndexFields(pos eventstore.Position, b []byte) (string, eventstore.Ve
 		return "", 0, "", corrupt(pos, "undecodable fields")
 	}
 	return stream, v, key, nil
+}
+
+// A stream segment is an entry of the streams index: its key is the
+// stream's key at the segment's first version (streamKey), its value the
+// position of that version (8 bytes, big-endian) followed, for each next
+// version, by the uvarint of its position minus the one before. A merge
+// writes one segment per stream it indexes; files of formats 1 to 3 hold a
+// segment per version (the position alone).
+
+// appendSegment encodes the positions of consecutive versions as a
+// segment's value.
+func appendSegment(b []byte, pos []eventstore.Position) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(pos[0]))
+	for i := 1; i < len(pos); i++ {
+		b = binary.AppendUvarint(b, uint64(pos[i]-pos[i-1]))
+	}
+	return b
+}
+
+// segmentPositions decodes a segment's value into dst; ok is false when it
+// is malformed.
+func segmentPositions(dst []eventstore.Position, val []byte) ([]eventstore.Position, bool) {
+	if len(val) < 8 {
+		return dst, false
+	}
+	p := eventstore.Position(beUint64(val))
+	dst = append(dst, p)
+	for rest := val[8:]; len(rest) > 0; {
+		d, n := binary.Uvarint(rest)
+		if n <= 0 || d == 0 {
+			return dst, false
+		}
+		p += eventstore.Position(d)
+		dst = append(dst, p)
+		rest = rest[n:]
+	}
+	return dst, true
+}
+
+// segmentVersion is the first version of the segment whose key is k, in
+// the stream whose keys start with prefix; ok is false when k is not one
+// of that stream's keys.
+func segmentVersion(k, prefix []byte) (eventstore.Version, bool) {
+	if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) {
+		return 0, false
+	}
+	return eventstore.Version(beUint64(k[len(prefix):])), true
+}
+
+// seekSegment moves c to the segment of the stream whose keys start with
+// prefix that holds version v or, when none does, to the first segment
+// after it (which may be another stream's: check with segmentVersion).
+func seekSegment(c *bbolt.Cursor, prefix []byte, v eventstore.Version) (k, val []byte) {
+	want := binary.BigEndian.AppendUint64(bytes.Clone(prefix), uint64(v))
+	k, val = c.Seek(want)
+	if k != nil && bytes.Equal(k, want) {
+		return k, val
+	}
+	var pk, pv []byte
+	if k != nil {
+		pk, pv = c.Prev()
+	} else {
+		pk, pv = c.Last()
+	}
+	if first, ok := segmentVersion(pk, prefix); ok && first < v {
+		if ps, ok := segmentPositions(nil, pv); !ok || first+eventstore.Version(len(ps)) > v {
+			return pk, pv // a malformed segment is the caller's to report
+		}
+	}
+	return c.Seek(want)
+}
+
+// indexedPosition returns the position the streams index holds for
+// version v of the stream whose keys start with prefix, 0 when it holds
+// none.
+func indexedPosition(c *bbolt.Cursor, prefix []byte, v eventstore.Version) eventstore.Position {
+	k, val := seekSegment(c, prefix, v)
+	first, ok := segmentVersion(k, prefix)
+	if !ok || first > v {
+		return 0
+	}
+	ps, ok := segmentPositions(nil, val)
+	if !ok || v-first >= eventstore.Version(len(ps)) {
+		return 0
+	}
+	return ps[v-first]
 }

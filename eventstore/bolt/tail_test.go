@@ -190,3 +190,46 @@ func TestReadsDuringMerges(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestReadStreamWithinSegments reads every stream from every version with
+// several limits, from a file whose streams index holds segments of many
+// versions (merges of 7 records, and the merge at Close), a tail, and
+// both: each read returns exactly the versions asked for.
+func TestReadStreamWithinSegments(t *testing.T) {
+	dir := t.TempDir()
+	s := openWith(t, dir, Options{IndexEvery: 7})
+	fillStreams(t, s, 30)
+	s.Close()
+	s = openWith(t, dir, Options{IndexEvery: 7})
+	for i := 30; i < 40; i++ { // a merge, then a tail of 3
+		if _, err := s.Append(t.Context(), fmt.Sprintf("s%d", i%3), eventstore.AnyVersion, event(fmt.Sprintf("k%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for st := range 3 {
+		stream := fmt.Sprintf("s%d", st)
+		var all []eventstore.Position // version v of stream st is at position 3v+st+1
+		for p := st + 1; p <= 40; p += 3 {
+			all = append(all, eventstore.Position(p))
+		}
+		for from := range len(all) + 1 {
+			for _, limit := range []int{1, 2, 5, 100} {
+				recs, err := s.ReadStream(t.Context(), stream, eventstore.Version(from), limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := all[from:min(from+limit, len(all))]
+				var got []eventstore.Position
+				for _, r := range recs {
+					got = append(got, r.Position)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s from %d limit %d: positions %v, want %v", stream, from, limit, got, want)
+				}
+			}
+		}
+	}
+	if _, err := s.Verify(t.Context(), nil); err != nil {
+		t.Error(err)
+	}
+}

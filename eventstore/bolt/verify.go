@@ -140,7 +140,10 @@ func (ix indexes) streamPosition(stream string, v eventstore.Version) eventstore
 	if p, ok := ix.tail.streams[stream].at(v); ok {
 		return p
 	}
-	return positionOf(ix.streams.Get(streamKey(stream, v)), ix.indexed)
+	if p := indexedPosition(ix.streams.Cursor(), streamPrefix(stream), v); p <= ix.indexed {
+		return p
+	}
+	return 0
 }
 
 // keyPosition is the position the indexes hold for key, 0 when they hold
