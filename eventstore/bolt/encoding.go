@@ -73,7 +73,17 @@ func streamKey(stream string, v eventstore.Version) []byte {
 // encodeRecord encodes one record (everything but its position) in format
 // 2: the fields, then their CRC-32C.
 func encodeRecord(stream string, v eventstore.Version, at int64, ev eventstore.EventData) []byte {
-	b := make([]byte, 0, 1+5*binary.MaxVarintLen64+len(stream)+len(ev.Key)+len(ev.Type)+len(ev.Data)+crcLen)
+	return appendRecord(make([]byte, 0, recordCap(stream, ev)), stream, v, at, ev)
+}
+
+// recordCap is the most bytes a record of ev in stream takes.
+func recordCap(stream string, ev eventstore.EventData) int {
+	return 1 + 5*binary.MaxVarintLen64 + len(stream) + len(ev.Key) + len(ev.Type) + len(ev.Data) + crcLen
+}
+
+// appendRecord appends the record encodeRecord encodes to b.
+func appendRecord(b []byte, stream string, v eventstore.Version, at int64, ev eventstore.EventData) []byte {
+	start := len(b)
 	b = append(b, formatV2)
 	b = appendString(b, stream)
 	b = binary.AppendUvarint(b, uint64(v))
@@ -82,7 +92,7 @@ func encodeRecord(stream string, v eventstore.Version, at int64, ev eventstore.E
 	b = appendString(b, ev.Type)
 	b = binary.AppendUvarint(b, uint64(len(ev.Data)))
 	b = append(b, ev.Data...)
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b[start:], crcTable))
 }
 
 func appendString(b []byte, s string) []byte {

@@ -53,8 +53,41 @@ func (r *streamRun) at(v eventstore.Version) (eventstore.Position, bool) {
 	return r.pos[v-r.first], true
 }
 
-func newTail() *tail {
-	return &tail{keys: make(map[string]eventstore.Position), streams: make(map[string]*streamRun)}
+// newTail returns an empty tail with room for about n records.
+func newTail(n int) *tail {
+	return &tail{keys: make(map[string]eventstore.Position, n), streams: make(map[string]*streamRun)}
+}
+
+// arena hands out byte slices cut from large chunks: a transaction's keys
+// and values, which bbolt keeps until the commit, cost one allocation per
+// chunk rather than one each.
+type arena []byte
+
+// arenaChunk is the size of an arena's chunks.
+const arenaChunk = 256 << 10
+
+// alloc returns n bytes.
+func (a *arena) alloc(n int) []byte {
+	if cap(*a)-len(*a) < n {
+		*a = make([]byte, 0, max(arenaChunk, n))
+	}
+	start := len(*a)
+	*a = (*a)[:start+n]
+	return (*a)[start : start+n : start+n]
+}
+
+// bytes returns a copy of s.
+func (a *arena) bytes(s string) []byte {
+	b := a.alloc(len(s))
+	copy(b, s)
+	return b
+}
+
+// u64 returns n as 8 big-endian bytes.
+func (a *arena) u64(n uint64) []byte {
+	b := a.alloc(8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
 }
 
 // add indexes the record at pos, version v of stream with key. Versions of
@@ -90,23 +123,37 @@ func (t *tail) absorb(u *tail) {
 // one merge walks each index once from left to right, and records through
 // as the indexed position.
 func (t *tail) merge(tx *bbolt.Tx, through eventstore.Position) error {
-	keys := make([]kv, 0, len(t.keys))
-	for k, p := range t.keys {
-		keys = append(keys, kv{[]byte(k), u64(uint64(p))})
+	var a arena
+	names := make([]string, 0, len(t.keys))
+	for k := range t.keys {
+		names = append(names, k)
 	}
-	refs := make([]kv, 0, len(t.streams))
-	heads := make([]kv, 0, len(t.streams))
-	for s, r := range t.streams {
-		refs = append(refs, kv{streamKey(s, r.first), appendSegment(nil, r.pos)})
-		heads = append(heads, kv{[]byte(s), u64(uint64(r.last()))})
+	slices.Sort(names)
+	keys := make([]kv, len(names))
+	for i, k := range names {
+		keys[i] = kv{a.bytes(k), a.u64(uint64(t.keys[k]))}
 	}
+	streams := make([]string, 0, len(t.streams))
+	for s := range t.streams {
+		streams = append(streams, s)
+	}
+	slices.Sort(streams)
+	refs := make([]kv, len(streams))
+	heads := make([]kv, len(streams))
+	for i, s := range streams {
+		r := t.streams[s]
+		refs[i] = kv{streamKey(s, r.first), appendSegment(nil, r.pos)}
+		heads[i] = kv{a.bytes(s), a.u64(uint64(r.last()))}
+	}
+	// The streams index's keys start with the stream's length: sort them
+	// as bytes.
+	slices.SortFunc(refs, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 	for _, idx := range []struct {
 		bucket  string
 		entries []kv
 	}{{bucketKeys, keys}, {bucketStreams, refs}, {bucketHeads, heads}} {
 		b := tx.Bucket([]byte(idx.bucket))
 		b.FillPercent = indexFill
-		slices.SortFunc(idx.entries, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 		for _, e := range idx.entries {
 			if err := b.Put(e.k, e.v); err != nil {
 				return err
@@ -128,7 +175,7 @@ type kv struct{ k, v []byte }
 // a tail. A record it cannot decode, or whose version does not follow its
 // stream's, is a *DamagedError: the store cannot know its key or place.
 func loadTail(tx *bbolt.Tx, path string, indexed, head eventstore.Position) (*tail, error) {
-	t := newTail()
+	t := newTail(int(head - indexed))
 	heads := tx.Bucket([]byte(bucketHeads))
 	c := tx.Bucket([]byte(bucketLog)).Cursor()
 	next := indexed + 1

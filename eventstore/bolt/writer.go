@@ -126,7 +126,7 @@ func (s *Store) mergeAtClose(head eventstore.Position) {
 	})
 	if err == nil {
 		s.tailMu.Lock()
-		s.tail, s.indexed = newTail(), head
+		s.tail, s.indexed = newTail(0), head
 		s.tailMu.Unlock()
 	}
 }
@@ -159,7 +159,11 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 		return head
 	}
 
-	w := &txWriter{next: head + 1, at: time.Now().UnixNano(), tail: s.tail, added: newTail()}
+	events := 0
+	for _, o := range live {
+		events += o.events
+	}
+	w := &txWriter{next: head + 1, at: time.Now().UnixNano(), tail: s.tail, added: newTail(events)}
 	// The tail, which indexes (indexed, head], is merged into the file's
 	// indexes in this transaction once it is large enough; this
 	// transaction's own records start the next tail.
@@ -252,6 +256,8 @@ type txWriter struct {
 
 	tail  *tail // the store's: records committed but not in the file's indexes
 	added *tail // this transaction's records
+
+	arena arena // the log's keys and records (bbolt keeps them until the commit)
 }
 
 func (w *txWriter) bind(tx *bbolt.Tx) {
@@ -352,7 +358,10 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 	res := eventstore.AppendResult{First: w.next}
 	for i, ev := range evs {
 		v := current + 1 + eventstore.Version(i)
-		w.put(w.log, u64(uint64(w.next)), encodeRecord(r.Stream, v, w.at, ev))
+		key := w.arena.alloc(8)
+		binary.BigEndian.PutUint64(key, uint64(w.next))
+		rec := w.arena.alloc(recordCap(r.Stream, ev))
+		w.put(w.log, key, appendRecord(rec[:0], r.Stream, v, w.at, ev))
 		w.added.add(r.Stream, v, ev.Key, w.next)
 		res.Last, res.Version = w.next, v
 		w.next++
