@@ -169,7 +169,14 @@ func TestGroupCommit(t *testing.T) {
 // TestCommitFailure checks that a failed commit fails every request of
 // the transaction with ErrUnavailable, writes nothing and leaves no gap.
 func TestCommitFailure(t *testing.T) {
-	s := open(t, t.TempDir())
+	// A tail of 1 record: the failing commit also merges the tail.
+	for _, every := range []int{0, 1} {
+		t.Run(fmt.Sprintf("IndexEvery=%d", every), func(t *testing.T) { testCommitFailure(t, Options{IndexEvery: every}) })
+	}
+}
+
+func testCommitFailure(t *testing.T, opts Options) {
+	s := openWith(t, t.TempDir(), opts)
 	if _, err := s.Append(t.Context(), "a", eventstore.NoStream, event("k0")); err != nil {
 		t.Fatal(err)
 	}

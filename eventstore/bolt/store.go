@@ -82,6 +82,7 @@ type Store struct {
 	// write lock) after each commit, readers of the indexes hold the read
 	// lock. The writer takes mu inside it, so readers of tail see the
 	// head that goes with it.
+	keysMu     sync.Mutex // guards tail.keys, which the writer fills as it applies; taken before tailMu
 	tailMu     sync.RWMutex
 	tail       *tail               // index of the records after indexed
 	indexed    eventstore.Position // the file's indexes hold every record up to here

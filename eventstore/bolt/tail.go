@@ -23,9 +23,11 @@ const DefaultIndexEvery = 1 << 17
 // rebuilds the tail by reading them; nothing of it needs to be written
 // until it is merged into the file's indexes.
 //
-// The writer is the only goroutine that changes a tail, and only under
-// Store.tailMu held for writing; it reads its own tail without the lock.
-// Readers hold tailMu for reading. A stream run's positions only ever grow
+// The writer is the only goroutine that changes a tail: its keys under
+// Store.keysMu (while it applies a transaction), the rest under
+// Store.tailMu held for writing; it reads its own tail without the locks.
+// Readers of the streams hold tailMu for reading; Verify, which reads the
+// keys too, holds keysMu and then tailMu. A stream run's positions only ever grow
 // at the end (a reader's copy of the slice stays valid); a merge replaces
 // the whole tail.
 type tail struct {
@@ -103,11 +105,8 @@ func (t *tail) add(stream string, v eventstore.Version, key string, pos eventsto
 	t.events++
 }
 
-// absorb appends the entries of u, a later tail, to t.
+// absorb appends the stream runs of u, a later tail sharing t's keys, to t.
 func (t *tail) absorb(u *tail) {
-	for k, p := range u.keys {
-		t.keys[k] = p
-	}
 	for s, ur := range u.streams {
 		if r := t.streams[s]; r != nil {
 			r.pos = append(r.pos, ur.pos...)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -138,13 +139,14 @@ func TestCloseMergesTail(t *testing.T) {
 	}
 }
 
-// TestReadsDuringMerges reads streams while a writer appends with a tail
-// of 2 records, so that merges keep moving records from the tail to the
-// file's indexes under the readers: every read sees each stream whole,
-// from version 0 without a gap or a repeat.
+// TestReadsDuringMerges reads streams, and verifies the store, while a
+// writer appends with a tail of 2 records, so that merges keep moving
+// records from the tail to the file's indexes under the readers: every
+// read sees each stream whole, from version 0 without a gap or a repeat,
+// and Verify finds every record indexed.
 func TestReadsDuringMerges(t *testing.T) {
 	s := openWith(t, t.TempDir(), Options{IndexEvery: 2})
-	const streams, events = 4, 400
+	const streams, events = 4, 200
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	wg.Go(func() {
@@ -154,6 +156,21 @@ func TestReadsDuringMerges(t *testing.T) {
 				t.Error(err)
 				return
 			}
+		}
+	})
+	wg.Go(func() { // Verify's reads of the tail's keys while the writer fills them
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := s.verifyRecords(t.Context(), nil); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(time.Millisecond) // let the writer have the keys
+
 		}
 	})
 	for g := range streams {

@@ -44,6 +44,13 @@ func (s *Store) Verify(ctx context.Context, progress func(VerifyReport)) (Verify
 	if err := guard("verify", func() error { return checkPages(s.db, s.path) }); err != nil {
 		return rep, unavailable("verify", err)
 	}
+	return s.verifyRecords(ctx, progress)
+}
+
+// verifyRecords is Verify without the check of the pages (which reads
+// bbolt's freelist, and so must not run while the writer commits).
+func (s *Store) verifyRecords(ctx context.Context, progress func(VerifyReport)) (VerifyReport, error) {
+	rep := VerifyReport{}
 	head, err := s.Head(ctx)
 	if err != nil {
 		return rep, err
@@ -55,13 +62,15 @@ func (s *Store) Verify(ctx context.Context, progress func(VerifyReport)) (Verify
 			return rep, err
 		}
 		// The tail and the indexed position stay as they are while the
-		// chunk is read (the writer waits to publish its next commit).
+		// chunk is read (the writer waits to apply its next commit).
+		s.keysMu.Lock()
 		s.tailMu.RLock()
 		err := s.view(ctx, "verify", func(tx *bbolt.Tx) error {
 			next, reason = verifyChunkAt(tx, s.indexes(tx), next, head, &rep, reason)
 			return nil
 		})
 		s.tailMu.RUnlock()
+		s.keysMu.Unlock()
 		if err != nil {
 			return rep, err
 		}

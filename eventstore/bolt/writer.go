@@ -163,15 +163,28 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	for _, o := range live {
 		events += o.events
 	}
-	w := &txWriter{next: head + 1, at: time.Now().UnixNano(), tail: s.tail, added: newTail(events)}
 	// The tail, which indexes (indexed, head], is merged into the file's
-	// indexes in this transaction once it is large enough; this
-	// transaction's own records start the next tail.
+	// indexes at the start of this transaction once it is large enough;
+	// this transaction's own records then start the next tail. Otherwise
+	// their keys go straight into the tail's (and are taken out again if
+	// the commit fails), their streams' runs into added until the commit.
 	merge := s.tail.events >= s.indexEvery
+	w := &txWriter{next: head + 1, at: time.Now().UnixNano(), tail: s.tail,
+		added: &tail{keys: s.tail.keys, streams: make(map[string]*streamRun)}}
+	if merge {
+		w.tail, w.added.keys = newTail(0), make(map[string]eventstore.Position, max(events, s.indexEvery))
+	}
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
 	var applied time.Time // when the requests were applied; the rest is commit and fsync
 	err := guard("append", func() error {
 		return s.db.Update(func(tx *bbolt.Tx) error {
 			w.bind(tx)
+			if merge {
+				if err := s.tail.merge(tx, head); err != nil {
+					return err
+				}
+			}
 			for _, o := range live {
 				o.outs = make([]eventstore.AppendOutcome, len(o.reqs))
 				for i, r := range o.reqs {
@@ -183,11 +196,6 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 			}
 			if w.next == head+1 {
 				return errNothingWritten
-			}
-			if merge {
-				if err := s.tail.merge(tx, head); err != nil {
-					return err
-				}
 			}
 			if s.beforeCommit != nil {
 				if err := s.beforeCommit(); err != nil {
@@ -203,6 +211,11 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	}
 	if errors.Is(err, ErrDamaged) {
 		s.damaged.CompareAndSwap(nil, &err)
+	}
+	if !merge && (err != nil || w.next == head+1) {
+		for _, k := range w.newKeys {
+			delete(s.tail.keys, k) // nothing of the transaction was written
+		}
 	}
 	if err != nil {
 		err = unavailable("append", err)
@@ -254,8 +267,10 @@ type txWriter struct {
 	at    int64               // recorded-at of every record of the transaction
 	fatal error               // a write failed: the transaction must be aborted
 
-	tail  *tail // the store's: records committed but not in the file's indexes
-	added *tail // this transaction's records
+	tail  *tail // the store's: records committed but not in the file's indexes (empty after a merge)
+	added *tail // this transaction's records; its keys are the store's tail's unless it merged
+
+	newKeys []string // the keys added, to take out of the tail's if the commit fails
 
 	arena arena // the log's keys and records (bbolt keeps them until the commit)
 }
@@ -272,9 +287,6 @@ func (w *txWriter) bind(tx *bbolt.Tx) {
 // file's index).
 func (w *txWriter) keyPosition(key string) eventstore.Position {
 	if p, ok := w.added.keys[key]; ok {
-		return p
-	}
-	if p, ok := w.tail.keys[key]; ok {
 		return p
 	}
 	if p := w.keys.Get([]byte(key)); p != nil {
@@ -363,6 +375,7 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 		rec := w.arena.alloc(recordCap(r.Stream, ev))
 		w.put(w.log, key, appendRecord(rec[:0], r.Stream, v, w.at, ev))
 		w.added.add(r.Stream, v, ev.Key, w.next)
+		w.newKeys = append(w.newKeys, ev.Key)
 		res.Last, res.Version = w.next, v
 		w.next++
 	}
