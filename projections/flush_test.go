@@ -117,3 +117,41 @@ func TestLiveRescoresWithoutWaiters(t *testing.T) {
 		t.Error("published without re-scoring")
 	}
 }
+
+// TestSnapshotsAreRescored: a snapshot holds every account it holds
+// re-scored, with its marks: applyBatch re-scores before a snapshot falls
+// due, and stop before the final one. Otherwise a restart would take an
+// account without a mark as its baseline, and the news of its events
+// since would never be derived.
+func TestSnapshotsAreRescored(t *testing.T) {
+	p, store := flushWorld(t, 2)
+	p.cfg.SnapshotPath = t.TempDir() + "/snapshot"
+	p.cfg.SnapshotEvery, p.cfg.SnapshotInterval = 2, time.Hour
+	p.lastSnap = time.Now()
+	recs, err := store.ReadAll(t.Context(), 0, 10)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%d records, %v", len(recs), err)
+	}
+	idle := make(chan decoded)
+	p.lastFlush = time.Now().Add(time.Hour) // no re-score for the interval's sake
+
+	p.applyBatch(p.decode(recs[0]), idle) // 1 event: no snapshot due
+	if p.rescores.Load() != 0 {
+		t.Fatalf("re-scored with no snapshot due")
+	}
+	p.applyBatch(p.decode(recs[1]), idle) // 2 events: a snapshot is due
+	if got := p.Position(); got != recs[1].Position || len(p.dirty) != 0 {
+		t.Fatalf("snapshot due: published %d with %d accounts waiting; want %d, 0", got, len(p.dirty), recs[1].Position)
+	}
+	p.sinceSnap = 0
+	p.applyBatch(p.decode(recs[2]), idle)
+	if len(p.dirty) == 0 {
+		t.Fatal("re-scored with no snapshot due")
+	}
+	if err := p.stop(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Position(); got != recs[2].Position || len(p.dirty) != 0 {
+		t.Fatalf("stopped: published %d with %d accounts waiting; want %d, 0", got, len(p.dirty), recs[2].Position)
+	}
+}

@@ -288,6 +288,7 @@ func (p *Projector) Run(ctx context.Context) error {
 // projector (Run returns the error, so readiness fails): it is reported to
 // the observer and logged, never skipped.
 func (p *Projector) stop(cause error) error {
+	p.flushApplied() // the final snapshot holds every account re-scored
 	var ce *eventstore.CorruptError
 	if errors.As(cause, &ce) {
 		p.cfg.Logger.Error().Err(cause).Uint64("position", uint64(p.Position())).
@@ -370,9 +371,13 @@ done:
 	// has passed since the last one, unless a WaitFor waits; so does the
 	// publication of the position (Run re-scores and publishes when the
 	// interval ends or a waiter asks).
+	// A snapshot due after this batch (maybeSnapshot) is taken re-scored,
+	// so that it holds the marks of every account it holds (a restart
+	// takes an account without a mark as its baseline).
 	replaying := p.pos < p.replayTo
 	idle := len(more) == 0 && !replaying
-	flush := (idle && (p.waiters.Load() > 0 || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
+	snapDue := p.cfg.SnapshotPath != "" && (p.sinceSnap+n >= p.cfg.SnapshotEvery || time.Since(p.lastSnap) >= p.cfg.SnapshotInterval)
+	flush := snapDue || (idle && (p.waiters.Load() > 0 || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
 	if flush {
 		p.flushLocked()
 	}
