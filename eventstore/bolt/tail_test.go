@@ -250,3 +250,28 @@ func TestReadStreamWithinSegments(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDuplicatesStillMerge: a commit that writes nothing (its requests are
+// duplicates) still merges a full tail, rather than merging and rolling
+// back at every retry.
+func TestDuplicatesStillMerge(t *testing.T) {
+	s := openWith(t, t.TempDir(), Options{IndexEvery: 2})
+	fillStreams(t, s, 3) // a merge after 2 records; the tail holds the third
+	fillStreams(t, s, 1) // k0 again: nothing written
+	if s.indexed != 2 || s.tail.events != 1 {
+		t.Fatalf("indexed %d, tail of %d; want 2 and 1", s.indexed, s.tail.events)
+	}
+	if _, err := s.Append(t.Context(), "s3", eventstore.AnyVersion, event("k3")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Append(t.Context(), "s0", eventstore.AnyVersion, event("k0"))
+	if err != nil || !res.Duplicate || res.First != 1 {
+		t.Fatalf("k0 again: %+v, %v", res, err)
+	}
+	if s.indexed != 4 || s.tail.events != 0 {
+		t.Errorf("after a duplicate with a full tail: indexed %d, tail of %d; want 4 and 0", s.indexed, s.tail.events)
+	}
+	if _, err := s.verifyRecords(t.Context(), nil); err != nil {
+		t.Error(err)
+	}
+}

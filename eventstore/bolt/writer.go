@@ -194,7 +194,7 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 					}
 				}
 			}
-			if w.next == head+1 {
+			if w.next == head+1 && !merge { // a merge alone is worth its commit
 				return errNothingWritten
 			}
 			if s.beforeCommit != nil {
@@ -227,10 +227,10 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	}
 
 	newHead := w.next - 1
-	if newHead != head {
-		if s.onCommit != nil {
-			s.onCommit(int(newHead-head), time.Since(applied))
-		}
+	if newHead != head && s.onCommit != nil {
+		s.onCommit(int(newHead-head), time.Since(applied))
+	}
+	if newHead != head || merge {
 		s.commits.Add(1)
 		s.events.Add(uint64(newHead - head))
 		// Readers see the new tail and the new head together.
@@ -240,11 +240,13 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 		} else {
 			s.tail.absorb(w.added)
 		}
-		s.mu.Lock()
-		s.head = newHead
-		close(s.notify)
-		s.notify = make(chan struct{})
-		s.mu.Unlock()
+		if newHead != head {
+			s.mu.Lock()
+			s.head = newHead
+			close(s.notify)
+			s.notify = make(chan struct{})
+			s.mu.Unlock()
+		}
 		s.tailMu.Unlock()
 	}
 	for _, o := range live {
@@ -257,9 +259,11 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 //
 // Records go to the log as they are applied (their keys, the positions,
 // only grow: each put appends to the last page). Their index entries go to
-// added, a tail of this transaction only, which the store absorbs into its
-// own once the transaction has committed; the file's indexes are written
-// only when a tail is merged.
+// added, a tail of this transaction's records: its keys are the store's
+// tail's own map (or, when the transaction merges the store's tail, the
+// next tail's), its stream runs are absorbed into the store's tail once
+// the transaction has committed. The file's indexes are written only when
+// a tail is merged.
 type txWriter struct {
 	log, keys, heads *bbolt.Bucket
 
