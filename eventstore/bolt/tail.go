@@ -27,9 +27,9 @@ const DefaultIndexEvery = 1 << 17
 // Store.keysMu (while it applies a transaction), the rest under
 // Store.tailMu held for writing; it reads its own tail without the locks.
 // Readers of the streams hold tailMu for reading; Verify, which reads the
-// keys too, holds keysMu and then tailMu. A stream run's positions only ever grow
-// at the end (a reader's copy of the slice stays valid); a merge replaces
-// the whole tail.
+// keys too, holds keysMu and then tailMu. A stream run's positions only
+// ever grow at the end (a reader's copy of the slice stays valid); a
+// merge replaces the whole tail.
 type tail struct {
 	keys    map[string]eventstore.Position
 	streams map[string]*streamRun
