@@ -53,10 +53,11 @@ func flushWorld(t *testing.T, n int) (*Projector, eventstore.Store) {
 
 // TestLiveRescoresWaitForAWaiter: live, with nothing queued, applyBatch
 // re-scores and publishes what it applied only once liveFlushEvery has
-// passed since the last re-score, or at once when a WaitFor waits; what it
-// held back, flushApplied re-scores and publishes (Run calls it when the
-// interval ends or a waiter arrives). Before, every batch that emptied the
-// queue was re-scored: under a stream of commits, once per commit.
+// passed since the last re-score, or at once when a WaitFor waits or an
+// account takes its first events (its baseline); what it held back,
+// flushApplied re-scores and publishes (Run calls it when the interval
+// ends or a waiter arrives). Before, every batch that emptied the queue
+// was re-scored: under a stream of commits, once per commit.
 func TestLiveRescoresWaitForAWaiter(t *testing.T) {
 	p, store := flushWorld(t, 3)
 	recs, err := store.ReadAll(t.Context(), 0, 10)
@@ -66,17 +67,20 @@ func TestLiveRescoresWaitForAWaiter(t *testing.T) {
 	idle := make(chan decoded)              // nothing queued
 	p.lastFlush = time.Now().Add(time.Hour) // the interval has not passed
 
-	p.applyBatch(p.decode(recs[0]), idle)
+	p.applyBatch(p.decode(recs[0]), idle) // account.opened: its baseline at once
+	if got, rescores := p.Position(), p.rescores.Load(); got != recs[0].Position || rescores != 1 || len(p.dirty) != 0 {
+		t.Fatalf("a new account: published %d after %d re-scores, %d accounts waiting; want %d, 1, 0", got, rescores, len(p.dirty), recs[0].Position)
+	}
 	p.applyBatch(p.decode(recs[1]), idle)
-	if got, rescores := p.Position(), p.rescores.Load(); got != 0 || rescores != 0 || p.dirty["acme"] != 2 {
-		t.Fatalf("no waiter: published %d after %d re-scores, %d events waiting; want 0, 0, 2", got, rescores, p.dirty["acme"])
+	if got, rescores := p.Position(), p.rescores.Load(); got != recs[0].Position || rescores != 1 || p.dirty["acme"] != 1 {
+		t.Fatalf("no waiter: published %d after %d re-scores, %d events waiting; want %d, 1, 1", got, rescores, p.dirty["acme"], recs[0].Position)
 	}
 
 	p.waiters.Add(1)
 	p.applyBatch(p.decode(recs[2]), idle)
 	p.waiters.Add(-1)
-	if got, rescores := p.Position(), p.rescores.Load(); got != recs[2].Position || rescores != 1 || len(p.dirty) != 0 {
-		t.Fatalf("a waiter: published %d after %d re-scores, %d accounts waiting; want %d, 1, 0", got, rescores, len(p.dirty), recs[2].Position)
+	if got, rescores := p.Position(), p.rescores.Load(); got != recs[2].Position || rescores != 2 || len(p.dirty) != 0 {
+		t.Fatalf("a waiter: published %d after %d re-scores, %d accounts waiting; want %d, 2, 0", got, rescores, len(p.dirty), recs[2].Position)
 	}
 
 	p.applyBatch(p.decode(recs[3]), idle)
@@ -84,8 +88,8 @@ func TestLiveRescoresWaitForAWaiter(t *testing.T) {
 		t.Fatalf("no waiter: published %d, want %d", got, recs[2].Position)
 	}
 	p.flushApplied()
-	if got, rescores := p.Position(), p.rescores.Load(); got != recs[3].Position || rescores != 2 {
-		t.Fatalf("flushApplied: published %d after %d re-scores; want %d, 2", got, rescores, recs[3].Position)
+	if got, rescores := p.Position(), p.rescores.Load(); got != recs[3].Position || rescores != 3 {
+		t.Fatalf("flushApplied: published %d after %d re-scores; want %d, 3", got, rescores, recs[3].Position)
 	}
 }
 
@@ -124,34 +128,36 @@ func TestLiveRescoresWithoutWaiters(t *testing.T) {
 // account without a mark as its baseline, and the news of its events
 // since would never be derived.
 func TestSnapshotsAreRescored(t *testing.T) {
-	p, store := flushWorld(t, 2)
+	p, store := flushWorld(t, 3)
 	p.cfg.SnapshotPath = t.TempDir() + "/snapshot"
 	p.cfg.SnapshotEvery, p.cfg.SnapshotInterval = 2, time.Hour
 	p.lastSnap = time.Now()
 	recs, err := store.ReadAll(t.Context(), 0, 10)
-	if err != nil || len(recs) != 3 {
+	if err != nil || len(recs) != 4 {
 		t.Fatalf("%d records, %v", len(recs), err)
 	}
 	idle := make(chan decoded)
 	p.lastFlush = time.Now().Add(time.Hour) // no re-score for the interval's sake
 
-	p.applyBatch(p.decode(recs[0]), idle) // 1 event: no snapshot due
-	if p.rescores.Load() != 0 {
+	p.applyBatch(p.decode(recs[0]), idle) // the account's baseline: re-scored
+	p.sinceSnap = 0
+	p.applyBatch(p.decode(recs[1]), idle) // 1 event: no snapshot due
+	if len(p.dirty) == 0 {
 		t.Fatalf("re-scored with no snapshot due")
 	}
-	p.applyBatch(p.decode(recs[1]), idle) // 2 events: a snapshot is due
-	if got := p.Position(); got != recs[1].Position || len(p.dirty) != 0 {
-		t.Fatalf("snapshot due: published %d with %d accounts waiting; want %d, 0", got, len(p.dirty), recs[1].Position)
+	p.applyBatch(p.decode(recs[2]), idle) // 2 events: a snapshot is due
+	if got := p.Position(); got != recs[2].Position || len(p.dirty) != 0 {
+		t.Fatalf("snapshot due: published %d with %d accounts waiting; want %d, 0", got, len(p.dirty), recs[2].Position)
 	}
 	p.sinceSnap = 0
-	p.applyBatch(p.decode(recs[2]), idle)
+	p.applyBatch(p.decode(recs[3]), idle)
 	if len(p.dirty) == 0 {
 		t.Fatal("re-scored with no snapshot due")
 	}
 	if err := p.stop(nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Position(); got != recs[2].Position || len(p.dirty) != 0 {
-		t.Fatalf("stopped: published %d with %d accounts waiting; want %d, 0", got, len(p.dirty), recs[2].Position)
+	if got := p.Position(); got != recs[3].Position || len(p.dirty) != 0 {
+		t.Fatalf("stopped: published %d with %d accounts waiting; want %d, 0", got, len(p.dirty), recs[3].Position)
 	}
 }

@@ -133,6 +133,10 @@ type Projector struct {
 	// came while nothing was queued (see liveFlushEvery).
 	waiters  atomic.Int32
 	flushReq chan struct{}
+	// unmarked is set when applyBatch applied an event of an account never
+	// re-scored (or a manager without a mark): its first re-score takes
+	// its baseline, which must not wait (Run's goroutine only).
+	unmarked bool
 	// replayTo is the head of the log when Run started: until the
 	// projector reaches it, an empty queue does not mean it is caught up
 	// (Run's goroutine only).
@@ -368,16 +372,18 @@ done:
 	// re-score would be undone by the next page's events).
 	//
 	// Live, with nothing queued, the re-score waits until liveFlushEvery
-	// has passed since the last one, unless a WaitFor waits; so does the
-	// publication of the position (Run re-scores and publishes when the
-	// interval ends or a waiter asks).
+	// has passed since the last one, unless a WaitFor waits or the batch
+	// holds a subject's first events (its baseline is taken before
+	// queries see it, as before); so does the publication of the position
+	// (Run re-scores and publishes when the interval ends or a waiter
+	// asks).
 	// A snapshot due after this batch (maybeSnapshot) is taken re-scored,
 	// so that it holds the marks of every account it holds (a restart
 	// takes an account without a mark as its baseline).
 	replaying := p.pos < p.replayTo
 	idle := len(more) == 0 && !replaying
 	snapDue := p.cfg.SnapshotPath != "" && (p.sinceSnap+n >= p.cfg.SnapshotEvery || time.Since(p.lastSnap) >= p.cfg.SnapshotInterval)
-	flush := snapDue || (idle && (p.waiters.Load() > 0 || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
+	flush := snapDue || (idle && (p.waiters.Load() > 0 || p.unmarked || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
 	if flush {
 		p.flushLocked()
 	}
@@ -398,6 +404,7 @@ done:
 // flushLocked re-scores the accounts touched since the last flush and ends
 // the catch-up when it is done; p.mu is held.
 func (p *Projector) flushLocked() {
+	p.unmarked = false
 	now := p.cfg.Now()
 	p.flushDirty(now)
 	if p.catchingUp && p.pos >= p.catchUpTo {
@@ -462,6 +469,9 @@ func (p *Projector) applyLocked(d decoded) {
 		return
 	}
 	if id := p.state.Apply(ev); id != "" {
+		if p.cache[id] == nil {
+			p.unmarked = true
+		}
 		p.dirty[id]++
 		if p.dirty[id] >= pruneEvery && p.pos < p.replayTo {
 			// A replay re-scores the accounts once a second; one that
@@ -482,6 +492,9 @@ func (p *Projector) applyLocked(d decoded) {
 		}
 	}
 	if ev.Type.IsManagerEvent() && p.deriving() {
+		if p.marks.Managers[ev.Subject] == nil {
+			p.unmarked = true
+		}
 		p.checkManagerOf(ev.Subject)
 	}
 }
