@@ -142,6 +142,15 @@ type Projector struct {
 	sinceSnap int
 	lastSnap  time.Time
 	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
+	// waiters counts the WaitFor calls waiting; flushReq (one slot) asks
+	// Run to re-score and publish what it applied, for a waiter that
+	// came while nothing was queued (see liveFlushEvery).
+	waiters  atomic.Int32
+	flushReq chan struct{}
+	// unmarked is set when applyBatch applied an event of an account never
+	// re-scored (or a manager without a mark): its first re-score takes
+	// its baseline, which must not wait (Run's goroutine only).
+	unmarked bool
 	// replayTo is the head of the log when Run started: until the
 	// projector reaches it, an empty queue does not mean it is caught up
 	// (written by Run before it starts the checkpoints' goroutine, read
@@ -206,7 +215,7 @@ func New(cfg Config) (*Projector, error) {
 	}
 	p := &Projector{
 		cfg: cfg, state: NewState(), cache: make(map[string]*cached), live: newMaintained(), dirty: make(map[string]int),
-		advanced: make(chan struct{}), marks: newMarks(), catchingUp: true,
+		advanced: make(chan struct{}), flushReq: make(chan struct{}, 1), marks: newMarks(), catchingUp: true,
 		mgrCheck: map[string]struct{}{}, mgrWake: map[string]time.Time{}, ck: newCheckpointer(cfg),
 	}
 	if cfg.DedupeKeys {
@@ -302,7 +311,10 @@ func (p *Projector) Run(ctx context.Context) error {
 			}
 			p.applyBatch(rec, recs)
 			p.maybeSnapshot(false)
+		case <-p.flushReq:
+			p.flushApplied()
 		case <-timer.C:
+			p.flushApplied()
 			p.Refresh()
 			p.maybeSnapshot(false)
 		case <-ctx.Done():
@@ -315,6 +327,7 @@ func (p *Projector) Run(ctx context.Context) error {
 // projector (Run returns the error, so readiness fails): it is reported to
 // the observer and logged, never skipped.
 func (p *Projector) stop(cause error) error {
+	p.flushApplied() // the final snapshot holds every account re-scored
 	var ce *eventstore.CorruptError
 	if errors.As(cause, &ce) {
 		p.cfg.Logger.Error().Err(cause).Uint64("position", uint64(p.Position())).
@@ -343,9 +356,21 @@ func (p *Projector) resetTimer(t *time.Timer) {
 	if len(p.sched) > 0 {
 		wait = min(wait, max(p.sched[0].at.Sub(p.cfg.Now()), time.Millisecond))
 	}
+	if p.pos > p.Position() {
+		// Applied, waiting for its re-score (applyBatch).
+		wait = min(wait, max(liveFlushEvery-time.Since(p.lastFlush), time.Millisecond))
+	}
 	p.mu.RUnlock()
 	t.Reset(wait)
 }
+
+// liveFlushEvery is how long, at most, the live projector lets applied
+// events wait for their re-score while nobody waits for them (WaitFor):
+// under a stream of commits the accounts they touch are re-scored once per
+// interval, not once per commit. A WaitFor has them re-scored at once.
+// Queries are not held back: they score an account touched since its last
+// re-score afresh.
+const liveFlushEvery = 250 * time.Millisecond
 
 // applyBatch applies rec and whatever else is already queued, up to a
 // bound, under one lock.
@@ -380,14 +405,22 @@ done:
 	// at start, the queue runs empty between pages of the log: it
 	// re-scores once a second and at the end, not after every page (each
 	// re-score would be undone by the next page's events).
+	//
+	// Live, with nothing queued, the re-score waits until liveFlushEvery
+	// has passed since the last one, unless a WaitFor waits or the batch
+	// holds a subject's first events (its baseline is taken before
+	// queries see it, as before); so does the publication of the position
+	// (Run re-scores and publishes when the interval ends or a waiter
+	// asks).
+	// A snapshot due after this batch (maybeSnapshot) is taken re-scored,
+	// so that it holds the marks of every account it holds (a restart
+	// takes an account without a mark as its baseline).
 	replaying := p.pos < p.replayTo
-	if (len(more) == 0 && !replaying) || time.Since(p.lastFlush) > time.Second {
-		now := p.cfg.Now()
-		p.flushDirty(now)
-		if p.catchingUp && p.pos >= p.catchUpTo {
-			p.endCatchUp(now)
-		}
-		p.lastFlush = time.Now()
+	idle := len(more) == 0 && !replaying
+	snapDue := p.cfg.SnapshotPath != "" && (p.sinceSnap+n >= p.cfg.SnapshotEvery || time.Since(p.lastSnap) >= p.cfg.SnapshotInterval)
+	flush := snapDue || (idle && (p.waiters.Load() > 0 || p.unmarked || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
+	if flush {
+		p.flushLocked()
 	}
 	pos := p.pos
 	p.mu.Unlock()
@@ -398,6 +431,34 @@ done:
 	if o := p.cfg.Observer; o != nil {
 		o.Applied(pos, recordedAt, n)
 	}
+	if flush || !idle {
+		p.publish(pos)
+	}
+}
+
+// flushLocked re-scores the accounts touched since the last flush and ends
+// the catch-up when it is done; p.mu is held.
+func (p *Projector) flushLocked() {
+	p.unmarked = false
+	now := p.cfg.Now()
+	p.flushDirty(now)
+	if p.catchingUp && p.pos >= p.catchUpTo {
+		p.endCatchUp(now)
+	}
+	p.lastFlush = time.Now()
+}
+
+// flushApplied re-scores and publishes what applyBatch applied without
+// publishing it (Run's goroutine).
+func (p *Projector) flushApplied() {
+	p.mu.Lock()
+	if p.pos <= p.Position() {
+		p.mu.Unlock()
+		return
+	}
+	p.flushLocked()
+	pos := p.pos
+	p.mu.Unlock()
 	p.publish(pos)
 }
 
@@ -444,6 +505,9 @@ func (p *Projector) applyLocked(d decoded) {
 	}
 	p.noteApplied(rec.Position, ev.Time)
 	if id := p.state.Apply(ev); id != "" {
+		if p.cache[id] == nil {
+			p.unmarked = true
+		}
 		p.dirty[id]++
 		if p.dirty[id] >= pruneEvery && p.pos < p.replayTo {
 			// A replay re-scores the accounts once a second; one that
@@ -469,6 +533,9 @@ func (p *Projector) applyLocked(d decoded) {
 	if ev.Type.IsManagerEvent() {
 		p.managerChanged(ev.Subject)
 		if p.deriving() {
+			if p.marks.Managers[ev.Subject] == nil {
+				p.unmarked = true
+			}
 			p.checkManagerOf(ev.Subject)
 		}
 	}
@@ -642,6 +709,17 @@ func (p *Projector) Position() eventstore.Position {
 // WaitFor blocks until the projections reflect pos or ctx is done; then it
 // returns ErrBehind wrapped with how far they are.
 func (p *Projector) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	if p.Position() >= pos {
+		return nil
+	}
+	// Applied events wait for their re-score unless someone waits
+	// (liveFlushEvery): say so, and ask Run to re-score what it applied.
+	p.waiters.Add(1)
+	defer p.waiters.Add(-1)
+	select {
+	case p.flushReq <- struct{}{}:
+	default:
+	}
 	for {
 		p.advMu.Lock()
 		ch := p.advanced

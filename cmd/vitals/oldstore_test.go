@@ -69,9 +69,9 @@ func TestStoreWrittenBeforeCompactEvents(t *testing.T) {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errs)
 	}
 	// The version that wrote it reads file format 2 only: opening the file
-	// marked it format 3, which that version refuses.
-	if f := metaFormatOf(t, dir); f != 3 {
-		t.Fatalf("the store is file format %d after opening, want 3", f)
+	// marked it format 4, which that version refuses.
+	if f := metaFormatOf(t, dir); f != 4 {
+		t.Fatalf("the store is file format %d after opening, want 4", f)
 	}
 
 	store, err := bolt.Open(t.Context(), dir, bolt.Options{})

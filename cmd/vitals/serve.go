@@ -26,6 +26,7 @@ import (
 	"github.com/vitals-hq/vitals/demo"
 	"github.com/vitals-hq/vitals/domain"
 	"github.com/vitals-hq/vitals/eventstore"
+	"github.com/vitals-hq/vitals/eventstore/bolt"
 	"github.com/vitals-hq/vitals/eventstore/stores"
 	"github.com/vitals-hq/vitals/ingest"
 	"github.com/vitals-hq/vitals/ingest/broker"
@@ -62,6 +63,7 @@ type serveConfig struct {
 	drainDelay        time.Duration
 	snapshotEvery     int
 	snapshotInterval  time.Duration
+	storeIndexEvery   int
 
 	natsURL, natsTopic, natsPoisonTopic, natsDurable string
 	natsAckWait                                      time.Duration
@@ -85,6 +87,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long a shutdown waits for requests in flight")
 	fs.StringVar(&c.store, "store", "bolt", "event store: bolt (embedded, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB)")
+	fs.IntVar(&c.storeIndexEvery, "store-index-every", bolt.DefaultIndexEvery, "the embedded store indexes this many of its newest events in memory (read back from the log after a crash) before writing them into its file's indexes in one pass")
 	fs.StringVar(&c.scoringConfig, "scoring-config", "", "YAML file with the scoring configuration (default: the built-in defaults of docs/scoring.md)")
 	fs.StringVar(&c.keysFile, "keys-file", "", "API keys file (default: keys.json in --data-dir; see vitals keys add)")
 	fs.StringVar(&c.apiKeys, "api-keys", "", "API keys as name:scope+scope:sha256hex, comma-separated (hashes only)")
@@ -375,7 +378,7 @@ type storeInfo struct {
 // bolt store in the data dir (default), or EventStoreDB/KurrentDB for an
 // esdb:// URL.
 func openStore(ctx context.Context, c serveConfig, log zerolog.Logger, m *metrics.Metrics) (eventstore.Store, storeInfo, error) {
-	s, err := stores.Open(ctx, c.store, stores.Options{DataDir: c.dataDir, Logger: log, OnCommit: m.ObserveCommit})
+	s, err := stores.Open(ctx, c.store, stores.Options{DataDir: c.dataDir, Logger: log, OnCommit: m.ObserveCommit, IndexEvery: c.storeIndexEvery})
 	if errors.Is(err, stores.ErrUnknown) {
 		return nil, storeInfo{}, fmt.Errorf("--store: %w", err)
 	}

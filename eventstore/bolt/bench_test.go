@@ -2,9 +2,13 @@ package bolt
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vitals-hq/vitals/eventstore"
 )
@@ -91,4 +95,88 @@ func appendMany(b *testing.B, s *Store, reqs []eventstore.AppendRequest) error {
 		}
 	}
 	return nil
+}
+
+// BenchmarkAppendAccounts is the writer under HTTP ingest's load at the
+// scale of `vitals bench --accounts 2000`: a store already holding
+// benchPrefill events over 2000 streams, then 8 appenders each sending
+// AppendMany calls of 1000 single-event requests to random streams (as 8
+// HTTP clients posting 1000-event batches do). Keys are either the demo's
+// ("seq": a counter, as vitals-demo's ids) or random ("random": as UUIDs).
+// Besides ns/op it reports the process's CPU time per event (user +
+// system, getrusage), which depends far less on a shared machine's load,
+// and the bytes the file grew per event.
+func BenchmarkAppendAccounts(b *testing.B) {
+	for _, keys := range []string{"seq", "random"} {
+		b.Run("keys="+keys, func(b *testing.B) {
+			const streams, appenders = 2000, 8
+			s := open(b, b.TempDir())
+			rng := rand.New(rand.NewPCG(1, 2))
+			var seq int
+			key := func() string {
+				seq++
+				if keys == "seq" {
+					return "11:vitals-demo/demo-1-" + strconv.Itoa(seq)
+				}
+				return fmt.Sprintf("9:crm-sync/%016x%016x", rng.Uint64(), rng.Uint64())
+			}
+			batch := func() []eventstore.AppendRequest {
+				reqs := make([]eventstore.AppendRequest, benchBatch)
+				for i := range reqs {
+					reqs[i] = eventstore.AppendRequest{
+						Stream: "account-" + strconv.Itoa(rng.IntN(streams)), Expected: eventstore.AnyVersion,
+						Events: []eventstore.EventData{{Key: key(), Type: "touchpoint.recorded", Data: benchPayload[:250]}},
+					}
+				}
+				return reqs
+			}
+			for range benchPrefill / benchBatch {
+				if err := appendMany(b, s, batch()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			batches := make([][]eventstore.AppendRequest, b.N)
+			for i := range batches {
+				batches[i] = batch()
+			}
+			st0, _ := s.Stats()
+			cpu0 := cpuTime(b)
+			b.ResetTimer()
+			var (
+				next atomic.Int64
+				wg   sync.WaitGroup
+			)
+			for range appenders {
+				wg.Go(func() {
+					for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+						if err := appendMany(b, s, batches[n-1]); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			events := float64(b.N * benchBatch)
+			st1, _ := s.Stats()
+			b.ReportMetric(float64(cpuTime(b)-cpu0)/1e3/events, "cpu-µs/event")
+			b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(st1.Events-st0.Events)/float64(st1.Commits-st0.Commits), "events/commit")
+			b.ReportMetric(float64(st1.SizeBytes)/float64(st1.Events), "file-B/event")
+		})
+	}
+}
+
+// benchPrefill is how many events BenchmarkAppendAccounts stores before it
+// starts timing.
+const benchPrefill = 400_000
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

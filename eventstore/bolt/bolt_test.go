@@ -39,6 +39,32 @@ func TestConformance(t *testing.T) {
 		})
 }
 
+// TestConformanceMerging runs the conformance suite with tails of 1 and 3
+// records, so that nearly every commit merges the tail into the file's
+// indexes and reads meet records on both sides of the indexed position.
+func TestConformanceMerging(t *testing.T) {
+	for _, every := range []int{1, 3} {
+		t.Run(fmt.Sprintf("IndexEvery=%d", every), func(t *testing.T) {
+			eventstoretest.Run(t, eventstoretest.Features{GapFreePositions: true, Reopen: true, Dedupe: true},
+				func(t *testing.T) (eventstore.Store, func() eventstore.Store) {
+					dir := t.TempDir()
+					return openWith(t, dir, Options{IndexEvery: every}), func() eventstore.Store { return openWith(t, dir, Options{IndexEvery: every}) }
+				})
+		})
+	}
+}
+
+// openWith opens a store in dir with opts and closes it when the test ends.
+func openWith(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func event(key string) eventstore.EventData {
 	return eventstore.EventData{Key: key, Type: "test.happened", Data: []byte(`{}`)}
 }
@@ -143,7 +169,14 @@ func TestGroupCommit(t *testing.T) {
 // TestCommitFailure checks that a failed commit fails every request of
 // the transaction with ErrUnavailable, writes nothing and leaves no gap.
 func TestCommitFailure(t *testing.T) {
-	s := open(t, t.TempDir())
+	// A tail of 1 record: the failing commit also merges the tail.
+	for _, every := range []int{0, 1} {
+		t.Run(fmt.Sprintf("IndexEvery=%d", every), func(t *testing.T) { testCommitFailure(t, Options{IndexEvery: every}) })
+	}
+}
+
+func testCommitFailure(t *testing.T, opts Options) {
+	s := openWith(t, t.TempDir(), opts)
 	if _, err := s.Append(t.Context(), "a", eventstore.NoStream, event("k0")); err != nil {
 		t.Fatal(err)
 	}
@@ -274,30 +307,50 @@ func FuzzDecodeRecord(f *testing.F) {
 	})
 }
 
-// TestOpenUpgradesFileFormat: a file of format 1 or 2 (written before event
-// data could be in the compact form) is marked format 3 when opened, so
-// that an earlier version, which could not decode such data, refuses it.
+// TestOpenUpgradesFileFormat: a file of format 1, 2 or 3 (written before
+// event data could be in the compact form, or before records could be
+// left out of the indexes) is marked format 4 when opened, with its
+// indexes holding every record up to its head, so that an earlier
+// version, which could not decode such data or find such records,
+// refuses it.
 func TestOpenUpgradesFileFormat(t *testing.T) {
-	for _, old := range []byte{fileFormatV1, fileFormatV2} {
+	for _, old := range []byte{fileFormatV1, fileFormatV2, fileFormatV3} {
 		dir := t.TempDir()
 		s := open(t, dir)
-		if err := s.db.Update(func(tx *bbolt.Tx) error {
-			return tx.Bucket([]byte(bucketMeta)).Put([]byte(metaFormat), []byte{old})
+		if _, err := s.Append(t.Context(), "s", eventstore.NoStream, event("a"), event("b")); err != nil {
+			t.Fatal(err)
+		}
+		s.Close() // merges the tail: the indexes hold both records
+		db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(tx *bbolt.Tx) error {
+			meta := tx.Bucket([]byte(bucketMeta))
+			if err := meta.Delete([]byte(metaIndexed)); err != nil {
+				return err
+			}
+			return meta.Put([]byte(metaFormat), []byte{old})
 		}); err != nil {
 			t.Fatal(err)
 		}
-		s.Close()
+		db.Close()
 		s = open(t, dir)
-		var got []byte
+		var format, indexed []byte
 		if err := s.db.View(func(tx *bbolt.Tx) error {
-			got = bytes.Clone(tx.Bucket([]byte(bucketMeta)).Get([]byte(metaFormat)))
+			meta := tx.Bucket([]byte(bucketMeta))
+			format = bytes.Clone(meta.Get([]byte(metaFormat)))
+			indexed = bytes.Clone(meta.Get([]byte(metaIndexed)))
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
-		s.Close()
-		if !bytes.Equal(got, []byte{3}) {
-			t.Errorf("a file of format %d is format %v after Open, want 3", old, got)
+		if !bytes.Equal(format, []byte{4}) || !bytes.Equal(indexed, u64(2)) {
+			t.Errorf("a file of format %d is format %v, indexed %v after Open, want 4 and 2", old, format, indexed)
 		}
+		if res, err := s.Append(t.Context(), "s", eventstore.StreamExists, event("b")); err != nil || !res.Duplicate || res.Last != 2 {
+			t.Errorf("a key of the upgraded file appended again: %+v, %v; want the duplicate of position 2", res, err)
+		}
+		s.Close()
 	}
 }

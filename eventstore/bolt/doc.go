@@ -13,13 +13,21 @@
 // The file holds five buckets:
 //
 //	log      position (8 bytes, big-endian)          → record
-//	streams  len(stream) (uvarint) stream version (8 bytes, big-endian) → position
+//	streams  len(stream) (uvarint) stream version (8 bytes, big-endian) → segment
 //	keys     idempotency key                          → position
 //	heads    stream                                   → version of its last record (8 bytes, big-endian)
-//	meta     "format"                                 → file format (1 byte: 3)
+//	meta     "format"                                 → file format (1 byte: 4)
+//	         "indexed"                                → position (8 bytes, big-endian)
 //
 // Big-endian keys make bbolt's byte order the numeric order, so the log
-// and each stream are read with one cursor. A record is encoded as
+// and each stream are read with one cursor. The indexes (streams, keys,
+// heads) hold every record up to meta's "indexed" position; the records
+// after it are indexed in memory only (the tail, below). A segment of the
+// streams index holds consecutive versions of a stream from the version in
+// its key: the position of that version (8 bytes, big-endian), then for
+// each next version the uvarint of its position minus the previous one.
+// Files written before format 4 hold a segment per version (the position
+// alone), which reads the same way. A record is encoded as
 //
 //	format byte (2)
 //	uvarint len(stream), stream
@@ -34,9 +42,31 @@
 // Records of format 1, written by earlier versions, have the same fields
 // without the checksum; they are still read, but damage that leaves them
 // decodable cannot be detected (Verify counts them). Open upgrades a file
-// of format 1 or 2 to format 3 (the same records, whose data may be in
-// Vitals' compact event form), so that an earlier version refuses it
-// instead of misreading its records.
+// of format 1, 2 or 3 to format 4 (the same records, whose data may be in
+// Vitals' compact event form; "indexed" at the head, since those formats
+// index every record), so that an earlier version refuses it instead of
+// misreading its records or missing the ones not yet indexed.
+//
+// # The tail
+//
+// Every record holds its stream, version and key, so the log is its own
+// write-ahead log for the indexes: the records after "indexed" are indexed
+// in memory (their keys, and each stream's run of versions), which Open
+// rebuilds by reading them from the log. Once the tail holds
+// Options.IndexEvery records (DefaultIndexEvery), the next commit also
+// merges it into the file's indexes — each index in key order, one segment
+// and one head per stream, pages packed to 90% — and moves "indexed" to
+// the head before that commit, in the same transaction. Close merges what
+// is left, so a store closed cleanly opens without reading its log. A tail
+// record that fails its checksum or whose version does not follow its
+// stream's cannot be indexed: Open refuses the file (a *DamagedError
+// naming its position).
+//
+// Readers of the indexes (ReadStream, StreamVersion, Verify) take their
+// copy of a stream's tail run before their read transaction begins: a
+// merge only adds to the file's indexes, so the transaction then holds
+// every version before the run, and a version both in the run and in the
+// file (merged since) is read once.
 //
 // # Damage
 //
@@ -60,16 +90,19 @@
 // read-write transaction, commits it (bbolt's commit writes and fsyncs the
 // file) and only then answers every caller: group commit, one fsync for
 // many concurrent appends. Records are put in the log as they are applied
-// (positions only grow, so each put appends to the last page); the index
-// entries of the transaction — idempotency keys, stream versions, and each
-// stream's head once however many of its events the transaction holds —
-// are written at its end, each index in key order, into pages packed to
-// 90% (bbolt's default would leave them half empty). Each request is checked (validity, idempotency
-// keys, expected version) before anything of it is written, so a failing
-// request leaves no trace while the others of the same transaction are
-// applied. Positions are assigned by the writer, in commit order, so they
-// are gap-free. When the commit fails, every request of the transaction
-// fails with eventstore.ErrUnavailable and nothing is written.
+// (positions only grow, so each put appends to the last page); their index
+// entries go to the tail once the commit succeeded. A commit therefore
+// writes the log's new pages and, once every IndexEvery records, the
+// merge's: not one page of each index per key and per stream, as it did
+// when every commit wrote its index entries (keys arrive in no order).
+// Idempotency keys are looked up in the transaction's own, then in the
+// tail, then in the file's index; expected versions likewise. Each request
+// is checked (validity, idempotency keys, expected version) before
+// anything of it is written, so a failing request leaves no trace while
+// the others of the same transaction are applied. Positions are assigned
+// by the writer, in commit order, so they are gap-free. When the commit
+// fails, every request of the transaction fails with
+// eventstore.ErrUnavailable, nothing is written and the tail is as before.
 //
 // # Subscriptions
 //

@@ -22,14 +22,18 @@ const (
 // File formats: the value of meta's "format" key. File format 1 holds
 // format 1 records only; file format 2 may hold both. File format 3 has the
 // same records, whose data may be in forms that versions before it cannot
-// decode (Vitals' compact event form). Open upgrades a file of format 1
-// or 2 to 3, so that an earlier version refuses it rather than misread
-// what it holds.
+// decode (Vitals' compact event form). In files of formats 1 to 3 the
+// indexes hold every record. File format 4 adds meta's "indexed" key: the
+// indexes hold every record up to that position, and the records after it
+// are indexed in memory (the tail, read from the log at Open). Open
+// upgrades a file of format 1, 2 or 3 to 4 (with "indexed" at its head),
+// so that an earlier version refuses it rather than misread what it holds.
 const (
 	fileFormatV1 byte = 1
 	fileFormatV2 byte = 2
 	fileFormatV3 byte = 3
-	fileFormat        = fileFormatV3
+	fileFormatV4 byte = 4
+	fileFormat        = fileFormatV4
 )
 
 // crcTable is the CRC-32C table of record checksums.
@@ -46,6 +50,7 @@ const (
 	bucketHeads   = "heads"
 	bucketMeta    = "meta"
 	metaFormat    = "format"
+	metaIndexed   = "indexed"
 )
 
 // u64 encodes n as 8 big-endian bytes.
@@ -68,7 +73,17 @@ func streamKey(stream string, v eventstore.Version) []byte {
 // encodeRecord encodes one record (everything but its position) in format
 // 2: the fields, then their CRC-32C.
 func encodeRecord(stream string, v eventstore.Version, at int64, ev eventstore.EventData) []byte {
-	b := make([]byte, 0, 1+5*binary.MaxVarintLen64+len(stream)+len(ev.Key)+len(ev.Type)+len(ev.Data)+crcLen)
+	return appendRecord(make([]byte, 0, recordCap(stream, ev)), stream, v, at, ev)
+}
+
+// recordCap is the most bytes a record of ev in stream takes.
+func recordCap(stream string, ev eventstore.EventData) int {
+	return 1 + 5*binary.MaxVarintLen64 + len(stream) + len(ev.Key) + len(ev.Type) + len(ev.Data) + crcLen
+}
+
+// appendRecord appends the record encodeRecord encodes to b.
+func appendRecord(b []byte, stream string, v eventstore.Version, at int64, ev eventstore.EventData) []byte {
+	start := len(b)
 	b = append(b, formatV2)
 	b = appendString(b, stream)
 	b = binary.AppendUvarint(b, uint64(v))
@@ -77,7 +92,7 @@ func encodeRecord(stream string, v eventstore.Version, at int64, ev eventstore.E
 	b = appendString(b, ev.Type)
 	b = binary.AppendUvarint(b, uint64(len(ev.Data)))
 	b = append(b, ev.Data...)
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b[start:], crcTable))
 }
 
 func appendString(b []byte, s string) []byte {

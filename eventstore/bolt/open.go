@@ -79,13 +79,14 @@ func isSystemError(err error) bool {
 // prepares its buckets; it returns the log's head. A damaged file is a
 // *DamagedError, whatever bbolt did on meeting it (an error, a panic, a
 // memory fault).
-func openFile(path string, lockTimeout time.Duration) (*bbolt.DB, eventstore.Position, error) {
+func openFile(path string, lockTimeout time.Duration) (*bbolt.DB, opened, error) {
+	var none opened
 	if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
 		// bbolt would silently make a new, empty store of it.
-		return nil, 0, &DamagedError{Path: path, Reason: "the file is empty; if it was just being created, delete it"}
+		return nil, none, &DamagedError{Path: path, Reason: "the file is empty; if it was just being created, delete it"}
 	}
 	if err := checkSize(path, lockTimeout); err != nil {
-		return nil, 0, err
+		return nil, none, err
 	}
 	// When bbolt panics inside Open (on a damaged freelist page) it returns
 	// no DB to close: keep its file to close it all the same. Its memory
@@ -104,37 +105,37 @@ func openFile(path string, lockTimeout time.Duration) (*bbolt.DB, eventstore.Pos
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, 0, fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, lockTimeout)
+		return nil, none, fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, lockTimeout)
 	case errors.Is(err, ErrDamaged):
 		if file != nil {
 			_ = file.Close()
 		}
-		return nil, 0, &DamagedError{Path: path, Reason: reason(err)}
+		return nil, none, &DamagedError{Path: path, Reason: reason(err)}
 	case err != nil && !isSystemError(err):
-		return nil, 0, &DamagedError{Path: path, Reason: oneLine(err.Error())}
+		return nil, none, &DamagedError{Path: path, Reason: oneLine(err.Error())}
 	case err != nil:
-		return nil, 0, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, none, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	if err := guard("open", func() error { return checkPages(db, path) }); err != nil {
 		_ = guard("close", db.Close) // read transactions leave no lock behind
-		return nil, 0, damagedAt(path, err)
+		return nil, none, damagedAt(path, err)
 	}
-	var head eventstore.Position
+	var st opened
 	err = guard("open", func() error {
 		var err error
-		head, err = prepare(db)
+		st, err = prepare(db, path)
 		return err
 	})
 	switch {
 	case errors.Is(err, ErrDamaged):
 		// bbolt may still hold its writer lock, which Close would wait for.
 		_ = file.Close()
-		return nil, 0, damagedAt(path, err)
+		return nil, none, damagedAt(path, err)
 	case err != nil:
 		_ = db.Close()
-		return nil, 0, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, none, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	return db, head, nil
+	return db, st, nil
 }
 
 // damagedAt makes err, which matches ErrDamaged, a *DamagedError for path
@@ -221,33 +222,54 @@ func checkPages(db *bbolt.DB, path string) error {
 	})
 }
 
+// opened is what Open learns from the file: the log's head, the position
+// the file's indexes hold every record up to, and the tail indexing the
+// records after it.
+type opened struct {
+	head, indexed eventstore.Position
+	tail          *tail
+}
+
 // prepare creates the buckets of a new file, checks (and upgrades) the
-// file format and returns the log's head.
-func prepare(db *bbolt.DB) (eventstore.Position, error) {
-	var head eventstore.Position
+// file format, and reads the log's head and the records not yet in the
+// file's indexes.
+func prepare(db *bbolt.DB, path string) (opened, error) {
+	var st opened
 	err := db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range []string{bucketLog, bucketStreams, bucketKeys, bucketHeads, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return err
 			}
 		}
+		if k, _ := tx.Bucket([]byte(bucketLog)).Cursor().Last(); k != nil {
+			st.head = eventstore.Position(beUint64(k))
+		}
 		meta := tx.Bucket([]byte(bucketMeta))
 		switch f := meta.Get([]byte(metaFormat)); {
 		case len(f) == 1 && f[0] == fileFormat:
-		case f == nil || (len(f) == 1 && (f[0] == fileFormatV1 || f[0] == fileFormatV2)):
-			// A new file, or one from an earlier version: from now on it
-			// holds what earlier versions cannot read (format 2 records,
-			// compact event data).
+			ix := meta.Get([]byte(metaIndexed))
+			if len(ix) != 8 || eventstore.Position(beUint64(ix)) > st.head {
+				return &DamagedError{Path: path, Reason: fmt.Sprintf("its indexed position %x is not a position of the log (head %d)", ix, st.head)}
+			}
+			st.indexed = eventstore.Position(beUint64(ix))
+		case f == nil || (len(f) == 1 && f[0] >= fileFormatV1 && f[0] < fileFormat):
+			// A new file, or one from an earlier version, whose indexes
+			// hold every record: from now on it holds what earlier
+			// versions cannot read (format 2 records, compact event data,
+			// records not yet in the indexes).
+			st.indexed = st.head
 			if err := meta.Put([]byte(metaFormat), []byte{fileFormat}); err != nil {
 				return err
 			}
+			if err := meta.Put([]byte(metaIndexed), u64(uint64(st.indexed))); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unsupported file format %v (this version reads formats %d to %d)", f, fileFormatV1, fileFormatV3)
+			return fmt.Errorf("unsupported file format %v (this version reads formats %d to %d)", f, fileFormatV1, fileFormat)
 		}
-		if k, _ := tx.Bucket([]byte(bucketLog)).Cursor().Last(); k != nil {
-			head = eventstore.Position(beUint64(k))
-		}
-		return nil
+		var err error
+		st.tail, err = loadTail(tx, path, st.indexed, st.head)
+		return err
 	})
-	return head, err
+	return st, err
 }

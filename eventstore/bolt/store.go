@@ -50,6 +50,12 @@ type Options struct {
 	// QueueLen is how many appends may wait for the writer before
 	// Append blocks (default 1024).
 	QueueLen int
+	// IndexEvery is how many records the store indexes in memory only
+	// (the tail, rebuilt at Open from the log) before it writes their
+	// index entries into the file in one sorted pass (default
+	// DefaultIndexEvery). Larger values write fewer index pages per
+	// event and take more memory and a longer Open after a crash.
+	IndexEvery int
 	// OnCommit, when set, is called by the writer after each successful
 	// commit with the number of events and the time the commit took to
 	// write and fsync the file (for metrics; it must be quick).
@@ -71,6 +77,16 @@ type Store struct {
 
 	writerDone chan struct{} // closed when the writer has finished
 	done       chan struct{} // closed by Close once the writer is done
+
+	// tailMu guards tail and indexed: the writer changes them (under the
+	// write lock) after each commit, readers of the indexes hold the read
+	// lock. The writer takes mu inside it, so readers of tail see the
+	// head that goes with it.
+	keysMu     sync.Mutex // guards tail.keys, which the writer fills as it applies; taken before tailMu
+	tailMu     sync.RWMutex
+	tail       *tail               // index of the records after indexed
+	indexed    eventstore.Position // the file's indexes hold every record up to here
+	indexEvery int
 
 	// mu guards head and notify, which the writer updates after each
 	// commit.
@@ -119,12 +135,16 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.QueueLen <= 0 {
 		opts.QueueLen = 1024
 	}
+	if opts.IndexEvery <= 0 {
+		opts.IndexEvery = DefaultIndexEvery
+	}
 
 	path := filepath.Join(dir, FileName)
-	db, head, err := openFile(path, opts.LockTimeout)
+	db, st, err := openFile(path, opts.LockTimeout)
 	if err != nil {
 		return nil, err
 	}
+	head := st.head
 
 	s := &Store{
 		db:         db,
@@ -136,6 +156,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		done:       make(chan struct{}),
 		head:       head,
 		notify:     make(chan struct{}),
+		tail:       st.tail,
+		indexed:    st.indexed,
+		indexEvery: opts.IndexEvery,
 	}
 	go s.write(head)
 	return s, nil
@@ -259,6 +282,15 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 
 // StreamVersion implements eventstore.Store.
 func (s *Store) StreamVersion(ctx context.Context, stream string) (eventstore.Version, error) {
+	if run := s.tailRun(stream); run.pos != nil {
+		if s.closed() {
+			return 0, errClosed("stream version")
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return run.last(), nil
+	}
 	var v eventstore.Version
 	err := s.view(ctx, "stream version", func(tx *bbolt.Tx) error {
 		h := tx.Bucket([]byte(bucketHeads)).Get([]byte(stream))
@@ -271,35 +303,83 @@ func (s *Store) StreamVersion(ctx context.Context, stream string) (eventstore.Ve
 	return v, err
 }
 
+// tailRun returns a copy of stream's run in the tail (no positions when
+// the tail holds none of its records). It must be taken before the read
+// transaction that reads the file's indexes begins: the indexes then hold
+// at least every version before the run.
+func (s *Store) tailRun(stream string) streamRun {
+	s.tailMu.RLock()
+	defer s.tailMu.RUnlock()
+	if r := s.tail.streams[stream]; r != nil {
+		return *r
+	}
+	return streamRun{}
+}
+
 // ReadStream implements eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, limit int) ([]eventstore.Record, error) {
 	if limit <= 0 || from < 0 {
 		return nil, fmt.Errorf("bolt: read stream %q from %d limit %d: %w", stream, from, limit, eventstore.ErrInvalid)
 	}
+	run := s.tailRun(stream)
 	var recs []eventstore.Record
 	err := s.view(ctx, "read stream", func(tx *bbolt.Tx) error {
-		h := tx.Bucket([]byte(bucketHeads)).Get([]byte(stream))
-		if h == nil {
-			return fmt.Errorf("bolt: stream %q: %w", stream, eventstore.ErrStreamNotFound)
+		last := run.last()
+		if run.pos == nil {
+			h := tx.Bucket([]byte(bucketHeads)).Get([]byte(stream))
+			if h == nil {
+				return fmt.Errorf("bolt: stream %q: %w", stream, eventstore.ErrStreamNotFound)
+			}
+			last = eventstore.Version(beUint64(h))
 		}
-		last := eventstore.Version(beUint64(h))
 		if from > last {
 			return nil
 		}
 		recs = make([]eventstore.Record, 0, min(int64(limit), int64(last-from+1)))
 		log := tx.Bucket([]byte(bucketLog))
-		c := tx.Bucket([]byte(bucketStreams)).Cursor()
-		prefix := streamPrefix(stream)
-		for k, p := c.Seek(streamKey(stream, from)); k != nil && len(recs) < limit; k, p = c.Next() {
-			if len(k) != len(prefix)+8 || string(k[:len(prefix)]) != string(prefix) {
-				break
-			}
-			pos := eventstore.Position(beUint64(p))
-			r, err := decodeRecord(pos, log.Get(p))
+		read := func(p []byte) error {
+			r, err := decodeRecord(eventstore.Position(beUint64(p)), log.Get(p))
 			if err != nil {
 				return fmt.Errorf("bolt: read stream %q: %w", stream, err)
 			}
 			recs = append(recs, r)
+			return nil
+		}
+		// The versions before the tail's run from the file's index (which
+		// may hold the run's too, merged since: they are not read twice).
+		if run.pos == nil || from < run.first {
+			c := tx.Bucket([]byte(bucketStreams)).Cursor()
+			prefix := streamPrefix(stream)
+			var ps []eventstore.Position
+		segments:
+			for k, val := seekSegment(c, prefix, from); len(recs) < limit; k, val = c.Next() {
+				first, ok := segmentVersion(k, prefix)
+				if !ok {
+					break
+				}
+				var good bool
+				if ps, good = segmentPositions(ps[:0], val); !good {
+					return fmt.Errorf("bolt: read stream %q: the stream index at version %d: %w", stream, first, ErrDamaged)
+				}
+				for i, p := range ps {
+					v := first + eventstore.Version(i)
+					if v < from {
+						continue
+					}
+					if (run.pos != nil && v >= run.first) || len(recs) == limit {
+						break segments
+					}
+					if err := read(u64(uint64(p))); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for v := max(from, run.first); run.pos != nil && v <= last && len(recs) < limit; v++ {
+			p, _ := run.at(v)
+			if err := read(u64(uint64(p))); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

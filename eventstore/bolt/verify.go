@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,6 +44,13 @@ func (s *Store) Verify(ctx context.Context, progress func(VerifyReport)) (Verify
 	if err := guard("verify", func() error { return checkPages(s.db, s.path) }); err != nil {
 		return rep, unavailable("verify", err)
 	}
+	return s.verifyRecords(ctx, progress)
+}
+
+// verifyRecords is Verify without the check of the pages (which reads
+// bbolt's freelist, and so must not run while the writer commits).
+func (s *Store) verifyRecords(ctx context.Context, progress func(VerifyReport)) (VerifyReport, error) {
+	rep := VerifyReport{}
 	head, err := s.Head(ctx)
 	if err != nil {
 		return rep, err
@@ -55,10 +61,16 @@ func (s *Store) Verify(ctx context.Context, progress func(VerifyReport)) (Verify
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		// The tail and the indexed position stay as they are while the
+		// chunk is read (the writer waits to apply its next commit).
+		s.keysMu.Lock()
+		s.tailMu.RLock()
 		err := s.view(ctx, "verify", func(tx *bbolt.Tx) error {
-			next, reason = verifyChunkAt(tx, next, head, &rep, reason)
+			next, reason = verifyChunkAt(tx, s.indexes(tx), next, head, &rep, reason)
 			return nil
 		})
+		s.tailMu.RUnlock()
+		s.keysMu.Unlock()
 		if err != nil {
 			return rep, err
 		}
@@ -75,14 +87,13 @@ func (s *Store) Verify(ctx context.Context, progress func(VerifyReport)) (Verify
 // verifyChunkAt checks up to verifyChunk records from position next and
 // returns the position to continue from, and the reason of the first
 // damage found so far.
-func verifyChunkAt(tx *bbolt.Tx, next, head eventstore.Position, rep *VerifyReport, reason string) (eventstore.Position, string) {
+func verifyChunkAt(tx *bbolt.Tx, ix indexes, next, head eventstore.Position, rep *VerifyReport, reason string) (eventstore.Position, string) {
 	bad := func(p eventstore.Position, why string) {
 		rep.Corrupt = append(rep.Corrupt, p)
 		if reason == "" {
 			reason = why
 		}
 	}
-	streams, keys := tx.Bucket([]byte(bucketStreams)), tx.Bucket([]byte(bucketKeys))
 	c := tx.Bucket([]byte(bucketLog)).Cursor()
 	n := 0
 	var ce *eventstore.CorruptError
@@ -109,11 +120,55 @@ func verifyChunkAt(tx *bbolt.Tx, next, head eventstore.Position, rep *VerifyRepo
 			bad(pos, ce.Reason)
 		case err != nil:
 			bad(pos, err.Error())
-		case !bytes.Equal(streams.Get(streamKey(r.Stream, r.Version)), k):
+		case ix.streamPosition(r.Stream, r.Version) != pos:
 			bad(pos, "the stream index does not point at the record")
-		case !bytes.Equal(keys.Get([]byte(r.Key)), k):
+		case ix.keyPosition(r.Key) != pos:
 			bad(pos, "the idempotency index does not point at the record")
 		}
 	}
 	return next, reason
+}
+
+// indexes are the file's indexes as a read transaction sees them, with the
+// tail, which indexes the records after the file's indexed position.
+type indexes struct {
+	streams, keys *bbolt.Bucket
+	tail          *tail
+	indexed       eventstore.Position
+}
+
+// indexes returns the indexes tx sees; the caller holds tailMu for reading
+// since before tx began.
+func (s *Store) indexes(tx *bbolt.Tx) indexes {
+	return indexes{streams: tx.Bucket([]byte(bucketStreams)), keys: tx.Bucket([]byte(bucketKeys)), tail: s.tail, indexed: s.indexed}
+}
+
+// streamPosition is the position the indexes hold for version v of
+// stream, 0 when they hold none.
+func (ix indexes) streamPosition(stream string, v eventstore.Version) eventstore.Position {
+	if p, ok := ix.tail.streams[stream].at(v); ok {
+		return p
+	}
+	if p := indexedPosition(ix.streams.Cursor(), streamPrefix(stream), v); p <= ix.indexed {
+		return p
+	}
+	return 0
+}
+
+// keyPosition is the position the indexes hold for key, 0 when they hold
+// none.
+func (ix indexes) keyPosition(key string) eventstore.Position {
+	if p, ok := ix.tail.keys[key]; ok {
+		return p
+	}
+	return positionOf(ix.keys.Get([]byte(key)), ix.indexed)
+}
+
+// positionOf decodes an index entry's position; an entry that is not 8
+// bytes, or points past the indexed position, is 0.
+func positionOf(b []byte, indexed eventstore.Position) eventstore.Position {
+	if len(b) != 8 || eventstore.Position(beUint64(b)) > indexed {
+		return 0
+	}
+	return eventstore.Position(beUint64(b))
 }

@@ -1,12 +1,10 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -77,7 +75,9 @@ func (s *Store) submit(ctx context.Context, reqs []eventstore.AppendRequest) ([]
 }
 
 // write is the writer goroutine: it commits queued ops in batches until
-// Close closes the queue and the queue is empty.
+// Close closes the queue and the queue is empty; then it merges the tail
+// into the file's indexes, so that a store closed cleanly opens without
+// reading any of its log.
 func (s *Store) write(head eventstore.Position) {
 	defer close(s.writerDone)
 	var next *op // taken from the queue but did not fit in the last batch
@@ -85,6 +85,7 @@ func (s *Store) write(head eventstore.Position) {
 		if next == nil {
 			o, ok := <-s.ops
 			if !ok {
+				s.mergeAtClose(head)
 				return
 			}
 			next = o
@@ -110,6 +111,23 @@ func (s *Store) write(head eventstore.Position) {
 			}
 		}
 		head = s.commit(head, batch)
+	}
+}
+
+// mergeAtClose merges the tail into the file's indexes in a transaction of
+// its own. A failure leaves the tail to the next Open, which reads it from
+// the log.
+func (s *Store) mergeAtClose(head eventstore.Position) {
+	if s.tail.events == 0 || s.damaged.Load() != nil {
+		return
+	}
+	err := guard("close", func() error {
+		return s.db.Update(func(tx *bbolt.Tx) error { return s.tail.merge(tx, head) })
+	})
+	if err == nil {
+		s.tailMu.Lock()
+		s.tail, s.indexed = newTail(0), head
+		s.tailMu.Unlock()
 	}
 }
 
@@ -141,11 +159,32 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 		return head
 	}
 
-	w := &txWriter{next: head + 1, at: time.Now().UnixNano()}
+	events := 0
+	for _, o := range live {
+		events += o.events
+	}
+	// The tail, which indexes (indexed, head], is merged into the file's
+	// indexes at the start of this transaction once it is large enough;
+	// this transaction's own records then start the next tail. Otherwise
+	// their keys go straight into the tail's (and are taken out again if
+	// the commit fails), their streams' runs into added until the commit.
+	merge := s.tail.events >= s.indexEvery
+	w := &txWriter{next: head + 1, at: time.Now().UnixNano(), tail: s.tail,
+		added: &tail{keys: s.tail.keys, streams: make(map[string]*streamRun)}}
+	if merge {
+		w.tail, w.added.keys = newTail(0), make(map[string]eventstore.Position, max(events, s.indexEvery))
+	}
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
 	var applied time.Time // when the requests were applied; the rest is commit and fsync
 	err := guard("append", func() error {
 		return s.db.Update(func(tx *bbolt.Tx) error {
 			w.bind(tx)
+			if merge {
+				if err := s.tail.merge(tx, head); err != nil {
+					return err
+				}
+			}
 			for _, o := range live {
 				o.outs = make([]eventstore.AppendOutcome, len(o.reqs))
 				for i, r := range o.reqs {
@@ -155,11 +194,8 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 					}
 				}
 			}
-			if w.next == head+1 {
+			if w.next == head+1 && !merge { // a merge alone is worth its commit
 				return errNothingWritten
-			}
-			if w.flush(); w.fatal != nil {
-				return w.fatal
 			}
 			if s.beforeCommit != nil {
 				if err := s.beforeCommit(); err != nil {
@@ -176,6 +212,11 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	if errors.Is(err, ErrDamaged) {
 		s.damaged.CompareAndSwap(nil, &err)
 	}
+	if !merge && (err != nil || w.next == head+1) {
+		for _, k := range w.newKeys {
+			delete(s.tail.keys, k) // nothing of the transaction was written
+		}
+	}
 	if err != nil {
 		err = unavailable("append", err)
 		for _, o := range live {
@@ -186,17 +227,27 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 	}
 
 	newHead := w.next - 1
-	if newHead != head {
-		if s.onCommit != nil {
-			s.onCommit(int(newHead-head), time.Since(applied))
-		}
+	if newHead != head && s.onCommit != nil {
+		s.onCommit(int(newHead-head), time.Since(applied))
+	}
+	if newHead != head || merge {
 		s.commits.Add(1)
 		s.events.Add(uint64(newHead - head))
-		s.mu.Lock()
-		s.head = newHead
-		close(s.notify)
-		s.notify = make(chan struct{})
-		s.mu.Unlock()
+		// Readers see the new tail and the new head together.
+		s.tailMu.Lock()
+		if merge {
+			s.tail, s.indexed = w.added, head
+		} else {
+			s.tail.absorb(w.added)
+		}
+		if newHead != head {
+			s.mu.Lock()
+			s.head = newHead
+			close(s.notify)
+			s.notify = make(chan struct{})
+			s.mu.Unlock()
+		}
+		s.tailMu.Unlock()
 	}
 	for _, o := range live {
 		close(o.done)
@@ -207,87 +258,60 @@ func (s *Store) commit(head eventstore.Position, batch []*op) eventstore.Positio
 // txWriter applies requests inside one read-write transaction.
 //
 // Records go to the log as they are applied (their keys, the positions,
-// only grow: each put appends to the last page). The index entries —
-// idempotency keys, stream versions, stream heads — are kept in memory
-// until flush writes them in key order, each head once however many events
-// its stream took: a group commit of thousands of events then walks each
-// index once, from left to right, instead of seeking at random for every
-// event.
+// only grow: each put appends to the last page). Their index entries go to
+// added, a tail of this transaction's records: its keys are the store's
+// tail's own map (or, when the transaction merges the store's tail, the
+// next tail's), its stream runs are absorbed into the store's tail once
+// the transaction has committed. The file's indexes are written only when
+// a tail is merged.
 type txWriter struct {
-	log, streams, keys, heads *bbolt.Bucket
+	log, keys, heads *bbolt.Bucket
 
 	next  eventstore.Position // position of the next record
 	at    int64               // recorded-at of every record of the transaction
 	fatal error               // a write failed: the transaction must be aborted
 
-	newKeys    map[string][]byte             // idempotency keys written in this transaction → position
-	newHeads   map[string]eventstore.Version // stream heads moved in this transaction
-	streamRefs []kv                          // streams index entries to write
+	tail  *tail // the store's: records committed but not in the file's indexes (empty after a merge)
+	added *tail // this transaction's records; its keys are the store's tail's unless it merged
+
+	newKeys []string // the keys added, to take out of the tail's if the commit fails
+
+	arena arena // the log's keys and records (bbolt keeps them until the commit)
 }
-
-// indexFill is how full bbolt packs the pages of the indexes.
-const indexFill = 0.9
-
-// kv is an index entry to write.
-type kv struct{ k, v []byte }
 
 func (w *txWriter) bind(tx *bbolt.Tx) {
 	w.log = tx.Bucket([]byte(bucketLog))
 	w.log.FillPercent = 1 // keys only ever grow: pack the pages
-	w.streams = tx.Bucket([]byte(bucketStreams))
 	w.keys = tx.Bucket([]byte(bucketKeys))
 	w.heads = tx.Bucket([]byte(bucketHeads))
-	// The indexes take keys in no particular order; bbolt's default fill
-	// (0.5) splits every page it writes in half, leaving the indexes half
-	// empty. Fuller pages cost a split more often, and save a third of
-	// their space.
-	w.streams.FillPercent, w.keys.FillPercent, w.heads.FillPercent = indexFill, indexFill, indexFill
-	w.newKeys = make(map[string][]byte)
-	w.newHeads = make(map[string]eventstore.Version)
-	w.streamRefs = w.streamRefs[:0]
 }
 
-// keyPosition returns the position stored for an idempotency key, nil when
-// there is none (written in this transaction or before).
-func (w *txWriter) keyPosition(key string) []byte {
-	if p, ok := w.newKeys[key]; ok {
+// keyPosition returns the position stored for an idempotency key, 0 when
+// there is none (written in this transaction, in the tail, or in the
+// file's index).
+func (w *txWriter) keyPosition(key string) eventstore.Position {
+	if p, ok := w.added.keys[key]; ok {
 		return p
 	}
-	return w.keys.Get([]byte(key))
+	if p := w.keys.Get([]byte(key)); p != nil {
+		return eventstore.Position(beUint64(p))
+	}
+	return 0
 }
 
 // head returns the version of stream's last record, -1 when it has none
-// (as moved in this transaction, or as stored).
+// (as moved in this transaction, in the tail, or as in the file's index).
 func (w *txWriter) head(stream string) eventstore.Version {
-	if v, ok := w.newHeads[stream]; ok {
-		return v
+	if r := w.added.streams[stream]; r != nil {
+		return r.last()
+	}
+	if r := w.tail.streams[stream]; r != nil {
+		return r.last()
 	}
 	if h := w.heads.Get([]byte(stream)); h != nil {
 		return eventstore.Version(beUint64(h))
 	}
 	return -1
-}
-
-// flush writes the index entries of the transaction, each index in key
-// order (sorted puts touch each page once, in order).
-func (w *txWriter) flush() {
-	keys := make([]kv, 0, len(w.newKeys))
-	for k, p := range w.newKeys {
-		keys = append(keys, kv{[]byte(k), p})
-	}
-	heads := make([]kv, 0, len(w.newHeads))
-	for s, v := range w.newHeads {
-		heads = append(heads, kv{[]byte(s), u64(uint64(v))})
-	}
-	for _, idx := range []struct {
-		b       *bbolt.Bucket
-		entries []kv
-	}{{w.keys, keys}, {w.streams, w.streamRefs}, {w.heads, heads}} {
-		slices.SortFunc(idx.entries, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
-		for _, e := range idx.entries {
-			w.put(idx.b, e.k, e.v)
-		}
-	}
 }
 
 // apply checks and applies one request. It writes nothing unless every
@@ -301,10 +325,10 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 
 	// Idempotency first.
 	stored := 0
-	var first, last []byte
+	var first, last eventstore.Position
 	for i, ev := range evs {
 		p := w.keyPosition(ev.Key)
-		if p == nil {
+		if p == 0 {
 			continue
 		}
 		stored++
@@ -316,12 +340,12 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 		}
 	}
 	if stored == len(evs) {
-		rec, err := decodeRecord(eventstore.Position(beUint64(last)), w.log.Get(last))
+		rec, err := decodeRecord(last, w.log.Get(u64(uint64(last))))
 		if err != nil {
 			return eventstore.AppendOutcome{Err: fmt.Errorf("bolt: append to %q: the original of a duplicate: %w", r.Stream, err)}
 		}
 		return eventstore.AppendOutcome{Result: eventstore.AppendResult{
-			First:     eventstore.Position(beUint64(first)),
+			First:     first,
 			Last:      rec.Position,
 			Version:   rec.Version,
 			Duplicate: true,
@@ -350,14 +374,15 @@ func (w *txWriter) apply(r eventstore.AppendRequest) eventstore.AppendOutcome {
 	res := eventstore.AppendResult{First: w.next}
 	for i, ev := range evs {
 		v := current + 1 + eventstore.Version(i)
-		pos := u64(uint64(w.next))
-		w.put(w.log, pos, encodeRecord(r.Stream, v, w.at, ev))
-		w.streamRefs = append(w.streamRefs, kv{streamKey(r.Stream, v), pos})
-		w.newKeys[ev.Key] = pos
+		key := w.arena.alloc(8)
+		binary.BigEndian.PutUint64(key, uint64(w.next))
+		rec := w.arena.alloc(recordCap(r.Stream, ev))
+		w.put(w.log, key, appendRecord(rec[:0], r.Stream, v, w.at, ev))
+		w.added.add(r.Stream, v, ev.Key, w.next)
+		w.newKeys = append(w.newKeys, ev.Key)
 		res.Last, res.Version = w.next, v
 		w.next++
 	}
-	w.newHeads[r.Stream] = res.Version
 	if w.fatal != nil {
 		return eventstore.AppendOutcome{Err: unavailable("append", w.fatal)}
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	// each commit of the embedded store (for its metrics); other stores
 	// ignore it.
 	OnCommit func(events int, sync time.Duration)
+	// IndexEvery is the embedded store's bolt.Options.IndexEvery (0: its
+	// default); other stores ignore it.
+	IndexEvery int
 }
 
 // adapter opens the stores whose URLs a prefix names.
@@ -72,7 +75,7 @@ func Open(ctx context.Context, url string, opts Options) (eventstore.Store, erro
 func IsEmbedded(url string) bool { return url == "" || url == "bolt" }
 
 func openBolt(ctx context.Context, _ string, opts Options) (eventstore.Store, error) {
-	s, err := bolt.Open(ctx, opts.DataDir, bolt.Options{OnCommit: opts.OnCommit})
+	s, err := bolt.Open(ctx, opts.DataDir, bolt.Options{OnCommit: opts.OnCommit, IndexEvery: opts.IndexEvery})
 	if err != nil {
 		return nil, fmt.Errorf("open the embedded store in %s: %w", opts.DataDir, err)
 	}

@@ -74,7 +74,11 @@ func TestKillNineNeverLosesAcknowledgedEvents(t *testing.T) {
 	// Every server delivers its derived events to a webhook receiver in
 	// this process, at once (no debounce).
 	recv := newHookReceiver(t)
-	srvs.args = []string{"--notify", recv.srv.URL + "/hook?name=receiver", "--notify-debounce", "0", "--notify-source", "vitals://crash-test"}
+	// The store merges its in-memory index of the newest events into its
+	// file every 200 events, so that kills land before, during and after
+	// merges, and every restart reads an unmerged tail back from the log.
+	srvs.args = []string{"--notify", recv.srv.URL + "/hook?name=receiver", "--notify-debounce", "0", "--notify-source", "vitals://crash-test",
+		"--store-index-every", "200"}
 	srvs.env = []string{"VITALS_NOTIFY_SECRET=" + hookSecret}
 
 	base := time.Now().UTC().Truncate(time.Second)
