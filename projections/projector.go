@@ -141,7 +141,10 @@ type Projector struct {
 	rescores  atomic.Int64
 	sinceSnap int
 	lastSnap  time.Time
-	lastFlush time.Time // when applyBatch last re-scored (Run's goroutine only)
+	// lastSnapTook is how long the last snapshot took (Run's goroutine
+	// only; see snapshotDue).
+	lastSnapTook time.Duration
+	lastFlush    time.Time // when applyBatch last re-scored (Run's goroutine only)
 	// waiters counts the WaitFor calls waiting; flushReq (one slot) asks
 	// Run to re-score and publish what it applied, for a waiter that
 	// came while nothing was queued (see liveFlushEvery).
@@ -417,7 +420,7 @@ done:
 	// takes an account without a mark as its baseline).
 	replaying := p.pos < p.replayTo
 	idle := len(more) == 0 && !replaying
-	snapDue := p.cfg.SnapshotPath != "" && (p.sinceSnap+n >= p.cfg.SnapshotEvery || time.Since(p.lastSnap) >= p.cfg.SnapshotInterval)
+	snapDue := p.snapshotDue(n)
 	flush := snapDue || (idle && (p.waiters.Load() > 0 || p.unmarked || time.Since(p.lastFlush) >= liveFlushEvery)) || time.Since(p.lastFlush) > time.Second
 	if flush {
 		p.flushLocked()
