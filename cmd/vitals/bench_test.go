@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchDirectLoad: --load direct fills the store through the ingester
+// without HTTP (no ingest runs, no fsync baseline), and the rest of the
+// bench — replay, lag, queries — runs on what it stored: the replay
+// replays every generated event.
+func TestBenchDirectLoad(t *testing.T) {
+	code, out, stderr := run(t, "", nil, "bench", "--json", "--load", "direct", "--accounts", "5", "--managers", "2", "--months", "2",
+		"--lag-rate", "500", "--lag-duration", "200ms", "--queries", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Events int
+		Ingest struct {
+			ByConcurrency map[string]float64 `json:"by_concurrency"`
+		}
+		Build   benchBuild
+		Queries map[string]benchPercentile
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	if rep.Build.Load != "direct" || rep.Build.EventsPerS <= 0 || rep.Build.Seconds <= 0 {
+		t.Errorf("build = %+v, want a direct load with its rate", rep.Build)
+	}
+	if len(rep.Ingest.ByConcurrency) != 0 || strings.Contains(stderr, "fsync    baseline") {
+		t.Errorf("--load direct ran HTTP ingest: %v\n%s", rep.Ingest.ByConcurrency, stderr)
+	}
+	if rep.Events == 0 || !strings.Contains(stderr, "replay   "+padLeft(rep.Events, 9)+" events") {
+		t.Errorf("the replay did not replay the %d generated events:\n%s", rep.Events, stderr)
+	}
+	if q := rep.Queries["at_risk_past"]; q.Calls < 2 || q.P99us <= 0 {
+		t.Errorf("queries.at_risk_past = %+v", q)
+	}
+}
+
+// padLeft is n right-aligned in width, as the report prints counts.
+func padLeft(n, width int) string {
+	s := strconv.Itoa(n)
+	return strings.Repeat(" ", max(0, width-len(s))) + s
+}
+
+// TestBenchFlagErrors: a wrong --load, --lag-queries or --query-time is a
+// usage error naming the flag.
+func TestBenchFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--load", "ftp"}, "--load"},
+		{[]string{"--lag-queries", "-1"}, "--lag-queries"},
+		{[]string{"--query-time", "0s"}, "--query-time"},
+	} {
+		code, _, stderr := run(t, "", nil, append([]string{"bench"}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("bench %v: exit %d, %q; want 2 naming %s", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+// TestBenchQueriesBudget: an endpoint gets no more calls once it has used
+// its time budget, but at least minQueryCalls.
+func TestBenchQueriesBudget(t *testing.T) {
+	srv := startTestBench(t)
+	list := []benchQuery{{"slow", fixed("/v1/at-risk")}}
+	got, err := benchQueries(t.Context(), srv, list, 1000, time.Nanosecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got["slow"].Calls; c != minQueryCalls {
+		t.Errorf("calls = %d, want %d (the budget was spent at once)", c, minQueryCalls)
+	}
+	got, err = benchQueries(t.Context(), srv, list, 5, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got["slow"].Calls; c != 5 {
+		t.Errorf("calls = %d, want 5 (--queries)", c)
+	}
+}
+
+// startTestBench starts an empty bench server for the test.
+func startTestBench(t *testing.T) *benchServer {
+	t.Helper()
+	srv, err := startBenchServer(t.Context(), "bolt", t.TempDir(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv
+}
