@@ -52,7 +52,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	load := fs.String("load", "http", "how the store is filled: http (timed HTTP ingest at each --concurrency, beside an fsync baseline) or direct (the demo agency appended through the ingester without HTTP: the fast way to build a large agency; no ingest figures)")
 	asJSON := fs.Bool("json", false, "write the results as one JSON object on stdout (the report goes to stderr)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process) to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process), or of the direct load, to this file")
 	replayProfile := fs.String("replay-cpuprofile", "", "write a CPU profile of the replay to this file")
 	lagProfile := fs.String("lag-cpuprofile", "", "write a CPU profile of the lag run (server, senders and queries, one process) to this file")
 	if err := a.parse(fs, args); err != nil {
@@ -107,7 +107,14 @@ func (a *App) bench(ctx context.Context, args []string) error {
 		rep.Build.Load = "existing"
 	case *load == "direct":
 		fmt.Fprintf(a.Stderr, "  generating the agency and appending it to the store through the ingester (no HTTP)…\n")
+		stopProfile, perr := startCPUProfile(*cpuprofile)
+		if perr != nil {
+			return perr
+		}
 		be, rep.Build, err = benchLoadDirect(ctx, a.Stderr, cfg, *storeURL, *dir)
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
 		if err == nil {
 			fmt.Fprintf(out, "build    %9d events in %s  %9.0f events/s   (--load direct: generated, parsed and appended through the ingester, %d a commit; no HTTP)\n",
 				be.events, time.Duration(rep.Build.Seconds*float64(time.Second)).Round(time.Millisecond), rep.Build.EventsPerS, directBatch)
