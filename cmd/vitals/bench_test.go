@@ -2,10 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vitals-hq/vitals/demo"
 )
 
 // TestBenchDirectLoad: --load direct fills the store through the ingester
@@ -101,4 +107,35 @@ func startTestBench(t *testing.T) *benchServer {
 		}
 	})
 	return srv
+}
+
+// TestLagSendsAgainWhenBusy: a batch the server answers 503 "busy" is sent
+// again (and counted), and a health query answered 503 "behind" is asked
+// again, so that a saturated server makes the lag long, not the bench fail.
+func TestLagSendsAgainWhenBusy(t *testing.T) {
+	var posts, gets atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && posts.Add(1) <= 2:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":"busy","message":"64 ingest requests are already in progress; retry shortly"}}`)
+		case r.Method == http.MethodPost:
+			io.WriteString(w, `{"position":7,"results":[{"index":0,"id":"x","status":"accepted"}]}`)
+		case gets.Add(1) == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":"behind","message":"at position 6, waiting for 7"}}`)
+		default:
+			io.WriteString(w, `{}`)
+		}
+	}))
+	defer ts.Close()
+	s := &benchServer{url: ts.URL, client: ts.Client()}
+	var busy atomic.Int64
+	evs := []demo.Event{{SpecVersion: "1.0", ID: "e1", Source: "s", Type: "meeting.held", Subject: "acme", Data: map[string]any{}}}
+	if _, err := sendAndSee(t.Context(), s, evs, "lag-", &busy); err != nil {
+		t.Fatal(err)
+	}
+	if busy.Load() != 2 || posts.Load() != 3 || gets.Load() != 2 {
+		t.Errorf("busy %d, posts %d, gets %d; want 2 busy answers, 3 posts, 2 gets", busy.Load(), posts.Load(), gets.Load())
+	}
 }

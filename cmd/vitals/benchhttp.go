@@ -167,6 +167,9 @@ func (s *benchServer) post(ctx context.Context, body []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if resp.StatusCode == http.StatusServiceUnavailable && bytes.Contains(ans, []byte(`"busy"`)) {
+		return 0, fmt.Errorf("%w: %.300s", errBenchBusy, ans)
+	}
 	if resp.StatusCode != http.StatusOK || bytes.Contains(ans, []byte(`"rejected"`)) {
 		return 0, fmt.Errorf("bench: POST /v1/events: %s: %.500s", resp.Status, ans)
 	}
@@ -178,6 +181,10 @@ func (s *benchServer) post(ctx context.Context, body []byte) (uint64, error) {
 	}
 	return strconv.ParseUint(string(rest[:end]), 10, 64)
 }
+
+// errBenchBusy is a POST's 503 "busy": the server already has as many
+// ingest requests in progress as it takes.
+var errBenchBusy = errors.New("bench: POST /v1/events: the server is busy")
 
 // errBenchBehind is a query's 503 "behind": its ?min_position= was not
 // reached within the server's wait.

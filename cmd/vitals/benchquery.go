@@ -20,6 +20,10 @@ import (
 // slow server is not buried under an ever-growing pile of requests.
 const lagQueryInFlight = 8
 
+// busyPause is how long the lag run waits before sending again a batch
+// the server answered 503 "busy".
+const busyPause = 10 * time.Millisecond
+
 // minQueryCalls is how many calls each query endpoint gets at least, even
 // when they take longer than --query-time.
 const minQueryCalls = 3
@@ -33,6 +37,10 @@ type benchLag struct {
 	P50ms   float64 `json:"p50_ms"`
 	P99ms   float64 `json:"p99_ms"`
 	Batches int     `json:"batches"`
+	// Busy counts the POSTs answered 503 "busy" (as many ingest requests
+	// in progress as the server takes) and sent again after busyPause;
+	// the lag of their batch includes the wait.
+	Busy int `json:"busy"`
 	// QueryRate is the queries answered per second of the window (the
 	// asked rate, --lag-queries, less the ticks skipped).
 	QueryRate      float64                    `json:"query_rate"`
@@ -177,7 +185,10 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 	queries := startLagQueries(ctx, s, lagQueries(be), qrate, fail)
 	idPrefix := "lag-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
 	lags := make([]time.Duration, n)
-	var wg sync.WaitGroup
+	var (
+		wg   sync.WaitGroup
+		busy atomic.Int64
+	)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	start := time.Now()
@@ -193,7 +204,7 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 		}
 		evs := be.lag[i*k : (i+1)*k]
 		wg.Go(func() {
-			lag, err := sendAndSee(ctx, s, evs, idPrefix)
+			lag, err := sendAndSee(ctx, s, evs, idPrefix, &busy)
 			if err != nil {
 				fail(err)
 				return
@@ -211,7 +222,7 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 		return benchLag{}, err
 	}
 	p50, p99 := percentiles(lags)
-	rep := benchLag{Rate: float64(k) / interval.Seconds(), P50ms: ms(p50), P99ms: ms(p99), Batches: n,
+	rep := benchLag{Rate: float64(k) / interval.Seconds(), P50ms: ms(p50), P99ms: ms(p99), Batches: n, Busy: int(busy.Load()),
 		QueriesSkipped: qrep.skipped, Queries: map[string]benchPercentile{}}
 	answered := 0
 	for name, times := range qrep.times {
@@ -222,10 +233,12 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 	return rep, nil
 }
 
-// sendAndSee posts evs as one batch under new ids, dated now, and waits
-// until a health query of the first event's account reflects it (asking
-// again while the server answers 503 "behind"); it returns the time taken.
-func sendAndSee(ctx context.Context, s *benchServer, evs []demo.Event, idPrefix string) (time.Duration, error) {
+// sendAndSee posts evs as one batch under new ids, dated now (sending it
+// again after busyPause while the server answers 503 "busy", counted in
+// busy), and waits until a health query of the first event's account
+// reflects it (asking again while the server answers 503 "behind"); it
+// returns the time taken from the first send.
+func sendAndSee(ctx context.Context, s *benchServer, evs []demo.Event, idPrefix string, busy *atomic.Int64) (time.Duration, error) {
 	raws := make([][]byte, len(evs))
 	now := time.Now().UTC()
 	for j, e := range evs {
@@ -239,6 +252,15 @@ func sendAndSee(ctx context.Context, s *benchServer, evs []demo.Event, idPrefix 
 	body, _ := batchBodies(raws, len(raws))
 	t0 := time.Now()
 	pos, err := s.post(ctx, body[0])
+	for errors.Is(err, errBenchBusy) {
+		busy.Add(1)
+		select {
+		case <-time.After(busyPause):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		pos, err = s.post(ctx, body[0])
+	}
 	if err != nil {
 		return 0, err
 	}
