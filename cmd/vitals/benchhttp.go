@@ -34,7 +34,10 @@ type benchReport struct {
 	} `json:"memory"`
 	// Build is how the store was filled (--load).
 	Build benchBuild `json:"build"`
-	Lag   benchLag   `json:"lag"`
+	// ServeReadySeconds is how long the server took, started on the
+	// replayed store and its snapshot, to be ready and answer a query.
+	ServeReadySeconds float64  `json:"serve_ready_s"`
+	Lag               benchLag `json:"lag"`
 	// PastAt is the instant of the queries named *_past: before the
 	// retention horizon, so they replay the log.
 	PastAt  time.Time                  `json:"past_at"`
@@ -138,6 +141,25 @@ func startBenchServer(ctx context.Context, storeURL, dir string, clients int) (*
 	}
 	s.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, 2) * 2, DisableCompression: true}}
 	return s, nil
+}
+
+// waitReady waits until the server answers /readyz with 200 (its
+// projections caught up with the store) and then answers a query of the
+// whole agency (so that the check of every account's derived state after
+// a start, which holds the projections' lock, is over).
+func (s *benchServer) waitReady(ctx context.Context) error {
+	for {
+		err := s.get(ctx, "/readyz")
+		if err == nil {
+			break
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("bench: the server did not get ready: %w (last: %w)", ctx.Err(), err)
+		}
+	}
+	return s.get(ctx, "/v1/portfolio")
 }
 
 // stop shuts the server down and waits for it.

@@ -213,6 +213,7 @@ func TestBenchJSON(t *testing.T) {
 	positive("lag", "rate")
 	positive("lag", "p50_ms")
 	positive("lag", "p99_ms")
+	positive("serve_ready_s")
 	positive("lag", "batches")
 	positive("lag", "query_rate")
 	// The queries that ran while the lag was measured: the mix starts
