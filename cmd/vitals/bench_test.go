@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/demo"
+	"github.com/vitals-hq/vitals/domain"
 )
 
 // TestBenchDirectLoad: --load direct fills the store through the ingester
@@ -137,5 +138,46 @@ func TestLagSendsAgainWhenBusy(t *testing.T) {
 	}
 	if busy.Load() != 2 || posts.Load() != 3 || gets.Load() != 2 {
 		t.Errorf("busy %d, posts %d, gets %d; want 2 busy answers, 3 posts, 2 gets", busy.Load(), posts.Load(), gets.Load())
+	}
+}
+
+// TestLagRedate: the lag run dates its events when it sends them and moves
+// the instants and dates of their data as much, so that every demo event
+// stays valid: an override dated now whose expires_at stayed in the past
+// was rejected (the 2,000-account bench failed with a 207).
+func TestLagRedate(t *testing.T) {
+	issued := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	e := demo.Event{SpecVersion: "1.0", ID: "o1", Source: "s", Type: "health.overridden", Subject: "acme", Time: issued,
+		Data: map[string]any{"band": "yellow", "reason": "tense", "author": "am-1", "expires_at": "2025-03-16T11:55:06Z", "note": "2025-03-01 is not moved: not only a date"}}
+	at := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	got := redate(e, at)
+	if !got.Time.Equal(at) {
+		t.Errorf("time %v, want %v", got.Time, at)
+	}
+	want := at.Add(time.Date(2025, 3, 16, 11, 55, 6, 0, time.UTC).Sub(issued)).Format(time.RFC3339)
+	if got.Data["expires_at"] != want || got.Data["note"] != e.Data["note"] {
+		t.Errorf("data %v; want expires_at %s, note unchanged", got.Data, want)
+	}
+	if e.Data["expires_at"] != "2025-03-16T11:55:06Z" {
+		t.Errorf("the original event's data changed: %v", e.Data)
+	}
+	inv := redate(demo.Event{Time: issued, Data: map[string]any{"due_date": "2025-03-31"}}, at)
+	if d := inv.Data["due_date"]; d != at.AddDate(0, 0, 30).Format(time.DateOnly) {
+		t.Errorf("due_date %v, want 30 days after %s", d, at.Format(time.DateOnly))
+	}
+	// Every event of a demo agency, moved to now, is valid.
+	be, err := generateBenchIDs(t.Context(), demo.Config{Seed: 1, Accounts: 300, Managers: 6, Months: 24, End: at.Truncate(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, e := range be.lag {
+		raw, err := json.Marshal(redate(e, now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := domain.Parse(raw, now); err != nil {
+			t.Fatalf("%s moved to now is rejected: %v\n%s", e.Type, err, raw)
+		}
 	}
 }

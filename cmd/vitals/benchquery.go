@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -242,7 +243,8 @@ func sendAndSee(ctx context.Context, s *benchServer, evs []demo.Event, idPrefix 
 	raws := make([][]byte, len(evs))
 	now := time.Now().UTC()
 	for j, e := range evs {
-		e.ID, e.Time = idPrefix+e.ID, now
+		e = redate(e, now)
+		e.ID = idPrefix + e.ID
 		raw, err := json.Marshal(e)
 		if err != nil {
 			return 0, err
@@ -275,6 +277,41 @@ func sendAndSee(ctx context.Context, s *benchServer, evs []demo.Event, idPrefix 
 		return 0, err
 	}
 	return time.Since(t0), nil
+}
+
+// redate moves e to the instant at, with the instants (RFC 3339) and
+// dates (YYYY-MM-DD) of its data moved as much (dates by calendar days), so
+// that what they mean relative to the event stays: an override still
+// expires after it is set, an invoice is due as long after it is issued.
+// e's data map is not changed: a moved event gets a copy.
+func redate(e demo.Event, at time.Time) demo.Event {
+	delta := at.Sub(e.Time)
+	const day = 24 * time.Hour
+	days := int(at.UTC().Truncate(day).Sub(e.Time.UTC().Truncate(day)) / day) // calendar days
+	var data map[string]any
+	for k, v := range e.Data {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var moved string
+		if t, err := time.Parse(time.RFC3339, str); err == nil {
+			moved = t.Add(delta).UTC().Format(time.RFC3339)
+		} else if d, err := time.Parse(time.DateOnly, str); err == nil {
+			moved = d.AddDate(0, 0, days).Format(time.DateOnly)
+		} else {
+			continue
+		}
+		if data == nil {
+			data = maps.Clone(e.Data)
+		}
+		data[k] = moved
+	}
+	if data != nil {
+		e.Data = data
+	}
+	e.Time = at
+	return e
 }
 
 // lagQueryRun is the query load of a lag run.
