@@ -201,6 +201,7 @@ func (a *App) benchServed(ctx context.Context, out io.Writer, srv *benchServer, 
 	rep.Lag = lag
 	fmt.Fprintf(out, "lag      at %.0f events/s: p50 %.1f ms, p99 %.1f ms over %d batches (%d POSTs answered busy and sent again)   (POST a batch → a query with ?min_position= answers), while %.1f queries/s ran (%d skipped: %d in flight)\n",
 		lag.Rate, lag.P50ms, lag.P99ms, lag.Batches, lag.Busy, lag.QueryRate, lag.QueriesSkipped, lagQueryInFlight)
+	fmt.Fprintf(out, "         the run took %.1f s of wall time and %.0f µs of CPU per event sent (server, senders and queries)\n", lag.Seconds, lag.CPUMicrosPerEvent)
 	for _, name := range sortedNames(lag.Queries) {
 		q := lag.Queries[name]
 		fmt.Fprintf(out, "  under load %-20s p50 %9.0f µs   p99 %9.0f µs   (%d calls)\n", name, q.P50us, q.P99us, q.Calls)

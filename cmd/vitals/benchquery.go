@@ -44,7 +44,14 @@ type benchLag struct {
 	Busy int `json:"busy"`
 	// QueryRate is the queries answered per second of the window (the
 	// asked rate, --lag-queries, less the ticks skipped).
-	QueryRate      float64                    `json:"query_rate"`
+	QueryRate float64 `json:"query_rate"`
+	// CPUMicrosPerEvent is the process's CPU time (server, senders and
+	// queries) from the first send until every batch was visible and the
+	// queries in flight answered, per event sent: what the traffic costs,
+	// whatever share of the machine the process got.
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
+	// Seconds is the run's wall time, from the first send until then.
+	Seconds        float64                    `json:"seconds"`
 	QueriesSkipped int                        `json:"queries_skipped"`
 	Queries        map[string]benchPercentile `json:"queries"`
 }
@@ -192,7 +199,7 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 	)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for i := range n {
 		if i > 0 {
 			select {
@@ -214,8 +221,8 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 		})
 	}
 	wg.Wait()
-	window := time.Since(start)
 	qrep := queries.stop()
+	window, cpu := time.Since(start), processCPU()-cpu
 	if firstErr != nil {
 		return benchLag{}, firstErr
 	}
@@ -231,6 +238,8 @@ func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate floa
 		answered += len(times)
 	}
 	rep.QueryRate = float64(answered) / window.Seconds()
+	rep.Seconds = window.Seconds()
+	rep.CPUMicrosPerEvent = float64(cpu.Microseconds()) / float64(n*k)
 	return rep, nil
 }
 

@@ -216,6 +216,8 @@ func TestBenchJSON(t *testing.T) {
 	positive("serve_ready_s")
 	positive("lag", "batches")
 	positive("lag", "query_rate")
+	positive("lag", "cpu_us_per_event")
+	positive("lag", "seconds")
 	// The queries that ran while the lag was measured: the mix starts
 	// with the at-risk list and one account's health.
 	for _, q := range []string{"at_risk", "health"} {
