@@ -47,7 +47,7 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	lagRate := fs.Float64("lag-rate", 10000, "events/s sent while measuring the append→visible lag")
 	lagFor := fs.Duration("lag-duration", 5*time.Second, "how long the lag is measured")
 	lagQueries := fs.Float64("lag-queries", 20, "queries/s asked while the lag is measured (at-risk, health, portfolio, accounts, managers, account, upsell in turn; 0 for none)")
-	queries := fs.Int("queries", 200, "calls per query endpoint (fewer once an endpoint has taken --query-time, but at least 3)")
+	queries := fs.Int("queries", 200, "calls per query endpoint (fewer once an endpoint has taken --query-time, but at least one)")
 	queryTime := fs.Duration("query-time", 10*time.Second, "time after which an endpoint gets no more calls")
 	load := fs.String("load", "http", "how the store is filled: http (timed HTTP ingest at each --concurrency, beside an fsync baseline) or direct (the demo agency appended through the ingester without HTTP: the fast way to build a large agency; no ingest figures)")
 	asJSON := fs.Bool("json", false, "write the results as one JSON object on stdout (the report goes to stderr)")
