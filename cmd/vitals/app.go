@@ -105,6 +105,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		if err != errUsage { // a mistake worded beside the usage text
+			fmt.Fprintf(a.Stderr, "vitals: %s\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		}
 		return 2
 	default:
 		fmt.Fprintf(a.Stderr, "vitals: %v\n", err)

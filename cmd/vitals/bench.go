@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +22,9 @@ import (
 	"github.com/vitals-hq/vitals/projections"
 )
 
-// benchEnd is the default end of bench's demo agency.
-const benchEnd = "2026-06-30T00:00:00Z"
+// benchEndDefault is how bench -h names the default end of its demo
+// agency: the start of the current UTC day.
+const benchEndDefault = "today, 00:00 UTC"
 
 // bench: vitals bench — generates a demo agency, drives the real server
 // over loopback with it at several concurrencies beside an fsync baseline,
@@ -34,21 +34,27 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("bench", "bench [flags]  (measures HTTP ingest, replay rate, live memory per account, snapshot, lag, queries)")
 	var d demoFlags
 	d.register(fs, "")
-	// A fixed end: the same agency every run, so runs compare.
+	// The agency ends at the start of today: the server runs on the wall
+	// clock, so it sees a current agency, as in production, and every run
+	// of a day builds the same agency.
 	end := fs.Lookup("end")
-	end.Usage, end.DefValue = "demo: the instant the history ends, RFC 3339 (fixed, so that every run builds the same agency)", benchEnd
-	d.end = benchEnd
+	end.Usage, end.DefValue = "demo: the instant the history ends, RFC 3339 (the same all day, so that runs of a day build the same agency; an earlier end makes the agency as old, to the server, as that instant is)", benchEndDefault
+	d.end = time.Now().UTC().Truncate(24 * time.Hour).Format(time.RFC3339)
 	dir := fs.String("data-dir", "", "where to build the store (default: a temp dir, removed afterwards); a dir that already holds events is reused as it is")
 	storeURL := fs.String("store", "bolt", "event store: bolt (embedded: a fresh store per ingest run, in --data-dir) or esdb://host:2113?tls=false (EventStoreDB/KurrentDB: one ingest run, at the first --concurrency, into an empty database; one that holds events is measured as it is)")
 	batch := fs.Int("batch", 1000, "events per ingest request")
 	conc := fs.String("concurrency", "1,8,32", "HTTP ingest runs: concurrent clients of each run, comma-separated (each run fills a fresh store)")
 	lagRate := fs.Float64("lag-rate", 10000, "events/s sent while measuring the append→visible lag")
 	lagFor := fs.Duration("lag-duration", 5*time.Second, "how long the lag is measured")
-	queries := fs.Int("queries", 200, "calls per query endpoint")
+	lagQueries := fs.Float64("lag-queries", 20, "queries/s asked while the lag is measured (at-risk, health, portfolio, accounts, managers, account, upsell in turn; 0 for none)")
+	queries := fs.Int("queries", 200, "calls per query endpoint (fewer once an endpoint has taken --query-time, but at least one)")
+	queryTime := fs.Duration("query-time", 10*time.Second, "time after which an endpoint gets no more calls")
+	load := fs.String("load", "http", "how the store is filled: http (timed HTTP ingest at each --concurrency, beside an fsync baseline) or direct (the demo agency appended through the ingester without HTTP: the fast way to build a large agency; no ingest figures)")
 	asJSON := fs.Bool("json", false, "write the results as one JSON object on stdout (the report goes to stderr)")
 	memprofile := fs.String("memprofile", "", "write a heap profile of the live projections to this file")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process) to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP ingest runs (server and clients, one process), or of the direct load, to this file")
 	replayProfile := fs.String("replay-cpuprofile", "", "write a CPU profile of the replay to this file")
+	lagProfile := fs.String("lag-cpuprofile", "", "write a CPU profile of the lag run (server, senders and queries, one process) to this file")
 	if err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -56,8 +62,14 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *batch <= 0 || *lagRate <= 0 || *lagFor <= 0 || *queries <= 0 {
-		return fmt.Errorf("%w: --batch, --lag-rate, --lag-duration and --queries must be positive", errUsage)
+	if *batch <= 0 || *lagRate <= 0 || *lagFor <= 0 || *queries <= 0 || *queryTime <= 0 {
+		return fmt.Errorf("%w: --batch, --lag-rate, --lag-duration, --queries and --query-time must be positive", errUsage)
+	}
+	if *lagQueries < 0 {
+		return fmt.Errorf("%w: --lag-queries must be 0 or more, got %g", errUsage, *lagQueries)
+	}
+	if *load != "http" && *load != "direct" {
+		return fmt.Errorf("%w: --load: want http or direct, got %q", errUsage, *load)
 	}
 	cfg, err := d.config(time.Now())
 	if err != nil {
@@ -77,39 +89,59 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(out, "demo agency: %d accounts, %d managers, %d months, seed %d (ends %s)\n", cfg.Accounts, cfg.Managers, cfg.Months, cfg.Seed, cfg.End.Format(time.DateOnly))
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	var rep benchReport
 
-	be, err := generateBenchEvents(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	rep := benchReport{Events: len(be.openers) + len(be.rest), Accounts: be.accounts}
-
-	// 1. HTTP ingest at each concurrency, each into a fresh store (the
-	// last one into the data dir, which the rest of the run uses), unless
-	// the data dir already holds events.
+	// 1. Fill the store: HTTP ingest at each concurrency, each into a
+	// fresh store (the last one into the data dir, which the rest of the
+	// run uses), or --load direct; unless the data dir already holds
+	// events.
 	head, err := storeHead(ctx, *storeURL, *dir)
 	if err != nil {
 		return err
 	}
-	if !stores.IsEmbedded(*storeURL) && len(levels) > 1 {
-		fmt.Fprintf(out, "ingest   one run, at %d clients: a shared store cannot be emptied between runs\n", levels[0])
-		levels = levels[:1]
-	}
-	if head > 0 {
+	var be *benchEvents
+	switch {
+	case head > 0:
 		fmt.Fprintf(out, "ingest   skipped: the store already holds events (head %d)\n", head)
-	} else {
-		stopProfile, err := startCPUProfile(*cpuprofile)
-		if err != nil {
-			return err
+		be, err = generateBenchIDs(ctx, cfg)
+		rep.Build.Load = "existing"
+	case *load == "direct":
+		fmt.Fprintf(a.Stderr, "  generating the agency and appending it to the store through the ingester (no HTTP)…\n")
+		stopProfile, perr := startCPUProfile(*cpuprofile)
+		if perr != nil {
+			return perr
 		}
-		err = a.benchIngestHTTP(ctx, out, be, *storeURL, *dir, levels, *batch, &rep.Ingest)
+		be, rep.Build, err = benchLoadDirect(ctx, a.Stderr, cfg, *storeURL, *dir)
 		if perr := stopProfile(); err == nil {
 			err = perr
 		}
+		if err == nil {
+			fmt.Fprintf(out, "build    %9d events in %s  %9.0f events/s   (--load direct: generated, parsed and appended through the ingester, %d a commit; no HTTP)\n",
+				be.events, time.Duration(rep.Build.Seconds*float64(time.Second)).Round(time.Millisecond), rep.Build.EventsPerS, directBatch)
+		}
+	default:
+		be, err = generateBenchEvents(ctx, cfg)
 		if err != nil {
 			return err
 		}
+		if !stores.IsEmbedded(*storeURL) && len(levels) > 1 {
+			fmt.Fprintf(out, "ingest   one run, at %d clients: a shared store cannot be emptied between runs\n", levels[0])
+			levels = levels[:1]
+		}
+		stopProfile, perr := startCPUProfile(*cpuprofile)
+		if perr != nil {
+			return perr
+		}
+		err = a.benchIngestHTTP(ctx, out, be, *storeURL, *dir, levels, *batch, &rep.Ingest, &rep.Build)
+		if perr := stopProfile(); err == nil {
+			err = perr
+		}
 	}
+	if err != nil {
+		return err
+	}
+	rep.Events, rep.Accounts = be.events, len(be.accounts)
+	be.release()
 
 	// 2. The store, replay, memory and snapshot, in this process.
 	stopProfile, err := startCPUProfile(*replayProfile)
@@ -124,16 +156,17 @@ func (a *App) bench(ctx context.Context, args []string) error {
 		return err
 	}
 
-	// 3. The server again: lag at a steady rate, then the queries.
+	// 3. The server again: lag at a steady rate while queries run, then
+	// the queries one at a time.
+	start := time.Now()
 	srv, err := startBenchServer(ctx, *storeURL, *dir, 8)
 	if err != nil {
 		return err
 	}
-	lag, err := benchLagRun(ctx, srv, be, *lagRate, *lagFor)
-	if err == nil {
-		rep.Lag = lag
-		fmt.Fprintf(out, "lag      at %.0f events/s: p50 %.1f ms, p99 %.1f ms   (POST a batch → a query with ?min_position= answers)\n", lag.Rate, lag.P50ms, lag.P99ms)
-		rep.Queries, err = benchQueries(ctx, srv, be.firstAccount, be.firstManager, *queries)
+	if err = srv.waitReady(ctx); err == nil {
+		rep.ServeReadySeconds = time.Since(start).Seconds()
+		fmt.Fprintf(out, "serve    ready in %s   (started on the store and the snapshot, /readyz 200 and a portfolio answered)\n", time.Since(start).Round(time.Millisecond))
+		err = a.benchServed(ctx, out, srv, be, cfg.End, benchLagOptions{rate: *lagRate, d: *lagFor, qrate: *lagQueries, cpuprofile: *lagProfile}, *queries, *queryTime, &rep)
 	}
 	if serr := srv.stop(); err == nil {
 		err = serr
@@ -141,21 +174,61 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(rep.Queries))
-	for name := range rep.Queries {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		q := rep.Queries[name]
-		fmt.Fprintf(out, "query    %-16s p50 %9.0f µs   p99 %9.0f µs   (over HTTP, %d calls)\n", name, q.P50us, q.P99us, *queries)
-	}
 	if *asJSON {
 		enc := json.NewEncoder(a.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
 	return nil
+}
+
+// benchServed measures on the running server: the lag while queries run,
+// then each query alone.
+func (a *App) benchServed(ctx context.Context, out io.Writer, srv *benchServer, be *benchEvents, end time.Time,
+	lo benchLagOptions, queries int, queryTime time.Duration, rep *benchReport) error {
+	fmt.Fprintf(a.Stderr, "  lag: %.0f events/s for %s while %.0f queries/s run…\n", lo.rate, lo.d, lo.qrate)
+	stopProfile, err := startCPUProfile(lo.cpuprofile)
+	if err != nil {
+		return err
+	}
+	lag, err := benchLagRun(ctx, srv, be, lo.rate, lo.d, lo.qrate)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
+		return err
+	}
+	rep.Lag = lag
+	fmt.Fprintf(out, "lag      at %.0f events/s: p50 %.1f ms, p99 %.1f ms over %d batches (%d POSTs answered busy and sent again)   (POST a batch → a query with ?min_position= answers), while %.1f queries/s ran (%d skipped: %d in flight)\n",
+		lag.Rate, lag.P50ms, lag.P99ms, lag.Batches, lag.Busy, lag.QueryRate, lag.QueriesSkipped, lagQueryInFlight)
+	fmt.Fprintf(out, "         the run took %.1f s of wall time and %.0f µs of CPU per event sent (server, senders and queries)\n", lag.Seconds, lag.CPUMicrosPerEvent)
+	for _, name := range sortedNames(lag.Queries) {
+		q := lag.Queries[name]
+		fmt.Fprintf(out, "  under load %-20s p50 %9.0f µs   p99 %9.0f µs   (%d calls)\n", name, q.P50us, q.P99us, q.Calls)
+	}
+	past, err := benchPastInstant(ctx, srv, end)
+	if err != nil {
+		return err
+	}
+	rep.PastAt = past
+	fmt.Fprintf(a.Stderr, "  queries, one at a time (the *_past ones as of %s, before the retention horizon)…\n", past.Format(time.RFC3339))
+	rep.Queries, err = benchQueries(ctx, srv, benchQueryList(be, past, time.Now), queries, queryTime)
+	if err != nil {
+		return err
+	}
+	for _, name := range sortedNames(rep.Queries) {
+		q := rep.Queries[name]
+		fmt.Fprintf(out, "query    %-20s p50 %9.0f µs   p99 %9.0f µs   (over HTTP, %d calls)\n", name, q.P50us, q.P99us, q.Calls)
+	}
+	return nil
+}
+
+// benchLagOptions are the flags of the lag run.
+type benchLagOptions struct {
+	rate       float64       // events/s
+	d          time.Duration // how long
+	qrate      float64       // queries/s meanwhile
+	cpuprofile string        // "" for none
 }
 
 // startCPUProfile starts a CPU profile into path ("" for none).
@@ -208,7 +281,7 @@ func storeHead(ctx context.Context, url, dir string) (eventstore.Position, error
 
 // benchIngestHTTP runs the HTTP ingest at each concurrency and the fsync
 // baseline over the same bodies.
-func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvents, storeURL, root string, levels []int, batch int, rep *benchIngestReport) error {
+func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvents, storeURL, root string, levels []int, batch int, rep *benchIngestReport, build *benchBuild) error {
 	openers, _ := batchBodies(be.openers, batch)
 	rest, counts := batchBodies(be.rest, batch)
 	rep.Batch, rep.ByConcurrency, rep.CPUMicrosPerEvent = batch, map[string]float64{}, map[string]float64{}
@@ -222,7 +295,9 @@ func (a *App) benchIngestHTTP(ctx context.Context, out io.Writer, be *benchEvent
 		if err != nil {
 			return err
 		}
+		t0 := time.Now()
 		rate, cpu, err := benchHTTPIngest(ctx, srv, openers, rest, counts, clients)
+		*build = benchBuild{Load: "http", Seconds: time.Since(t0).Seconds(), EventsPerS: float64(be.events) / time.Since(t0).Seconds()}
 		if serr := srv.stop(); err == nil {
 			err = serr
 		}

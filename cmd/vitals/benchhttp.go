@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,9 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vitals-hq/vitals/demo"
-	"github.com/vitals-hq/vitals/domain"
 )
 
 // benchReport is what vitals bench --json writes: one object whose keys
@@ -35,8 +32,24 @@ type benchReport struct {
 	Memory struct {
 		LiveBytesPerAccount float64 `json:"live_bytes_per_account"`
 	} `json:"memory"`
-	Lag     benchLag                   `json:"lag"`
+	// Build is how the store was filled (--load).
+	Build benchBuild `json:"build"`
+	// ServeReadySeconds is how long the server took, started on the
+	// replayed store and its snapshot, to be ready and answer a query.
+	ServeReadySeconds float64  `json:"serve_ready_s"`
+	Lag               benchLag `json:"lag"`
+	// PastAt is the instant of the queries named *_past: before the
+	// retention horizon, so they replay the log.
+	PastAt  time.Time                  `json:"past_at"`
 	Queries map[string]benchPercentile `json:"queries"`
+}
+
+// benchBuild is how the store was filled: over HTTP (the last ingest run)
+// or straight through the ingester (--load direct), and how long it took.
+type benchBuild struct {
+	Load       string  `json:"load"`
+	Seconds    float64 `json:"seconds"`
+	EventsPerS float64 `json:"events_per_s"`
 }
 
 // benchIngestReport is the HTTP ingest part of the report: events_per_s
@@ -53,69 +66,6 @@ type benchIngestReport struct {
 	CPUMicrosPerEvent       map[string]float64 `json:"cpu_us_per_event"`
 	FsyncBaselineEventsPerS float64            `json:"fsync_baseline_events_per_s"`
 	Ratio                   float64            `json:"ratio"`
-}
-
-// benchLag is the append→visible lag at a steady rate: from sending a batch
-// to the answer of a query that waits for its position (?min_position=).
-type benchLag struct {
-	Rate  float64 `json:"rate"`
-	P50ms float64 `json:"p50_ms"`
-	P99ms float64 `json:"p99_ms"`
-}
-
-// benchPercentile is the latency of one query endpoint.
-type benchPercentile struct {
-	P50us float64 `json:"p50_us"`
-	P99us float64 `json:"p99_us"`
-}
-
-// benchEvents is the demo agency, pre-encoded: the opening events
-// (account.opened, manager.joined), which must be stored before the rest,
-// and the rest, which may arrive in any order; lag holds copies of the
-// rest under new ids, for the lag measurement.
-type benchEvents struct {
-	openers, rest [][]byte
-	lag           [][]byte
-	lagSubjects   []string
-	accounts      int
-	// firstAccount and firstManager are ids the queries ask about.
-	firstAccount, firstManager string
-}
-
-// generateBenchEvents encodes the demo agency as CloudEvent JSON.
-func generateBenchEvents(ctx context.Context, cfg demo.Config) (*benchEvents, error) {
-	be := &benchEvents{}
-	err := demo.Generate(ctx, cfg, func(e demo.Event) error {
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		switch domain.Type(e.Type) {
-		case domain.TypeAccountOpened:
-			if be.accounts == 0 {
-				be.firstAccount = e.Subject
-			}
-			be.accounts++
-			be.openers = append(be.openers, raw)
-			return nil
-		case domain.TypeManagerJoined:
-			if be.firstManager == "" {
-				be.firstManager = e.Subject
-			}
-			be.openers = append(be.openers, raw)
-			return nil
-		}
-		be.rest = append(be.rest, raw)
-		if domain.Type(e.Type).IsManagerEvent() || len(be.lag) >= 200_000 {
-			return nil
-		}
-		e.ID = "lag-" + e.ID
-		raw, err = json.Marshal(e)
-		be.lag = append(be.lag, raw)
-		be.lagSubjects = append(be.lagSubjects, e.Subject)
-		return err
-	})
-	return be, err
 }
 
 // batchBodies joins events into JSON array bodies of up to n events.
@@ -193,6 +143,25 @@ func startBenchServer(ctx context.Context, storeURL, dir string, clients int) (*
 	return s, nil
 }
 
+// waitReady waits until the server answers /readyz with 200 (its
+// projections caught up with the store) and then answers a query of the
+// whole agency (so that the check of every account's derived state after
+// a start, which holds the projections' lock, is over).
+func (s *benchServer) waitReady(ctx context.Context) error {
+	for {
+		err := s.get(ctx, "/readyz")
+		if err == nil {
+			break
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("bench: the server did not get ready: %w (last: %w)", ctx.Err(), err)
+		}
+	}
+	return s.get(ctx, "/v1/portfolio")
+}
+
 // stop shuts the server down and waits for it.
 func (s *benchServer) stop() error {
 	s.cancel()
@@ -220,6 +189,9 @@ func (s *benchServer) post(ctx context.Context, body []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if resp.StatusCode == http.StatusServiceUnavailable && bytes.Contains(ans, []byte(`"busy"`)) {
+		return 0, fmt.Errorf("%w: %.300s", errBenchBusy, ans)
+	}
 	if resp.StatusCode != http.StatusOK || bytes.Contains(ans, []byte(`"rejected"`)) {
 		return 0, fmt.Errorf("bench: POST /v1/events: %s: %.500s", resp.Status, ans)
 	}
@@ -232,25 +204,43 @@ func (s *benchServer) post(ctx context.Context, body []byte) (uint64, error) {
 	return strconv.ParseUint(string(rest[:end]), 10, 64)
 }
 
-// get runs one query and fails unless it answers 200.
+// errBenchBusy is a POST's 503 "busy": the server already has as many
+// ingest requests in progress as it takes.
+var errBenchBusy = errors.New("bench: POST /v1/events: the server is busy")
+
+// errBenchBehind is a query's 503 "behind": its ?min_position= was not
+// reached within the server's wait.
+var errBenchBehind = errors.New("bench: the projections did not reach the position in time")
+
+// get runs one query and fails unless it answers 200 (errBenchBehind for a
+// 503 "behind").
 func (s *benchServer) get(ctx context.Context, path string) error {
+	_, err := s.getBody(ctx, path)
+	return err
+}
+
+// getBody runs one query and returns its answer, as get.
+func (s *benchServer) getBody(ctx context.Context, path string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	ans, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable && bytes.Contains(ans, []byte(`"behind"`)) {
+		return nil, fmt.Errorf("%w: GET %s: %.300s", errBenchBehind, path, ans)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("bench: GET %s: %s: %.300s", path, resp.Status, ans)
+		return nil, fmt.Errorf("bench: GET %s: %s: %.300s", path, resp.Status, ans)
 	}
-	return nil
+	return ans, nil
 }
 
 // benchHTTPIngest stores the openers, then times the rest sent by clients
@@ -321,90 +311,12 @@ func fsyncBaseline(dir string, bodies [][]byte, counts []int) (float64, error) {
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-// benchLagRun sends the lag events at rate events/s for d, in 100 batches
-// a second, each from its own goroutine so that a slow answer does not
-// slow the pace, and measures for each batch the time from sending it to
-// the answer of a health query that waits for its position.
-func benchLagRun(ctx context.Context, s *benchServer, be *benchEvents, rate float64, d time.Duration) (benchLag, error) {
-	const perSecond = 100
-	k := max(1, int(rate/perSecond))
-	interval := time.Duration(float64(time.Second) * float64(k) / rate)
-	n := min(len(be.lag)/k, int(d/interval))
-	if n == 0 {
-		return benchLag{}, fmt.Errorf("bench: no events for the lag run")
-	}
-	lags := make([]time.Duration, n)
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-	)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for i := range n {
-		if i > 0 {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				return benchLag{}, ctx.Err()
-			}
-		}
-		evs := be.lag[i*k : (i+1)*k]
-		subject := be.lagSubjects[i*k]
-		wg.Go(func() {
-			body, _ := batchBodies(evs, k)
-			t0 := time.Now()
-			pos, err := s.post(ctx, body[0])
-			if err == nil {
-				err = s.get(ctx, "/v1/accounts/"+subject+"/health?min_position="+strconv.FormatUint(pos, 10))
-			}
-			if err != nil {
-				errOnce.Do(func() { firstErr = err })
-				return
-			}
-			lags[i] = time.Since(t0)
-		})
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return benchLag{}, firstErr
-	}
-	p50, p99 := percentiles(lags)
-	return benchLag{Rate: float64(k) / interval.Seconds(), P50ms: ms(p50), P99ms: ms(p99)}, nil
-}
-
-// benchQueries times each query endpoint n times, one call at a time.
-func benchQueries(ctx context.Context, s *benchServer, account, manager string, n int) (map[string]benchPercentile, error) {
-	out := map[string]benchPercentile{}
-	for _, q := range []struct{ name, path string }{
-		{"health", "/v1/accounts/" + account + "/health"},
-		{"account", "/v1/accounts/" + account},
-		{"account_events", "/v1/accounts/" + account + "/events"},
-		{"accounts", "/v1/accounts?limit=100"},
-		{"at_risk", "/v1/at-risk"},
-		{"upsell", "/v1/upsell"},
-		{"portfolio", "/v1/portfolio"},
-		{"managers", "/v1/managers"},
-		{"manager", "/v1/managers/" + manager},
-		{"health_history", "/v1/accounts/" + account + "/health/history"},
-	} {
-		times := make([]time.Duration, n)
-		for i := range n {
-			t0 := time.Now()
-			if err := s.get(ctx, q.path); err != nil {
-				return nil, err
-			}
-			times[i] = time.Since(t0)
-		}
-		p50, p99 := percentiles(times)
-		out[q.name] = benchPercentile{P50us: us(p50), P99us: us(p99)}
-	}
-	return out, nil
-}
-
 // percentiles returns the median and 99th percentile of ds (sorted in
 // place).
 func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
 	slices.Sort(ds)
 	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
 	return at(0.50), at(0.99)

@@ -177,7 +177,7 @@ func TestBenchSmoke(t *testing.T) {
 // TestBenchJSON checks the keys of vitals bench --json (BENCHMARKS.md).
 func TestBenchJSON(t *testing.T) {
 	code, out, stderr := run(t, "", nil, "bench", "--json", "--accounts", "3", "--managers", "1", "--months", "1",
-		"--concurrency", "1,8", "--lag-rate", "500", "--lag-duration", "200ms", "--queries", "2")
+		"--concurrency", "1,8", "--lag-rate", "500", "--lag-duration", "300ms", "--lag-queries", "100", "--queries", "2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -213,9 +213,31 @@ func TestBenchJSON(t *testing.T) {
 	positive("lag", "rate")
 	positive("lag", "p50_ms")
 	positive("lag", "p99_ms")
-	for _, q := range []string{"health", "account_events", "at_risk", "portfolio", "managers"} {
+	positive("serve_ready_s")
+	positive("lag", "batches")
+	positive("lag", "query_rate")
+	positive("lag", "cpu_us_per_event")
+	positive("lag", "seconds")
+	// The queries that ran while the lag was measured: the mix starts
+	// with the at-risk list and one account's health.
+	for _, q := range []string{"at_risk", "health"} {
+		positive("lag", "queries", q, "p50_us")
+		positive("lag", "queries", q, "p99_us")
+		positive("lag", "queries", q, "calls")
+	}
+	positive("build", "seconds")
+	positive("build", "events_per_s")
+	for _, q := range []string{"health", "account_events", "at_risk", "portfolio", "managers",
+		"health_history_365d", "at_risk_past", "portfolio_past", "managers_past"} {
 		positive("queries", q, "p50_us")
 		positive("queries", q, "p99_us")
+		positive("queries", q, "calls")
+	}
+	if l := rep["build"].(map[string]any)["load"]; l != "http" {
+		t.Errorf("build.load = %v, want http", l)
+	}
+	if _, err := time.Parse(time.RFC3339, rep["past_at"].(string)); err != nil {
+		t.Errorf("past_at = %v: %v", rep["past_at"], err)
 	}
 	if c := rep["ingest"].(map[string]any)["concurrency"]; c != float64(8) {
 		t.Errorf("ingest.concurrency = %v, want 8", c)
