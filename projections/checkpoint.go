@@ -427,6 +427,11 @@ type CheckpointStatus struct {
 	CoveredFrom time.Time `json:"covered_from"`
 	CoveredTo   time.Time `json:"covered_to"`
 	Building    bool      `json:"building"`
+	// Complete is set when the checkpoints cover every instant from
+	// CoveredFrom to the retention horizon without a gap (no build is due
+	// or running): a list, portfolio or capacity ?at= before the horizon
+	// then replays only from a checkpoint.
+	Complete bool `json:"complete"`
 }
 
 // Checkpoints describes the checkpoints.
@@ -435,8 +440,10 @@ func (p *Projector) Checkpoints() CheckpointStatus {
 	defer p.mu.RUnlock()
 	c := p.ck
 	start := p.coverStart()
+	cov := c.covered(start)
 	return CheckpointStatus{
-		Checkpoints: slices.Clone(c.list), Late: len(c.late), Earliest: c.earliest,
-		CoveredFrom: start, CoveredTo: c.covered(start), Building: c.building,
+		Checkpoints: append([]CheckpointInfo{}, c.list...), Late: len(c.late), Earliest: c.earliest,
+		CoveredFrom: start, CoveredTo: cov, Building: c.building,
+		Complete: c.dir != "" && c.known && !c.building && !p.horizon.IsZero() && !(start.Before(p.horizon) && cov.Before(p.horizon)),
 	}
 }

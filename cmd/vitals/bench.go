@@ -166,6 +166,14 @@ func (a *App) bench(ctx context.Context, args []string) error {
 	if err = srv.waitReady(ctx); err == nil {
 		rep.ServeReadySeconds = time.Since(start).Seconds()
 		fmt.Fprintf(out, "serve    ready in %s   (started on the store and the snapshot, /readyz 200 and a portfolio answered)\n", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		err = srv.waitCheckpoints(ctx, out)
+		rep.CheckpointsReadySeconds = time.Since(start).Seconds()
+		if err == nil {
+			fmt.Fprintf(out, "checkpoints ready in %s   (built from the log in the background, before the lag and query runs)\n", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if err == nil {
 		err = a.benchServed(ctx, out, srv, be, cfg.End, benchLagOptions{rate: *lagRate, d: *lagFor, qrate: *lagQueries, cpuprofile: *lagProfile}, *queries, *queryTime, &rep)
 	}
 	if serr := srv.stop(); err == nil {

@@ -214,6 +214,7 @@ func TestBenchJSON(t *testing.T) {
 	positive("lag", "p50_ms")
 	positive("lag", "p99_ms")
 	positive("serve_ready_s")
+	positive("checkpoints_ready_s")
 	positive("lag", "batches")
 	positive("lag", "query_rate")
 	positive("lag", "cpu_us_per_event")

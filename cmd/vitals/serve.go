@@ -250,7 +250,7 @@ func (a *App) serve(ctx context.Context, args []string) (err error) {
 		MaxBodyBytes: c.maxBody, MaxBatchEvents: c.maxBatch, BodyReadTimeout: c.bodyReadTimeout, Metrics: metrics.Handler(reg), Backup: storeInfo.backup,
 		Stats: func(ctx context.Context) (any, error) {
 			head, err := store.Head(ctx)
-			return map[string]any{"store_head": head, "projections": proj.Stats()}, err
+			return map[string]any{"store_head": head, "projections": proj.Stats(), "checkpoints": proj.Checkpoints()}, err
 		},
 		Ready: []api.ReadyCheck{{Name: "projections", Check: func(context.Context) error {
 			if e := projFailed.Load(); e != nil {
