@@ -176,6 +176,9 @@ type cached struct {
 	// wake is when a pending transition will have held for the debounce
 	// time (zero for none).
 	wake time.Time
+	// walk is the search for the start of a pending transition, kept
+	// while one is pending (see runStarts).
+	walk *runWalk
 }
 
 // pruneEvery is how many events an account takes between prunes when the
@@ -508,8 +511,10 @@ func (p *Projector) applyLocked(d decoded) {
 	}
 	p.noteApplied(rec.Position, ev.Time)
 	if id := p.state.Apply(ev); id != "" {
-		if p.cache[id] == nil {
+		if c := p.cache[id]; c == nil {
 			p.unmarked = true
+		} else {
+			c.walk.invalidate(ev.Time)
 		}
 		p.dirty[id]++
 		if p.dirty[id] >= pruneEvery && p.pos < p.replayTo {

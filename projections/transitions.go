@@ -226,9 +226,13 @@ func (p *Projector) checkAccount(id string, now time.Time, c *cached) {
 	}
 	vals := facetValues(cur)
 	if vals == [len(accountKinds)]string{mark.Facets[0].Value, mark.Facets[1].Value, mark.Facets[2].Value} {
+		c.walk = nil // nothing pending: no search to go on with
 		return
 	}
-	starts := p.runStarts(a, now)
+	if c.walk == nil {
+		c.walk = &runWalk{}
+	}
+	starts := p.runStarts(a, now, c.walk)
 	from := mark.Facts
 	var to *AccountFacts
 	var toAt time.Time
@@ -273,28 +277,93 @@ func (p *Projector) isNews(at, now, born time.Time) bool {
 // the last change instant, within the search window before now, at which
 // the facet took its value (the window's start when it held all along).
 // The change instants are those of nextAccountChange, which is never late.
-func (p *Projector) runStarts(a *Account, now time.Time) [len(accountKinds)]time.Time {
+//
+// w remembers the search between calls (nil: none): the facet values at
+// the change instants found up to w.to. An account's facets at an instant
+// depend only on its facts with time up to that instant, so the search
+// goes on from w.to, and an event applied to the account drops only what
+// was found from its time on (runWalk.invalidate). A transition stays
+// pending for the debounce time, and the account is re-scored after each
+// of its events meanwhile: without w every re-score would walk the whole
+// window again.
+func (p *Projector) runStarts(a *Account, now time.Time, w *runWalk) [len(accountKinds)]time.Time {
 	from := now.Add(-p.window())
+	if w == nil {
+		w = &runWalk{}
+	}
+	if len(w.pts) == 0 || w.to.Before(from) || now.Before(w.to) || w.pts[0].at.After(from) {
+		w.pts = append(w.pts[:0], runPoint{at: from, vals: p.facetsAt(a, from)})
+		w.to = from
+	}
+	t := w.to
+	for range maxWalk {
+		next, ok := p.nextAccountChange(a, t)
+		if !ok || next.After(now) {
+			t = now
+			break
+		}
+		if vals := p.facetsAt(a, next); vals != w.pts[len(w.pts)-1].vals {
+			w.pts = append(w.pts, runPoint{at: next, vals: vals})
+		}
+		t = next
+	}
+	w.to = t
+	// The last point at or before from gives the values at from.
+	base := 0
+	for base+1 < len(w.pts) && !w.pts[base+1].at.After(from) {
+		base++
+	}
+	w.pts = w.pts[:copy(w.pts, w.pts[base:])]
 	var starts [len(accountKinds)]time.Time
 	for i := range starts {
 		starts[i] = from
 	}
-	prev := facetValues(p.factsAt(a, from))
-	t := from
-	for range maxWalk {
-		next, ok := p.nextAccountChange(a, t)
-		if !ok || next.After(now) {
-			break
-		}
-		vals := facetValues(p.factsAt(a, next))
-		for i := range vals {
-			if vals[i] != prev[i] {
-				starts[i] = next
+	for k := 1; k < len(w.pts); k++ {
+		for i := range starts {
+			if w.pts[k].vals[i] != w.pts[k-1].vals[i] {
+				starts[i] = w.pts[k].at
 			}
 		}
-		prev, t = vals, next
 	}
 	return starts
+}
+
+// facetsAt is an account's facet values at t (its score without the
+// components' explanations, which the facets do not read).
+func (p *Projector) facetsAt(a *Account, t time.Time) [len(accountKinds)]string {
+	return facetValues(p.facts(a, t, p.cfg.Scorer.Summary(&a.Scoring, t)))
+}
+
+// runWalk is what runStarts found for an account: the facet values at
+// the first instant of its search and at each later change instant where
+// they changed, in time order, found up to to.
+type runWalk struct {
+	to  time.Time
+	pts []runPoint
+}
+
+// runPoint is an account's facet values from an instant on.
+type runPoint struct {
+	at   time.Time
+	vals [len(accountKinds)]string
+}
+
+// invalidate drops what the search found from t on: an event with time t
+// was applied to the account (its facets before t are unchanged).
+func (w *runWalk) invalidate(t time.Time) {
+	if w == nil || len(w.pts) == 0 || w.to.Before(t) {
+		return
+	}
+	if !w.pts[0].at.Before(t) {
+		w.pts, w.to = w.pts[:0], time.Time{}
+		return
+	}
+	i := len(w.pts)
+	for i > 1 && !w.pts[i-1].at.Before(t) {
+		i--
+	}
+	w.pts = w.pts[:i]
+	w.to = t.Add(-time.Nanosecond)
 }
 
 // nextAccountChange is the earliest instant after t at which anything an
