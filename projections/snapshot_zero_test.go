@@ -1,11 +1,14 @@
 package projections
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/scoring"
 )
 
 // TestSnapshotKeepsZeroValuedFacts: a fact whose value is the zero of its
@@ -41,5 +44,44 @@ func TestSnapshotKeepsZeroValuedFacts(t *testing.T) {
 	}
 	if live, back := st.Managers["m1"].ProfileAt(at), s.State.Managers["m1"].ProfileAt(at); live != back {
 		t.Errorf("manager profile: live %+v, from the snapshot %+v", live, back)
+	}
+}
+
+// TestSnapshotKeepsZeroValuedMarks: the account facts a transition's "from"
+// side is built of come back from a snapshot as they went in — a score or
+// points of 0 stay 0 (not null), empty reasons stay [] — so a transition
+// published after a restart tells what one without the restart would.
+func TestSnapshotKeepsZeroValuedMarks(t *testing.T) {
+	zero, half := 0.0, 0.5
+	expires := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	marks := newMarks()
+	marks.Accounts["a1"] = &AccountMark{
+		Born: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Facts: AccountFacts{
+			Status: domain.StatusActive, Tier: "gold", Score: &zero, Band: "red", ComputedBand: "red",
+			Reasons: []string{},
+			Components: []ComponentFacts{
+				{Name: "nps", Band: "red", Value: &zero, Points: &zero},
+				{Name: "kpi", Band: "yellow", Value: &half, Points: &half},
+			},
+		},
+	}
+	marks.Accounts["a2"] = &AccountMark{Facts: AccountFacts{Reasons: []string{"health_red"},
+		Override: &scoring.Override{Band: "green", SetAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), ExpiresAt: &expires}}}
+	path := filepath.Join(t.TempDir(), "snapshot")
+	if err := writeSnapshot(path, &snapshot{State: NewState(), Marks: &marks}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := readSnapshot(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range marks.Accounts {
+		got := s.Marks.Accounts[id]
+		if !reflect.DeepEqual(got, want) {
+			gj, _ := json.Marshal(got.Facts)
+			wj, _ := json.Marshal(want.Facts)
+			t.Errorf("account %s's mark from the snapshot:\n%s\nwant\n%s", id, gj, wj)
+		}
 	}
 }
