@@ -191,7 +191,7 @@ func receivables(a *Account, t time.Time) owed {
 	today := midnight(t)
 	for i := range a.Scoring.Invoices {
 		inv := &a.Scoring.Invoices[i]
-		if !inv.Issued || inv.IssuedAt.After(t) || (inv.VoidedAt != nil && !inv.VoidedAt.After(t)) {
+		if !inv.Issued || inv.IssuedAt.After(t) || (inv.Voided && !inv.VoidedAt.After(t)) {
 			continue
 		}
 		var paid domain.Money
@@ -225,7 +225,7 @@ func (a *Account) receivablesChange(e *scoring.Earliest) {
 			continue
 		}
 		e.Add(inv.IssuedAt.Time())
-		if inv.VoidedAt != nil {
+		if inv.Voided {
 			e.Add(inv.VoidedAt.Time())
 		}
 		for _, p := range inv.Payments {

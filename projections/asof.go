@@ -39,9 +39,11 @@ func (a *Account) ChurnTimes() []time.Time {
 // HealthWith is [Projector.Health] under another scorer (a candidate
 // configuration loaded beside the live one): the account's health as of at
 // (now when zero), computed from the same events, without touching the live
-// scores. When the candidate looks further back than the live scorer (a
-// longer window), the account's stream is replayed so that facts the live
-// state pruned still count.
+// scores. When the candidate reads some kind of fact further back than the
+// live state keeps it (a longer window of that component, even when the
+// longest window is unchanged: pruning keeps each kind only as long as the
+// live scorer and the read models read it), the account's stream is
+// replayed so that facts the live state pruned still count.
 func (p *Projector) HealthWith(ctx context.Context, id string, at time.Time, scorer *scoring.Scorer) (Health, error) {
 	now := p.cfg.Now()
 	if at.IsZero() {
@@ -51,7 +53,7 @@ func (p *Projector) HealthWith(ctx context.Context, id string, at time.Time, sco
 		return Health{}, fmt.Errorf("%w: %s", ErrFuture, at.Format(time.RFC3339))
 	}
 	from := at
-	if extra := scorer.Horizon() - p.cfg.Scorer.Horizon(); extra > 0 {
+	if extra := scorer.ExtraReach(p.cfg.Scorer, factsReach); extra > 0 {
 		from = at.Add(-extra)
 	}
 	st, pos, release, err := p.accountState(ctx, id, from)

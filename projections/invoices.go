@@ -97,7 +97,7 @@ func invoiceHistory(a *Account, t time.Time) InvoiceHistory {
 			}
 		}
 		switch {
-		case inv.VoidedAt != nil && !inv.VoidedAt.After(t):
+		case inv.Voided && !inv.VoidedAt.After(t):
 			iv.Status = InvoiceVoided
 		case iv.PaidAt != nil:
 			iv.Status = InvoicePaid

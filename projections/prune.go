@@ -41,14 +41,19 @@ func (a *Account) pruneFacts(sc *scoring.Scorer, before time.Time) {
 // prune drops the account's non-scoring facts that no question about an
 // instant ≥ before can reach: contacts before it (but the last one: the
 // last contact at an instant ≥ before is that one or a later one), signals
-// whose last raise is older than the signal window, and referrals older
-// than a year. Profile, status and assignment changes are few and kept
+// whose last raise and last resolution are both at or before before − the
+// signal window, and referrals older than a year. A signal resolved within
+// the window keeps its raises and resolutions: a raise back-dated between
+// the cutoff and that resolution must be closed by it, as a replay closes
+// it (a resolution at or before the cutoff cannot close any raise that can
+// still show, which lies after the cutoff). Profile, status and assignment changes are few and kept
 // whole.
 func (a *Account) prune(before time.Time) {
 	a.Touches = clip(keepTail(a.Touches, before, scoring.Instant.Time))
+	cutoff := before.Add(-signalWindow)
 	a.Signals = clip(slices.DeleteFunc(a.Signals, func(sg Signal) bool {
 		n := len(sg.Raised)
-		return n > 0 && !sg.Raised[n-1].Time.After(before.Add(-signalWindow))
+		return n > 0 && !sg.Raised[n-1].Time.After(cutoff) && !slices.ContainsFunc(sg.Resolved, func(r time.Time) bool { return r.After(cutoff) })
 	}))
 	a.Referrals = clip(dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time }))
 }

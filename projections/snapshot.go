@@ -32,13 +32,18 @@ import (
 // accounts keep their prune instant, past scores and latest event time.
 // Version 5: compact live state — fact times as int64 nanoseconds, outcome
 // codes, records without pointers (a version-4 snapshot is replayed).
+// Version 6: an invoice's void and a manager change's fields are plain
+// values with flags, and the marks' account facts are encoded as their
+// JSON, as gob leaves out a pointer to a zero value and an empty slice (a
+// void at 1970-01-01T00:00:00Z read back as none, a score of 0 in a
+// transition's "from" as null; a version-5 snapshot is replayed).
 // TestSnapshotFormatIsVersioned fingerprints the types gob
 // encodes: a field added, removed or renamed anywhere below snapshot fails
 // it until this version is bumped (gob would fill a missing field with its
 // zero value, and the state would disagree with a rebuild).
 const (
 	snapshotMagic   = "VITALSNP"
-	snapshotVersion = 5
+	snapshotVersion = 6
 )
 
 var errNoSnapshot = errors.New("projections: no snapshot")

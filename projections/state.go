@@ -193,14 +193,28 @@ type Manager struct {
 	Refs scoring.Strings
 }
 
-// ManagerChange is manager.joined (Full) or manager.updated.
+// ManagerChange is manager.joined (Full) or manager.updated; the fields Set
+// names replace the profile's. It holds no pointers: gob leaves out a
+// pointer to a zero value, so a field set to its zero would come back from
+// a snapshot as not set.
 type ManagerChange struct {
 	Stamp
 	Full           bool
-	Name           *string
-	CapacityPoints *float64
-	WeeklyHours    *float64
+	Set            ManagerFields
+	Name           string
+	CapacityPoints float64
+	WeeklyHours    float64
 }
+
+// ManagerFields says which fields a ManagerChange sets.
+type ManagerFields uint8
+
+// The fields of a ManagerChange.
+const (
+	setManagerName ManagerFields = 1 << iota
+	setManagerCapacity
+	setManagerHours
+)
 
 // ManagerProfile is a manager's attributes at an instant.
 type ManagerProfile struct {
@@ -388,17 +402,20 @@ func (s *State) applyManager(ev domain.Event, st Stamp) {
 	switch p := ev.Payload.(type) {
 	case domain.ManagerJoined:
 		m.Joined, m.JoinedAt = true, ev.Time
-		m.Changes = insertStamped(m.Changes, ManagerChange{Stamp: st, Full: true, Name: &p.Name, CapacityPoints: &p.CapacityPoints, WeeklyHours: &p.WeeklyHours}, func(c ManagerChange) Stamp { return c.Stamp })
+		m.Changes = insertStamped(m.Changes, ManagerChange{Stamp: st, Full: true, Set: setManagerName | setManagerCapacity | setManagerHours, Name: p.Name, CapacityPoints: p.CapacityPoints, WeeklyHours: p.WeeklyHours}, func(c ManagerChange) Stamp { return c.Stamp })
 	case domain.ManagerUpdated:
 		ch := ManagerChange{Stamp: st}
 		if p.Name.Set {
-			ch.Name = &p.Name.Value
+			ch.Set |= setManagerName
+			ch.Name = p.Name.Value
 		}
 		if p.CapacityPoints.Set {
-			ch.CapacityPoints = &p.CapacityPoints.Value
+			ch.Set |= setManagerCapacity
+			ch.CapacityPoints = p.CapacityPoints.Value
 		}
 		if p.WeeklyHours.Set {
-			ch.WeeklyHours = &p.WeeklyHours.Value
+			ch.Set |= setManagerHours
+			ch.WeeklyHours = p.WeeklyHours.Value
 		}
 		m.Changes = insertStamped(m.Changes, ch, func(c ManagerChange) Stamp { return c.Stamp })
 	case domain.ManagerLeft:
@@ -577,14 +594,14 @@ func (m *Manager) ProfileAt(t time.Time) ManagerProfile {
 		if ch.Time.After(t) {
 			break
 		}
-		if ch.Name != nil {
-			p.Name = *ch.Name
+		if ch.Set&setManagerName != 0 {
+			p.Name = ch.Name
 		}
-		if ch.CapacityPoints != nil {
-			p.CapacityPoints = *ch.CapacityPoints
+		if ch.Set&setManagerCapacity != 0 {
+			p.CapacityPoints = ch.CapacityPoints
 		}
-		if ch.WeeklyHours != nil {
-			p.WeeklyHours = *ch.WeeklyHours
+		if ch.Set&setManagerHours != 0 {
+			p.WeeklyHours = ch.WeeklyHours
 		}
 	}
 	return p

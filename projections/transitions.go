@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,6 +106,27 @@ type AccountFacts struct {
 	Reasons      []string          `json:"reasons"`
 	Upsell       bool              `json:"upsell"`
 	Components   []ComponentFacts  `json:"components,omitempty"`
+}
+
+// GobEncode encodes the facts as their JSON, the form a transition
+// publishes them in: gob leaves out a pointer to a zero value and an empty
+// slice, so in a snapshot's marks a score or points of 0 would come back
+// null, and reasons [] as null, after a restart.
+func (f AccountFacts) GobEncode() ([]byte, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("projections: encode account facts: %w", err)
+	}
+	return b, nil
+}
+
+// GobDecode is the inverse of [AccountFacts.GobEncode].
+func (f *AccountFacts) GobDecode(b []byte) error {
+	*f = AccountFacts{}
+	if err := json.Unmarshal(b, f); err != nil {
+		return fmt.Errorf("projections: decode account facts: %w", err)
+	}
+	return nil
 }
 
 // ComponentFacts is one health component's band, value and points.

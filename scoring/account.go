@@ -130,11 +130,16 @@ type Invoice struct {
 	IssuedAt    Instant `json:"issued_at"`
 	AmountCents int64   `json:"amount_cents"`
 	// Due is the due date, 00:00 UTC.
-	Due      Instant         `json:"due"`
-	VoidedAt *Instant        `json:"voided_at,omitempty"`
+	Due Instant `json:"due"`
+	// VoidedAt is the void in effect when Voided. A plain value with a
+	// flag, not a pointer: gob leaves out a pointer to a zero value, and
+	// a void at 1970-01-01T00:00:00Z (Instant 0) would come back from a
+	// snapshot as no void.
+	VoidedAt Instant         `json:"voided_at"`
 	VoidRef  Text            `json:"void_ref"`
 	Payments []PaymentRecord `json:"payments,omitempty"` // by (Time, Ref)
 	Issued   bool            `json:"issued"`
+	Voided   bool            `json:"voided"`
 }
 
 // Payment is one payment.received for an invoice, as given to
@@ -405,21 +410,21 @@ func (a *Account) mergeIssue(inv *Invoice, src Invoice) {
 func (a *Account) VoidInvoice(id, ref string, at time.Time) {
 	inv := a.invoice(id)
 	t := InstantOf(at)
-	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, t), a.cmpStr(inv.VoidRef, ref)) <= 0 {
+	if inv.Voided && cmp.Or(cmp.Compare(inv.VoidedAt, t), a.cmpStr(inv.VoidRef, ref)) <= 0 {
 		return
 	}
-	inv.VoidedAt, inv.VoidRef = &t, a.put(ref)
+	inv.Voided, inv.VoidedAt, inv.VoidRef = true, t, a.put(ref)
 }
 
-// mergeVoid keeps the earliest void of inv and (at, ref), both of a.
-func (a *Account) mergeVoid(inv *Invoice, at *Instant, ref Text) {
-	if at == nil {
+// mergeVoid keeps the earliest void of inv and src's, both of a.
+func (a *Account) mergeVoid(inv *Invoice, src Invoice) {
+	if !src.Voided {
 		return
 	}
-	if inv.VoidedAt != nil && cmp.Or(cmp.Compare(*inv.VoidedAt, *at), a.cmpText(inv.VoidRef, ref)) <= 0 {
+	if inv.Voided && cmp.Or(cmp.Compare(inv.VoidedAt, src.VoidedAt), a.cmpText(inv.VoidRef, src.VoidRef)) <= 0 {
 		return
 	}
-	inv.VoidedAt, inv.VoidRef = new(*at), ref
+	inv.Voided, inv.VoidedAt, inv.VoidRef = true, src.VoidedAt, src.VoidRef
 }
 
 // AddPayment records a payment for invoice id (which may not be issued yet).
@@ -497,7 +502,7 @@ func (a *Account) Normalize() {
 			src.Due = InstantOf(midnight(src.Due.Time()))
 		}
 		a.mergeIssue(inv, src)
-		a.mergeVoid(inv, src.VoidedAt, src.VoidRef)
+		a.mergeVoid(inv, src)
 		inv.Payments = append(inv.Payments, src.Payments...)
 		inv.Payments = sortCompact(inv.Payments, a.cmpPayment)
 	}
@@ -537,7 +542,7 @@ func (a *Account) prune(from time.Time, cut cuts) {
 		if !inv.Issued {
 			return false // its issue may still arrive
 		}
-		if inv.VoidedAt != nil && !inv.VoidedAt.After(from) {
+		if inv.Voided && !inv.VoidedAt.After(from) {
 			return true
 		}
 		var paid int64

@@ -29,7 +29,7 @@ func (invoicesComponent) next(a *Account, x time.Time, r rule, _ time.Duration, 
 				paid = addCents(paid, p.AmountCents)
 			}
 		}
-		if inv.VoidedAt != nil {
+		if inv.Voided {
 			e.Add(inv.VoidedAt.Time())
 		}
 		if !inv.Issued {
@@ -39,7 +39,7 @@ func (invoicesComponent) next(a *Account, x time.Time, r rule, _ time.Duration, 
 		e.Add(inv.IssuedAt.Time())
 		e.Add(due)
 		e.Add(due.Add(r.window))
-		voided := inv.VoidedAt != nil && !inv.VoidedAt.After(x)
+		voided := inv.Voided && !inv.VoidedAt.After(x)
 		if !voided && paid < inv.AmountCents {
 			// Unpaid: one more day late at every midnight from the due date on.
 			e.Add(later(due, nextMidnight))
@@ -55,7 +55,7 @@ func (invoicesComponent) evaluate(s *Scorer, a *Account, t time.Time, r rule, _ 
 	var details []InvoiceDetail
 	for i := range a.Invoices {
 		inv := &a.Invoices[i]
-		if !inv.Issued || inv.AmountCents <= 0 || inv.IssuedAt.After(t) || (inv.VoidedAt != nil && !inv.VoidedAt.After(t)) || inv.Due.After(t) {
+		if !inv.Issued || inv.AmountCents <= 0 || inv.IssuedAt.After(t) || (inv.Voided && !inv.VoidedAt.After(t)) || inv.Due.After(t) {
 			continue
 		}
 		var paid int64

@@ -171,7 +171,7 @@ func probes(r *rand.Rand, a *Account, from, to time.Time, bounded bool) []time.T
 		for _, p := range inv.Payments {
 			facts = append(facts, p.Time.Time())
 		}
-		if inv.VoidedAt != nil {
+		if inv.Voided {
 			facts = append(facts, inv.VoidedAt.Time())
 		}
 	}

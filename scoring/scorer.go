@@ -359,23 +359,49 @@ func (s *Scorer) Prune(a *Account, before time.Time) {
 // NPS window drops answers.
 func (s *Scorer) PruneKeeping(a *Account, before time.Time, keep Reach) {
 	before = before.UTC()
-	from := before.Add(-TrendHorizon)
+	kept := s.kept(keep)
 	// cut is the instant at or before which a fact of the component is
-	// outside every window from `from` on and outside keep.
-	cut := func(id compID, keep time.Duration) time.Time {
-		c := from.Add(-s.compWindow[id])
-		if k := before.Add(-keep); k.Before(c) {
-			return k
-		}
-		return c
-	}
-	a.prune(from, cuts{
-		nps:      cut(compNPS, keep.NPS),
-		meetings: cut(compMeetings, 0),
-		kpis:     cut(compKPI, 0),
-		invoices: cut(compInvoices, keep.Invoices),
-		messages: cut(compResponse, keep.Messages),
+	// outside every window from before − TrendHorizon on and outside keep.
+	cut := func(id compID) time.Time { return before.Add(-kept[id]) }
+	a.prune(before.Add(-TrendHorizon), cuts{
+		nps:      cut(compNPS),
+		meetings: cut(compMeetings),
+		kpis:     cut(compKPI),
+		invoices: cut(compInvoices),
+		messages: cut(compResponse),
 	})
+}
+
+// kept is, per component, how far back before the prune instant
+// [Scorer.PruneKeeping] with keep keeps the component's facts: the trend
+// look-back plus the component's longest window, or keep's reach for that
+// kind of fact when longer.
+func (s *Scorer) kept(keep Reach) [numComps]time.Duration {
+	var reach [numComps]time.Duration
+	reach[compNPS], reach[compInvoices], reach[compResponse] = keep.NPS, keep.Invoices, keep.Messages
+	var out [numComps]time.Duration
+	for id := range out {
+		out[id] = max(TrendHorizon+s.compWindow[id], reach[id])
+	}
+	return out
+}
+
+// ExtraReach is how much further back than an account pruned by live
+// (with [Scorer.PruneKeeping] and keep) holds its facts s reads them: the
+// largest, over the kinds of fact, of how far s counts that kind (its
+// component's longest window plus the trend look-back) beyond what live
+// keeps of it; 0 when live keeps all s reads. A state pruned to an instant
+// P answers s correctly at instants ≥ P + ExtraReach. Per kind, not from
+// [Scorer.Horizon]: s may lengthen one component's window without
+// lengthening the longest one, and live keeps each kind only as long as
+// its own component reads it.
+func (s *Scorer) ExtraReach(live *Scorer, keep Reach) time.Duration {
+	have := live.kept(keep)
+	var extra time.Duration
+	for id := range have {
+		extra = max(extra, TrendHorizon+s.compWindow[id]-have[id])
+	}
+	return extra
 }
 
 // Reach is how far back before an instant a caller of
