@@ -374,7 +374,11 @@ func (a *App) benchReplay(ctx context.Context, out io.Writer, storeURL, dir stri
 	}
 	dedupe := !eventstore.GuaranteesOf(store).DurableKeys
 	p, err := projections.New(projections.Config{Store: store, Scorer: scorer, Now: clock, SnapshotPath: snap,
-		SnapshotEvery: 1 << 62, SnapshotInterval: 1 << 62, DedupeKeys: dedupe})
+		SnapshotEvery: 1 << 62, SnapshotInterval: 1 << 62, DedupeKeys: dedupe,
+		// No checkpoints: their build from the log, in the background,
+		// would hold a second state while the live heap is measured (the
+		// server of the lag run builds them).
+		NoCheckpoints: true})
 	if err != nil {
 		return err
 	}
