@@ -24,10 +24,18 @@ func (s *Server) queryRoutes() {
 	s.mux.HandleFunc("GET /v1/accounts/{id}/health", s.query(s.getHealth))
 	s.mux.HandleFunc("GET /v1/accounts/{id}/health/history", s.query(s.getHistory))
 	s.mux.HandleFunc("GET /v1/at-risk", s.query(func(r *http.Request, at time.Time) (any, error) {
-		return s.cfg.Projector.AtRisk(r.Context(), at)
+		p, err := listPageParams(r)
+		if err != nil {
+			return nil, err
+		}
+		return s.cfg.Projector.AtRiskPage(r.Context(), at, p)
 	}))
 	s.mux.HandleFunc("GET /v1/upsell", s.query(func(r *http.Request, at time.Time) (any, error) {
-		return s.cfg.Projector.Upsell(r.Context(), at)
+		p, err := listPageParams(r)
+		if err != nil {
+			return nil, err
+		}
+		return s.cfg.Projector.UpsellPage(r.Context(), at, p)
 	}))
 	s.mux.HandleFunc("GET /v1/managers", s.query(func(r *http.Request, at time.Time) (any, error) {
 		return s.cfg.Projector.Capacity(r.Context(), at)
@@ -102,6 +110,24 @@ func (s *Server) listAccounts(r *http.Request, at time.Time) (any, error) {
 		return nil, badRequest("band: must be one of green, yellow, red, unknown")
 	}
 	return s.cfg.Projector.Accounts(r.Context(), f, at)
+}
+
+// listPageParams reads ?limit= (1..1000; absent: the whole list) and
+// ?cursor= (a next_cursor of the list) of /v1/at-risk and /v1/upsell.
+func listPageParams(r *http.Request) (projections.ListPage, error) {
+	limit, err := intParam(r, "limit", 0, 1, 1000)
+	if err != nil {
+		return projections.ListPage{}, err
+	}
+	p := projections.ListPage{Limit: limit}
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		c, err := projections.ParseListCursor(v)
+		if err != nil {
+			return projections.ListPage{}, badRequest("cursor: not a cursor returned by this endpoint")
+		}
+		p.After = &c
+	}
+	return p, nil
 }
 
 func (s *Server) getAccount(r *http.Request, at time.Time) (any, error) {

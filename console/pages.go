@@ -66,7 +66,7 @@ func (c *Console) dashboard(r *http.Request, at instant) (string, any, error) {
 	var risk projections.List
 	var capv projections.CapacityView
 	err := c.cfg.Projector.Read(r.Context(), at.At, func(rd *projections.Reader) error {
-		pf, risk, capv = rd.Portfolio(), rd.AtRisk(), rd.Capacity()
+		pf, risk, capv = rd.Portfolio(), rd.AtRiskPage(projections.ListPage{Limit: dashboardAtRisk}), rd.Capacity()
 		return nil
 	})
 	if err != nil {
@@ -74,7 +74,7 @@ func (c *Console) dashboard(r *http.Request, at instant) (string, any, error) {
 	}
 	names := managerNames(capv.Managers)
 	d := dashboardPage{Portfolio: pf, AtRiskAll: risk.Total, Bands: allBands, Statuses: statuses}
-	for _, av := range risk.Items[:min(len(risk.Items), dashboardAtRisk)] {
+	for _, av := range risk.Items {
 		d.AtRisk = append(d.AtRisk, accountRow{AccountView: av, ManagerName: names.of(av.ManagerID)})
 	}
 	for _, m := range capv.Managers {

@@ -56,8 +56,10 @@ func benchProjector(b *testing.B, n, months int, now time.Time) *Projector {
 
 // BenchmarkLiveQueries measures the live queries, which read the
 // maintained read models, at 2,000 and 20,000 accounts: the portfolio
-// and one account stay flat, a list costs what it returns (the at-risk
-// and upsell lists grow with the agency, the accounts page does not),
+// and one account stay flat, a list costs what it returns (the whole
+// at-risk and upsell lists grow with the agency; a page of 100 of them,
+// "at-risk-page", "at-risk-page-mid" and "upsell-page", and the accounts
+// page do not),
 // the capacity list grows with the managers (one per 25 accounts here).
 // A list's items are kept until it changes, the capacity list until a
 // manager's does ("at-risk-changed" and "managers-changed" put them
@@ -88,6 +90,11 @@ func benchQueries(b *testing.B, p *Projector, now time.Time, recomputed bool) {
 		break
 	}
 	p.mu.RUnlock()
+	risk, err := p.AtRisk(ctx, time.Time{})
+	if err != nil || len(risk.Items) < 200 {
+		b.Fatalf("the at-risk list has %d items (%v): too few to page", len(risk.Items), err)
+	}
+	mid := cursorOf(&risk.Items[len(risk.Items)/2])
 	queries := []struct {
 		name string
 		run  func(at time.Time) error
@@ -123,6 +130,15 @@ func benchQueries(b *testing.B, p *Projector, now time.Time, recomputed bool) {
 		}},
 		{"account", func(at time.Time) error { _, _, err := p.Account(ctx, one, at); return err }},
 		{"summary", func(time.Time) error { _, err := p.Summary(ctx); return err }},
+		// A page of 100 of the list, at its start and from a cursor in its
+		// middle: they seek in the maintained list, so they cost the
+		// same at either size.
+		{"at-risk-page", func(at time.Time) error { _, err := p.AtRiskPage(ctx, at, ListPage{Limit: 100}); return err }},
+		{"at-risk-page-mid", func(at time.Time) error {
+			_, err := p.AtRiskPage(ctx, at, ListPage{After: mid, Limit: 100})
+			return err
+		}},
+		{"upsell-page", func(at time.Time) error { _, err := p.UpsellPage(ctx, at, ListPage{Limit: 100}); return err }},
 	}
 	for _, q := range queries {
 		b.Run(q.name, func(b *testing.B) {

@@ -290,11 +290,13 @@ func (p *Projector) Account(ctx context.Context, id string, at time.Time) (Accou
 	return av, pos, err
 }
 
-// List is the at-risk or upsell list. Total is the number of items (the
-// list is not paged).
+// List is the at-risk or upsell list, or a page of it (see ListPage).
+// Total is the whole list's length; Next, set when more items follow the
+// page, is the cursor of the next page.
 type List struct {
 	At       time.Time           `json:"at"`
 	Items    []AccountView       `json:"items"`
+	Next     string              `json:"next_cursor,omitempty"`
 	Total    int                 `json:"total"`
 	Position eventstore.Position `json:"position"`
 }
@@ -308,6 +310,16 @@ func (p *Projector) AtRisk(ctx context.Context, at time.Time) (List, error) {
 // Upsell returns the upsell-ready list as of at (now when zero).
 func (p *Projector) Upsell(ctx context.Context, at time.Time) (List, error) {
 	return read(ctx, p, at, func(r *Reader) (List, error) { return r.Upsell(), nil })
+}
+
+// AtRiskPage returns a page of the at-risk list as of at (see ListPage).
+func (p *Projector) AtRiskPage(ctx context.Context, at time.Time, page ListPage) (List, error) {
+	return read(ctx, p, at, func(r *Reader) (List, error) { return r.AtRiskPage(page), nil })
+}
+
+// UpsellPage returns a page of the upsell list as of at (see ListPage).
+func (p *Projector) UpsellPage(ctx context.Context, at time.Time, page ListPage) (List, error) {
+	return read(ctx, p, at, func(r *Reader) (List, error) { return r.UpsellPage(page), nil })
 }
 
 // CapacityView is the managers' capacity with its instant and position.

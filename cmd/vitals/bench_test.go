@@ -45,8 +45,10 @@ func TestBenchDirectLoad(t *testing.T) {
 	if rep.Events == 0 || !strings.Contains(stderr, "replay   "+padLeft(rep.Events, 9)+" events") {
 		t.Errorf("the replay did not replay the %d generated events:\n%s", rep.Events, stderr)
 	}
-	if q := rep.Queries["at_risk_past"]; q.Calls < 2 || q.P99us <= 0 {
-		t.Errorf("queries.at_risk_past = %+v", q)
+	for _, name := range []string{"at_risk", "at_risk_all", "upsell", "at_risk_past"} {
+		if q := rep.Queries[name]; q.Calls < 2 || q.P99us <= 0 {
+			t.Errorf("queries.%s = %+v", name, q)
+		}
 	}
 }
 

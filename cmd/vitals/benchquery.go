@@ -73,25 +73,27 @@ type benchQuery struct {
 // fixed is a path that is the same on every call.
 func fixed(p string) func(int) string { return func(int) string { return p } }
 
-// lagQueries is the mix the lag run asks while it sends: the lists, the
-// aggregates, and one account's explanation and record, the accounts
+// lagQueries is the mix the lag run asks while it sends: the lists' first
+// pages of 100, the aggregates, and one account's explanation and record, the accounts
 // taken across the whole agency.
 func lagQueries(be *benchEvents) []benchQuery {
 	anyAccount := func(i int) string { return be.accounts[(i*7919)%len(be.accounts)] }
 	return []benchQuery{
-		{"at_risk", fixed("/v1/at-risk")},
+		{"at_risk", fixed("/v1/at-risk?limit=100")},
 		{"health", func(i int) string { return "/v1/accounts/" + anyAccount(i) + "/health" }},
 		{"portfolio", fixed("/v1/portfolio")},
 		{"accounts", fixed("/v1/accounts?limit=100")},
 		{"managers", fixed("/v1/managers")},
 		{"account", func(i int) string { return "/v1/accounts/" + anyAccount(i) }},
-		{"upsell", fixed("/v1/upsell")},
+		{"upsell", fixed("/v1/upsell?limit=100")},
 	}
 }
 
-// benchQueryList is what the query phase times: every endpoint as of now,
-// one account's health history over 365 daily points, and the list,
-// portfolio and capacity as of past, an instant before the retention
+// benchQueryList is what the query phase times: every endpoint as of now
+// (the lists' first pages of 100, and the whole at-risk list as
+// at_risk_all), one account's health history over 365 daily points, and
+// the at-risk list's first page of 100, the portfolio and the capacity as
+// of past, an instant before the retention
 // horizon (they replay the log). now gives the instant a history ends.
 func benchQueryList(be *benchEvents, past time.Time, now func() time.Time) []benchQuery {
 	account, at := be.firstAccount, "?at="+url.QueryEscape(past.UTC().Format(time.RFC3339))
@@ -105,14 +107,15 @@ func benchQueryList(be *benchEvents, past time.Time, now func() time.Time) []ben
 		{"account", fixed("/v1/accounts/" + account)},
 		{"account_events", fixed("/v1/accounts/" + account + "/events")},
 		{"accounts", fixed("/v1/accounts?limit=100")},
-		{"at_risk", fixed("/v1/at-risk")},
-		{"upsell", fixed("/v1/upsell")},
+		{"at_risk", fixed("/v1/at-risk?limit=100")},
+		{"at_risk_all", fixed("/v1/at-risk")},
+		{"upsell", fixed("/v1/upsell?limit=100")},
 		{"portfolio", fixed("/v1/portfolio")},
 		{"managers", fixed("/v1/managers")},
 		{"manager", fixed("/v1/managers/" + be.firstManager)},
 		{"health_history", fixed("/v1/accounts/" + account + "/health/history")},
 		{"health_history_365d", history365},
-		{"at_risk_past", fixed("/v1/at-risk" + at)},
+		{"at_risk_past", fixed("/v1/at-risk" + at + "&limit=100")},
 		{"portfolio_past", fixed("/v1/portfolio" + at)},
 		{"managers_past", fixed("/v1/managers" + at)},
 	}
