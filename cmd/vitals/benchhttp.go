@@ -170,6 +170,11 @@ func (s *benchServer) waitReady(ctx context.Context) error {
 	return s.get(ctx, "/v1/portfolio")
 }
 
+// checkpointsWait bounds waitCheckpoints: a build that has not ended by
+// then has failed (the server logs why), and the bench says so rather
+// than wait for ever.
+const checkpointsWait = 30 * time.Minute
+
 // waitCheckpoints waits until the server's checkpoints of past instants
 // are complete (GET /v1/admin/stats), so that their build from the log,
 // which runs once after an import, is not measured as steady-state lag;
@@ -192,6 +197,11 @@ func (s *benchServer) waitCheckpoints(ctx context.Context, out io.Writer) error 
 		}
 		if st.Checkpoints.Complete {
 			return nil
+		}
+		if time.Since(start) > checkpointsWait {
+			return fmt.Errorf("bench: the checkpoints were not complete after %s (building: %t, %d built, covering %s to %s); see the server's log",
+				checkpointsWait, st.Checkpoints.Building, len(st.Checkpoints.Checkpoints),
+				st.Checkpoints.CoveredFrom.Format(time.DateOnly), st.Checkpoints.CoveredTo.Format(time.DateOnly))
 		}
 		if time.Since(said) >= 10*time.Second {
 			fmt.Fprintf(out, "  checkpoints: %d built so far, covering %s to %s (%s)…\n", len(st.Checkpoints.Checkpoints),
