@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vitals-hq/vitals/internal/tight"
 	"github.com/vitals-hq/vitals/scoring"
 )
 
@@ -49,19 +50,19 @@ func (a *Account) pruneFacts(sc *scoring.Scorer, before time.Time) {
 // still show, which lies after the cutoff). Profile, status and assignment changes are few and kept
 // whole.
 func (a *Account) prune(before time.Time) {
-	a.Touches = clip(keepTail(a.Touches, before, scoring.Instant.Time))
+	a.Touches = tight.Clip(tight.KeepFromLast(a.Touches, before, scoring.Instant.Time))
 	cutoff := before.Add(-signalWindow)
-	a.Signals = clip(slices.DeleteFunc(a.Signals, func(sg Signal) bool {
+	a.Signals = tight.Clip(slices.DeleteFunc(a.Signals, func(sg Signal) bool {
 		n := len(sg.Raised)
 		return n > 0 && !sg.Raised[n-1].Time.After(cutoff) && !slices.ContainsFunc(sg.Resolved, func(r time.Time) bool { return r.After(cutoff) })
 	}))
-	a.Referrals = clip(dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time }))
+	a.Referrals = tight.Clip(dropThrough(a.Referrals, before.Add(-referralWindow), func(r Stamp) time.Time { return r.Time }))
 }
 
 // prune drops time entries older than the utilization window, and their
 // refs.
 func (m *Manager) prune(before time.Time) {
-	m.Time = clip(dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time.Time() }))
+	m.Time = tight.Clip(dropThrough(m.Time, before.Add(-utilWindow), func(e TimeEntry) time.Time { return e.Time.Time() }))
 	m.Refs.Compact(func(f func(*scoring.Text)) {
 		for i := range m.Time {
 			f(&m.Time[i].Ref)
@@ -69,30 +70,7 @@ func (m *Manager) prune(before time.Time) {
 	})
 }
 
-// clip gives back the spare capacity of a list that pruning shrank: one
-// with more room than insertTight would leave is copied to one of its
-// length (nil when empty), so a long history does not leave its
-// high-water capacity behind.
-func clip[T any](s []T) []T {
-	switch {
-	case len(s) == 0:
-		return nil
-	case cap(s) <= len(s)+len(s)/4+1:
-		return s
-	}
-	return slices.Clone(s[:len(s):len(s)])
-}
-
 // dropThrough drops the entries with time ≤ cut from the sorted list s.
 func dropThrough[T any](s []T, cut time.Time, at func(T) time.Time) []T {
 	return slices.Delete(s, 0, lastAt(s, cut, at)+1)
-}
-
-// keepTail keeps the entries with time ≥ from and the last one before it.
-func keepTail[T any](s []T, from time.Time, at func(T) time.Time) []T {
-	i := lastAt(s, from, at)
-	if i <= 0 {
-		return s
-	}
-	return slices.Delete(s, 0, i)
 }

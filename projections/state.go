@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/internal/tight"
 	"github.com/vitals-hq/vitals/scoring"
 )
 
@@ -45,21 +46,7 @@ func insertStamped[T any](s []T, v T, st func(T) Stamp) []T {
 		s[i] = v
 		return s
 	}
-	return insertTight(s, i, v)
-}
-
-// insertTight is slices.Insert of one element that grows a full s by a
-// quarter instead of doubling it: fact lists live as long as their account,
-// and a doubled list would hold up to half its memory unused.
-func insertTight[T any](s []T, i int, v T) []T {
-	if len(s) < cap(s) {
-		return slices.Insert(s, i, v)
-	}
-	t := make([]T, len(s)+1, len(s)+1+len(s)/4)
-	copy(t, s[:i])
-	t[i] = v
-	copy(t[i+1:], s[i:])
-	return t
+	return tight.Insert(s, i, v)
 }
 
 // lastAt returns the index of the last fact with time ≤ t, or -1.
@@ -243,7 +230,7 @@ func (m *Manager) addTime(at time.Time, ref string, hours float64, billable bool
 		m.Time[i].Hours, m.Time[i].Billable = hours, billable
 		return
 	}
-	m.Time = insertTight(m.Time, i, TimeEntry{Time: t, Ref: m.Refs.Put(ref), Hours: hours, Billable: billable})
+	m.Time = tight.Insert(m.Time, i, TimeEntry{Time: t, Ref: m.Refs.Put(ref), Hours: hours, Billable: billable})
 }
 
 func (s *State) account(id string) *Account {
@@ -429,7 +416,7 @@ func (s *State) applyManager(ev domain.Event, st Stamp) {
 func (a *Account) signal(id string) *Signal {
 	i, found := slices.BinarySearchFunc(a.Signals, id, func(sg Signal, id string) int { return strings.Compare(sg.ID, id) })
 	if !found {
-		a.Signals = insertTight(a.Signals, i, Signal{ID: id})
+		a.Signals = tight.Insert(a.Signals, i, Signal{ID: id})
 	}
 	return &a.Signals[i]
 }
@@ -445,7 +432,7 @@ func insertInstant(s []scoring.Instant, t scoring.Instant) []scoring.Instant {
 	if found {
 		return s
 	}
-	return insertTight(s, i, t)
+	return tight.Insert(s, i, t)
 }
 
 // insertTime is insertInstant for a list of times.
@@ -454,7 +441,7 @@ func insertTime(s []time.Time, t time.Time) []time.Time {
 	if found {
 		return s
 	}
-	return insertTight(s, i, t)
+	return tight.Insert(s, i, t)
 }
 
 // syncAttrs rebuilds the scoring attributes (MRR, tier, SLA) from the

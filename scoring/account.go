@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vitals-hq/vitals/domain"
+	"github.com/vitals-hq/vitals/internal/tight"
 )
 
 // Account holds the facts that make up one account's health. Every fact
@@ -260,21 +261,7 @@ func insertSorted[T any](s []T, v T, c func(a, b T) int) []T {
 	if found {
 		return s
 	}
-	return insertTight(s, i, v)
-}
-
-// insertTight is slices.Insert of one element that grows a full s by a
-// quarter instead of doubling it: fact lists live as long as their account,
-// and a doubled list would hold up to half its memory unused.
-func insertTight[T any](s []T, i int, v T) []T {
-	if len(s) < cap(s) {
-		return slices.Insert(s, i, v)
-	}
-	t := make([]T, len(s)+1, len(s)+1+len(s)/4)
-	copy(t, s[:i])
-	t[i] = v
-	copy(t[i+1:], s[i:])
-	return t
+	return tight.Insert(s, i, v)
 }
 
 // sortCompact sorts s and drops elements equal to their predecessor.
@@ -311,7 +298,7 @@ func (a *Account) AddNPS(n NPSAnswer) {
 		return cmp.Or(cmp.Compare(x.Time, t), a.cmpStr(x.Ref, n.Ref))
 	})
 	if !found {
-		a.NPS = insertTight(a.NPS, i, NPSRecord{Ref: a.put(n.Ref), Time: t, Score: n.Score})
+		a.NPS = tight.Insert(a.NPS, i, NPSRecord{Ref: a.put(n.Ref), Time: t, Score: n.Score})
 	}
 }
 
@@ -326,7 +313,7 @@ func (a *Account) AddMeeting(m MeetingOutcome) {
 	}
 	r := MeetingRecord{MeetingID: shared(a, a.Meetings, i, m.MeetingID, func(x *MeetingRecord) Text { return x.MeetingID }),
 		Ref: a.put(m.Ref), Time: t, Kind: code(meetingCodes[:], m.Kind), By: code(partyCodes[:], m.By)}
-	a.Meetings = insertTight(a.Meetings, i, r)
+	a.Meetings = tight.Insert(a.Meetings, i, r)
 }
 
 // AddKPI records a KPI report.
@@ -340,7 +327,7 @@ func (a *Account) AddKPI(k KPIReport) {
 	}
 	r := KPIRecord{Name: shared(a, a.KPIs, i, k.Name, func(x *KPIRecord) Text { return x.Name }),
 		Ref: a.put(k.Ref), Time: t, Target: k.Target, Actual: k.Actual, HigherIsBetter: k.HigherIsBetter}
-	a.KPIs = insertTight(a.KPIs, i, r)
+	a.KPIs = tight.Insert(a.KPIs, i, r)
 }
 
 // shared is the Text of s that a new element inserted at i into list, of
@@ -368,7 +355,7 @@ func (a *Account) AddOverride(o OverrideFact) {
 func (a *Account) invoice(id string) *Invoice {
 	i, found := slices.BinarySearchFunc(a.Invoices, id, func(x Invoice, id string) int { return a.cmpStr(x.ID, id) })
 	if !found {
-		a.Invoices = insertTight(a.Invoices, i, Invoice{ID: a.put(id)})
+		a.Invoices = tight.Insert(a.Invoices, i, Invoice{ID: a.put(id)})
 	}
 	return &a.Invoices[i]
 }
@@ -377,7 +364,7 @@ func (a *Account) invoice(id string) *Invoice {
 func (a *Account) message(id string) *Message {
 	i, found := slices.BinarySearchFunc(a.Messages, id, func(x Message, id string) int { return a.cmpStr(x.ID, id) })
 	if !found {
-		a.Messages = insertTight(a.Messages, i, Message{ID: a.put(id)})
+		a.Messages = tight.Insert(a.Messages, i, Message{ID: a.put(id)})
 	}
 	return &a.Messages[i]
 }
@@ -435,7 +422,7 @@ func (a *Account) AddPayment(id string, p Payment) {
 		return cmp.Or(cmp.Compare(x.Time, t), a.cmpStr(x.Ref, p.Ref))
 	})
 	if !found {
-		inv.Payments = insertTight(inv.Payments, i, PaymentRecord{Ref: a.put(p.Ref), Time: t, AmountCents: p.AmountCents})
+		inv.Payments = tight.Insert(inv.Payments, i, PaymentRecord{Ref: a.put(p.Ref), Time: t, AmountCents: p.AmountCents})
 	}
 }
 
@@ -469,7 +456,7 @@ func (a *Account) AddReply(id string, r Reply) {
 		return cmp.Or(cmp.Compare(x.Time, t), a.cmpStr(x.Ref, r.Ref))
 	})
 	if !found {
-		m.Replies = insertTight(m.Replies, i, ReplyRecord{Ref: a.put(r.Ref), Time: t})
+		m.Replies = tight.Insert(m.Replies, i, ReplyRecord{Ref: a.put(r.Ref), Time: t})
 	}
 }
 
@@ -530,15 +517,15 @@ type cuts struct {
 // a long history does not leave its high-water capacity behind.
 func (a *Account) prune(from time.Time, cut cuts) {
 	// Attributes and overrides: keep the last one in effect at `from` and all later ones.
-	a.Attrs = keepFromLastBefore(a.Attrs, from, func(c AttrChange) time.Time { return c.Time })
-	a.Overrides = keepFromLastBefore(a.Overrides, from, func(o OverrideFact) time.Time { return o.Time })
-	a.NPS = deleteClip(a.NPS, func(n NPSRecord) bool { return !n.Time.After(cut.nps) })
+	a.Attrs = tight.KeepFromLast(a.Attrs, from, func(c AttrChange) time.Time { return c.Time })
+	a.Overrides = tight.KeepFromLast(a.Overrides, from, func(o OverrideFact) time.Time { return o.Time })
+	a.NPS = tight.Clip(slices.DeleteFunc(a.NPS, func(n NPSRecord) bool { return !n.Time.After(cut.nps) }))
 	// Meetings: an outcome outside every window either is the latest outcome
 	// of its meeting (then the meeting is out of the window anyway) or is
 	// superseded; KPI reports likewise.
-	a.Meetings = deleteClip(a.Meetings, func(m MeetingRecord) bool { return !m.Time.After(cut.meetings) })
-	a.KPIs = deleteClip(a.KPIs, func(k KPIRecord) bool { return !k.Time.After(cut.kpis) })
-	a.Invoices = deleteClip(a.Invoices, func(inv Invoice) bool {
+	a.Meetings = tight.Clip(slices.DeleteFunc(a.Meetings, func(m MeetingRecord) bool { return !m.Time.After(cut.meetings) }))
+	a.KPIs = tight.Clip(slices.DeleteFunc(a.KPIs, func(k KPIRecord) bool { return !k.Time.After(cut.kpis) }))
+	a.Invoices = tight.Clip(slices.DeleteFunc(a.Invoices, func(inv Invoice) bool {
 		if !inv.Issued {
 			return false // its issue may still arrive
 		}
@@ -552,39 +539,9 @@ func (a *Account) prune(from time.Time, cut cuts) {
 			}
 		}
 		return paid >= inv.AmountCents && !inv.Due.After(cut.invoices)
-	})
-	a.Messages = deleteClip(a.Messages, func(m Message) bool {
+	}))
+	a.Messages = tight.Clip(slices.DeleteFunc(a.Messages, func(m Message) bool {
 		return m.Received && !m.ReceivedAt.After(cut.messages)
-	})
+	}))
 	a.compactText()
-}
-
-// deleteClip is slices.DeleteFunc that also gives back the spare capacity
-// of a list that lost elements: a list with more room than insertTight
-// would leave is copied to one of its length.
-func deleteClip[T any](s []T, del func(T) bool) []T {
-	s = slices.DeleteFunc(s, del)
-	switch {
-	case len(s) == 0:
-		return nil
-	case cap(s) <= len(s)+len(s)/4+1:
-		return s
-	}
-	return slices.Clone(s[:len(s):len(s)])
-}
-
-// keepFromLastBefore drops the elements of the time-sorted s before the last
-// one with time ≤ from.
-func keepFromLastBefore[T any](s []T, from time.Time, at func(T) time.Time) []T {
-	i, _ := slices.BinarySearchFunc(s, from, func(x T, t time.Time) int {
-		if at(x).After(t) {
-			return 1
-		}
-		return -1
-	})
-	// i = number of elements with time ≤ from.
-	if i <= 1 {
-		return s
-	}
-	return slices.Delete(s, 0, i-1)
 }
